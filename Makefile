@@ -1,0 +1,121 @@
+# Weir: one Makefile builds everything.
+#   make          BPF objects, skeletons, libweir, binaries and test programs
+#   make deps     install the Debian packages everything needs (idempotent)
+#   make test     deps, build, then every test suite; ends with "N passed, N failed"
+#   make bench    benchmarks (not part of make test)
+#   make check    clang-tidy, cppcheck, clang-format and shellcheck
+# V=1 shows the full commands.
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+BUILD	?= build
+CC	?= gcc
+CLANG	?= clang
+BPFTOOL	?= bpftool
+MULTIARCH := $(shell $(CC) -dumpmachine)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+PKGS	:= libbpf libelf zlib cmocka
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs libbpf libelf zlib 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
+	   -Iinclude -Ilib -I$(BUILD) $(PKG_CFLAGS) -MMD -MP
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Wextra -Werror \
+	   -Iinclude -Idatapath -I/usr/include/$(MULTIARCH) -MMD -MP
+
+# The datapath: one object, one skeleton, embedded in every binary that loads it.
+BPF_OBJ	:= $(BUILD)/weir.bpf.o
+SKEL	:= $(BUILD)/weir.skel.h
+
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIBWEIR	 := $(BUILD)/libweir.a
+
+TEST_BINS := $(BUILD)/tests/datapath/test_datapath $(BUILD)/tests/netns/dp_harness
+BENCH_BINS :=
+
+all: $(BUILD)/.pkgs-ok $(LIBWEIR) $(TEST_BINS) $(BENCH_BINS)
+
+# Fail early, naming the missing package.
+$(BUILD)/.pkgs-ok: Makefile
+	$(Q)mkdir -p $(@D)
+	$(Q)for p in $(PKGS); do pkg-config --exists $$p || \
+		{ echo "missing pkg-config package '$$p': run 'make deps'" >&2; exit 1; }; done
+	$(Q)for t in $(CLANG) $(BPFTOOL); do command -v $$t >/dev/null || \
+		{ echo "missing tool '$$t': run 'make deps'" >&2; exit 1; }; done
+	$(Q)touch $@
+
+$(BUILD)/%.bpf.o: datapath/%.bpf.c $(BUILD)/.pkgs-ok Makefile
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(BUILD)/lib/%.o: lib/%.c $(SKEL) Makefile
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIBWEIR): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/tests/%.o: tests/%.c $(SKEL) Makefile
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
+
+$(BUILD)/tests/datapath/test_datapath: $(BUILD)/tests/datapath/test_datapath.o \
+		$(BUILD)/tests/datapath/pkt.o $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests/netns/dp_harness: $(BUILD)/tests/netns/dp_harness.o $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS)
+
+deps:
+	$(Q)scripts/deps.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run.sh $(BUILD)
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bench/run.sh $(BUILD)
+
+USER_SRCS = $(shell git ls-files -- 'lib/*.c' 'tests/*.c' 'bench/*.c' 2>/dev/null)
+SHELL_SRCS = $(shell git ls-files -- '*.sh' .ci/run 2>/dev/null)
+check: all
+	$(call msg,TIDY,user space)
+	$(Q)clang-tidy --quiet $(USER_SRCS) -- $(CFLAGS) -Itests >$(BUILD)/clang-tidy.log 2>&1 || \
+		{ cat $(BUILD)/clang-tidy.log; exit 1; }
+	$(call msg,CPPCHECK,user space)
+	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+		--inline-suppr -Iinclude -Ilib $(USER_SRCS)
+	$(call msg,FORMAT,all C)
+	$(Q)clang-format --dry-run -Werror $(USER_SRCS) $(shell git ls-files -- '*.h' 'datapath/*.c')
+	$(call msg,SHELL,scripts)
+	$(Q)shellcheck $(SHELL_SRCS)
+
+clean:
+	$(Q)rm -rf $(BUILD)
+
+.PHONY: all deps test bench check clean
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

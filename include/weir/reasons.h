@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The one list of packet outcomes: why a packet was passed or dropped.
+ *
+ * One code space, as in Cilium: codes below WEIR_DROP_MIN say the packet went
+ * on (forwarded), codes from WEIR_DROP_MIN up are drops. Drop codes and names
+ * are Hubble's DropReason values (flow.proto) wherever Hubble has one, so
+ * `drop_reason_desc` reads the same in Weir and Hubble. The codes key the
+ * per-CPU metrics map and travel in events, so they fit in a __u8.
+ *
+ * X(NAME, code, "human text")
+ */
+#ifndef WEIR_REASONS_H
+#define WEIR_REASONS_H
+
+#define WEIR_DROP_MIN 130
+
+/* Forwarded: the packet continues; the code says how much of it was understood. */
+#define WEIR_FWD_REASONS(X)							\
+	X(FORWARDED,		0,   "forwarded, counted in its flow")		\
+	X(UNPARSED_L2,		1,   "forwarded unparsed: not IPv4 or IPv6")	\
+	X(UNPARSED_VLAN_DEPTH,	2,   "forwarded unparsed: more than two VLAN tags")	\
+	X(UNPARSED_NONLINEAR,	3,   "forwarded unparsed: headers beyond the linear skb data")
+
+/* Dropped: every drop in the datapath has exactly one of these. */
+#define WEIR_DROP_REASONS(X)							\
+	X(INVALID_PACKET_DROPPED,	  134, "invalid packet: bad IP version, IHL or length") \
+	X(CT_TRUNCATED_OR_INVALID_HEADER, 135, "truncated or invalid header")	\
+	X(INVALID_IPV6_EXTENSION_HEADER,  156, "too many or malformed IPv6 extension headers")
+
+#define WEIR_REASON_ENUM(name, code, text) WEIR_REASON_##name = code,
+enum weir_reason {
+	WEIR_FWD_REASONS(WEIR_REASON_ENUM)
+	WEIR_DROP_REASONS(WEIR_REASON_ENUM)
+};
+#undef WEIR_REASON_ENUM
+
+static inline int weir_reason_is_drop(unsigned int code)
+{
+	return code >= WEIR_DROP_MIN;
+}
+
+#endif /* WEIR_REASONS_H */
