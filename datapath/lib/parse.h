@@ -26,7 +26,14 @@
 #include "ctx.h"
 
 #define WEIR_VLAN_MAX_DEPTH	2	/* QinQ: an 802.1ad tag, then an 802.1Q tag */
+#ifndef WEIR_IPV6_MAX_EXT_HDRS
 #define WEIR_IPV6_MAX_EXT_HDRS	6	/* a longer chain is dropped as malformed */
+#endif
+/* Extension headers must end within the first 1 KiB of the frame; a longer
+ * chain is dropped as malformed (the mask bounds the offset for the verifier).
+ */
+#define WEIR_IPV6_EXT_OFF_MASK	0x3ff
+#define WEIR_IPV6_EXT_MAX_OFF	WEIR_IPV6_EXT_OFF_MASK
 
 /* IPv4 frag_off bits (host order); the kernel's IP_MF is not in UAPI. */
 #define WEIR_IP_MF	0x2000
@@ -39,11 +46,6 @@
 struct vlan_tag {
 	__be16 tci;
 	__be16 encap_proto;
-};
-
-struct ipv6_ext {
-	__u8 nexthdr;
-	__u8 hdrlen;
 };
 
 struct ipv6_frag {
@@ -144,6 +146,15 @@ static __always_inline int parse_ipv4(struct cursor *c, struct weir_pkt *p, __u3
 	return 0;
 }
 
+/* off & WEIR_IPV6_EXT_OFF_MASK, done in asm so that clang, which can prove
+ * the mask changes nothing, still emits it for the verifier to see.
+ */
+static __always_inline __u64 bound_off(__u64 off)
+{
+	asm volatile("%[off] &= %[mask]" : [off] "+r"(off) : [mask] "i"(WEIR_IPV6_EXT_OFF_MASK));
+	return off;
+}
+
 static __always_inline int is_ipv6_ext(__u8 nexthdr)
 {
 	return nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING ||
@@ -155,6 +166,7 @@ static __always_inline int parse_ipv6(struct cursor *c, struct weir_pkt *p, __u3
 {
 	struct ipv6hdr *ip6 = c->pos;
 	__u32 left, hlen;
+	__u64 off;
 	__u8 nexthdr;
 	int i;
 
@@ -162,63 +174,65 @@ static __always_inline int parse_ipv6(struct cursor *c, struct weir_pkt *p, __u3
 		return short_read(c, ip6, sizeof(*ip6));
 	if (ip6->version != 6)
 		return -WEIR_REASON_INVALID_PACKET_DROPPED;
+	off = (void *)(ip6 + 1) - c->data;
 	left = bpf_ntohs(ip6->payload_len);
 	if (!left)	/* jumbogram (RFC 2675) or BIG TCP GSO skb: the frame says */
-		left = c->len_bytes - (__u32)((void *)(ip6 + 1) - c->data);
-	if ((__u32)((void *)(ip6 + 1) - c->data) + left > c->len_bytes)
+		left = c->len_bytes - off;
+	if (off + left > c->len_bytes)
 		return -WEIR_REASON_INVALID_PACKET_DROPPED;
 
 	p->key.family = 6;
 	__builtin_memcpy(p->key.saddr, &ip6->saddr, sizeof(p->key.saddr));
 	__builtin_memcpy(p->key.daddr, &ip6->daddr, sizeof(p->key.daddr));
 	nexthdr = ip6->nexthdr;
-	c->pos = ip6 + 1;
 
-#pragma unroll
+	/* The chain is walked with a scalar offset masked to one fixed range, so
+	 * every path through the loop reaches the verifier in the same state and
+	 * is pruned (verifier workaround: with a packet pointer per path, the
+	 * work grew eightfold per header, to half a million instructions).
+	 */
 	for (i = 0; i < WEIR_IPV6_MAX_EXT_HDRS; i++) {
+		__u8 *eh;
+
 		if (!is_ipv6_ext(nexthdr))
 			break;
+		if (off > WEIR_IPV6_EXT_MAX_OFF || left < 8)
+			return -WEIR_REASON_INVALID_IPV6_EXTENSION_HEADER;
+		off = bound_off(off);
+		eh = c->data + off;
+		/* every extension header is at least 8 bytes */
+		if ((void *)(eh + 8) > c->end)
+			return short_read(c, eh, 8);
 		if (nexthdr == IPPROTO_FRAGMENT) {
-			struct ipv6_frag *fh = c->pos;
-			__u16 off;
+			struct ipv6_frag *fh = (void *)eh;
+			__u16 frag = bpf_ntohs(fh->frag_off);
 
-			if (left < sizeof(*fh))
-				return -WEIR_REASON_INVALID_IPV6_EXTENSION_HEADER;
-			if ((void *)(fh + 1) > c->end)
-				return short_read(c, fh, sizeof(*fh));
-			off = bpf_ntohs(fh->frag_off);
-			nexthdr = fh->nexthdr;
-			c->pos = fh + 1;
-			left -= sizeof(*fh);
-			if (off & 0xfff9) {	/* offset or M flag set: a real fragment */
+			hlen = sizeof(*fh);
+			if (frag & 0xfff9) {	/* offset or M flag set: a real fragment */
 				p->is_frag = 1;
-				p->frag_first = !(off & 0xfff8);
+				p->frag_first = !(frag & 0xfff8);
 				p->frag_id = fh->id;
-				if (!p->frag_first)
-					break;	/* no further headers in a later fragment */
 			}
-			continue;
+		} else if (nexthdr == IPPROTO_AH) {
+			hlen = (eh[1] + 2) * 4;	/* 4-byte units minus 2 (RFC 4302) */
+		} else {
+			hlen = (eh[1] + 1) * 8;	/* 8-byte units minus 1 (RFC 8200) */
 		}
-		{
-			struct ipv6_ext *eh = c->pos;
-
-			if ((void *)(eh + 1) > c->end)
-				return short_read(c, eh, sizeof(*eh));
-			/* AH counts its length in 4-byte units minus 2, the others
-			 * in 8-byte units minus 1 (RFC 4302, RFC 8200).
-			 */
-			hlen = nexthdr == IPPROTO_AH ? (eh->hdrlen + 2) * 4 : (eh->hdrlen + 1) * 8;
-			if (hlen > left)
-				return -WEIR_REASON_INVALID_IPV6_EXTENSION_HEADER;
-			nexthdr = eh->nexthdr;
-			c->pos += hlen;
-			left -= hlen;
-		}
+		if (hlen > left)
+			return -WEIR_REASON_INVALID_IPV6_EXTENSION_HEADER;
+		nexthdr = eh[0];
+		off += hlen;
+		left -= hlen;
+		if (p->is_frag && !p->frag_first)
+			break;	/* a later fragment carries no further headers */
 	}
 	if (is_ipv6_ext(nexthdr) && !(p->is_frag && !p->frag_first))
 		return -WEIR_REASON_INVALID_IPV6_EXTENSION_HEADER;
+	if (off > WEIR_IPV6_EXT_MAX_OFF)
+		return -WEIR_REASON_INVALID_IPV6_EXTENSION_HEADER;
 
 	p->key.proto = nexthdr;
+	c->pos = c->data + bound_off(off);
 	*l4_len_bytes = left;
 	return 0;
 }
