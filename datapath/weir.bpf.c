@@ -40,8 +40,8 @@ int weir_xdp_ingress(struct xdp_md *ctx)
 	struct pkt_view v;
 
 	xdp_view(ctx, &v);
-	return weir_reason_is_drop(weir_handle(&v, WEIR_DIR_INGRESS, WEIR_HOOK_XDP)) ? XDP_DROP
-										     : XDP_PASS;
+	return weir_reason_is_drop(weir_handle(&v, WEIR_DIR_INGRESS, WEIR_HOOK_XDP)) ? XDP_DROP :
+										       XDP_PASS;
 }
 
 /* TC_ACT_UNSPEC, not TC_ACT_OK, on pass: other filters on the hook (the
@@ -52,8 +52,8 @@ static __always_inline int tc_handle(struct __sk_buff *skb, __u8 dir)
 	struct pkt_view v;
 
 	skb_view(skb, &v);
-	return weir_reason_is_drop(weir_handle(&v, dir, WEIR_HOOK_TC)) ? TC_ACT_SHOT
-								       : TC_ACT_UNSPEC;
+	return weir_reason_is_drop(weir_handle(&v, dir, WEIR_HOOK_TC)) ? TC_ACT_SHOT :
+									 TC_ACT_UNSPEC;
 }
 
 SEC("tc")

@@ -13,15 +13,15 @@
 #include "datapath.h"
 #include "log.h"
 
-#define WEIR_ATTACH_MAX 256	/* interfaces one datapath attaches to */
+#define WEIR_ATTACH_MAX 256 /* interfaces one datapath attaches to */
 
 struct attachment {
 	char ifname[IF_NAMESIZE];
 	int ifindex;
-	__u32 xdp_flags;	/* XDP_FLAGS_{DRV,SKB}_MODE when attached, else 0 */
+	__u32 xdp_flags; /* XDP_FLAGS_{DRV,SKB}_MODE when attached, else 0 */
 	bool tc;
-	bool qdisc_created;	/* the clsact qdisc is ours to remove */
-	__u32 tc_handle[2];	/* [0] ingress, [1] egress, as the kernel chose */
+	bool qdisc_created; /* the clsact qdisc is ours to remove */
+	__u32 tc_handle[2]; /* [0] ingress, [1] egress, as the kernel chose */
 	__u32 tc_priority[2];
 };
 
@@ -99,7 +99,7 @@ static int attachment_get(struct weir_datapath *dp, const char *ifname, struct a
 	}
 	a = &dp->att[dp->n_att++];
 	memset(a, 0, sizeof(*a));
-	strcpy(a->ifname, ifname);
+	memcpy(a->ifname, ifname, strlen(ifname) + 1); /* length checked above */
 	a->ifindex = ifindex;
 	*out = a;
 	return 0;

@@ -12,13 +12,13 @@ struct weir_datapath;
 struct weir_bpf;
 
 enum weir_xdp_mode {
-	WEIR_XDP_AUTO,		/* native, falling back to generic */
+	WEIR_XDP_AUTO, /* native, falling back to generic */
 	WEIR_XDP_NATIVE,
 	WEIR_XDP_GENERIC,
 };
 
 struct weir_datapath_opts {
-	__u32 flows_max;	/* flow-table entries; 0: WEIR_FLOWS_MAX_DEFAULT */
+	__u32 flows_max; /* flow-table entries; 0: WEIR_FLOWS_MAX_DEFAULT */
 };
 
 int weir_datapath_load(struct weir_datapath **dpp, const struct weir_datapath_opts *opts);

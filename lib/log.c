@@ -19,22 +19,17 @@ void weir_log_set_level(enum weir_log_level level)
 	max_level = level;
 }
 
-static void vlog(enum weir_log_level level, const char *fmt, va_list ap)
-{
-	if (level > max_level)
-		return;
-	fprintf(stderr, "level=%s ", level_names[level]);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-}
-
 void weir_log(enum weir_log_level level, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (level > max_level)
+		return;
+	fprintf(stderr, "level=%s ", level_names[level]);
 	va_start(ap, fmt);
-	vlog(level, fmt, ap);
+	vfprintf(stderr, fmt, ap);
 	va_end(ap);
+	fputc('\n', stderr);
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)

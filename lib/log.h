@@ -16,9 +16,9 @@ void weir_log(enum weir_log_level level, const char *fmt, ...)
 /* Sends libbpf's messages to weir_log at debug level. */
 void weir_log_libbpf(void);
 
-#define log_err(...)	weir_log(WEIR_LOG_ERR, __VA_ARGS__)
-#define log_warn(...)	weir_log(WEIR_LOG_WARN, __VA_ARGS__)
-#define log_info(...)	weir_log(WEIR_LOG_INFO, __VA_ARGS__)
-#define log_debug(...)	weir_log(WEIR_LOG_DEBUG, __VA_ARGS__)
+#define log_err(...)   weir_log(WEIR_LOG_ERR, __VA_ARGS__)
+#define log_warn(...)  weir_log(WEIR_LOG_WARN, __VA_ARGS__)
+#define log_info(...)  weir_log(WEIR_LOG_INFO, __VA_ARGS__)
+#define log_debug(...) weir_log(WEIR_LOG_DEBUG, __VA_ARGS__)
 
 #endif /* WEIR_LOG_H */

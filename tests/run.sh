@@ -5,7 +5,8 @@
 set -u
 build=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
-export WEIR_BUILD=$(cd "$build" && pwd)
+WEIR_BUILD=$(cd "$build" && pwd) || exit 1
+export WEIR_BUILD
 export CMOCKA_MESSAGE_OUTPUT=TAP
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -10,11 +10,11 @@
 #include "parse.h"
 
 #ifdef WEIR_FLOWS_PERCPU
-#define flow_add(ptr, val)	(*(ptr) += (val))
-#define flow_or(ptr, val)	(*(ptr) |= (val))
+#define flow_add(ptr, val) (*(ptr) += (val))
+#define flow_or(ptr, val)  (*(ptr) |= (val))
 #else
-#define flow_add(ptr, val)	__sync_fetch_and_add(ptr, val)
-#define flow_or(ptr, val)	__sync_fetch_and_or(ptr, val)
+#define flow_add(ptr, val) __sync_fetch_and_add(ptr, val)
+#define flow_or(ptr, val)  __sync_fetch_and_or(ptr, val)
 #endif
 
 static __always_inline void counter_inc(__u32 idx)
@@ -22,7 +22,7 @@ static __always_inline void counter_inc(__u32 idx)
 	__u64 *cnt = bpf_map_lookup_elem(&weir_counters, &idx);
 
 	if (cnt)
-		*cnt += 1;	/* per-CPU: no atomics needed */
+		*cnt += 1; /* per-CPU: no atomics needed */
 }
 
 static __always_inline void metrics_count(__u8 reason, __u8 dir, __u8 hook, __u32 len_bytes)
@@ -36,8 +36,8 @@ static __always_inline void metrics_count(__u8 reason, __u8 dir, __u8 hook, __u3
 	}
 }
 
-static __always_inline void event_emit(__u8 type, struct weir_pkt *p, __u8 reason,
-				       __u32 len_bytes, __u64 now_ns)
+static __always_inline void event_emit(__u8 type, struct weir_pkt *p, __u8 reason, __u32 len_bytes,
+				       __u64 now_ns)
 {
 	struct weir_event *ev = bpf_ringbuf_reserve(&weir_events, sizeof(*ev), 0);
 
@@ -90,8 +90,8 @@ static __always_inline void frag_resolve(struct weir_pkt *p)
 	}
 }
 
-static __always_inline void flow_update(struct weir_flow_value *v, struct weir_pkt *p,
-					__u8 reason, __u32 len_bytes, __u64 now_ns)
+static __always_inline void flow_update(struct weir_flow_value *v, struct weir_pkt *p, __u8 reason,
+					__u32 len_bytes, __u64 now_ns)
 {
 	__u8 verdict = weir_reason_is_drop(reason) ? WEIR_VERDICT_DROPPED : WEIR_VERDICT_FORWARDED;
 
@@ -116,7 +116,7 @@ __attribute__((noinline)) int flow_account(struct weir_pkt *p, __u8 reason, __u3
 	struct weir_flow_value *v;
 	int err;
 
-	if (!p)		/* the verifier checks a global function for any pointer */
+	if (!p) /* the verifier checks a global function for any pointer */
 		return 0;
 	if (p->is_frag)
 		frag_resolve(p);
@@ -131,8 +131,8 @@ __attribute__((noinline)) int flow_account(struct weir_pkt *p, __u8 reason, __u3
 			.first_seen_ns = now_ns,
 			.last_seen_ns = now_ns,
 			.tcp_flags = p->tcp_flags,
-			.verdict = weir_reason_is_drop(reason) ? WEIR_VERDICT_DROPPED
-							       : WEIR_VERDICT_FORWARDED,
+			.verdict = weir_reason_is_drop(reason) ? WEIR_VERDICT_DROPPED :
+								 WEIR_VERDICT_FORWARDED,
 			.reason = reason,
 		};
 

@@ -18,7 +18,7 @@
 struct pkt_view {
 	void *data;
 	void *data_end;
-	__u32 len_bytes;	/* whole frame; may exceed data_end - data at TC */
+	__u32 len_bytes; /* whole frame; may exceed data_end - data at TC */
 	__u32 ifindex;
 };
 
@@ -35,7 +35,7 @@ static __always_inline void skb_view(struct __sk_buff *skb, struct pkt_view *v)
 	__u32 want = skb->len < WEIR_TC_PULL_BYTES ? skb->len : WEIR_TC_PULL_BYTES;
 
 	if (skb->data_end - skb->data < want)
-		bpf_skb_pull_data(skb, want);	/* on failure the parser sees a short view */
+		bpf_skb_pull_data(skb, want); /* on failure the parser sees a short view */
 	v->data = (void *)(long)skb->data;
 	v->data_end = (void *)(long)skb->data_end;
 	v->len_bytes = skb->len;

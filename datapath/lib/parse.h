@@ -25,19 +25,19 @@
 #include <weir/abi.h>
 #include "ctx.h"
 
-#define WEIR_VLAN_MAX_DEPTH	2	/* QinQ: an 802.1ad tag, then an 802.1Q tag */
+#define WEIR_VLAN_MAX_DEPTH 2 /* QinQ: an 802.1ad tag, then an 802.1Q tag */
 #ifndef WEIR_IPV6_MAX_EXT_HDRS
-#define WEIR_IPV6_MAX_EXT_HDRS	6	/* a longer chain is dropped as malformed */
+#define WEIR_IPV6_MAX_EXT_HDRS 6 /* a longer chain is dropped as malformed */
 #endif
 /* Extension headers must end within the first 1 KiB of the frame; a longer
  * chain is dropped as malformed (the mask bounds the offset for the verifier).
  */
-#define WEIR_IPV6_EXT_OFF_MASK	0x3ff
-#define WEIR_IPV6_EXT_MAX_OFF	WEIR_IPV6_EXT_OFF_MASK
+#define WEIR_IPV6_EXT_OFF_MASK 0x3ff
+#define WEIR_IPV6_EXT_MAX_OFF  WEIR_IPV6_EXT_OFF_MASK
 
 /* IPv4 frag_off bits (host order); the kernel's IP_MF is not in UAPI. */
-#define WEIR_IP_MF	0x2000
-#define WEIR_IP_OFFSET	0x1fff
+#define WEIR_IP_MF     0x2000
+#define WEIR_IP_OFFSET 0x1fff
 
 #ifndef IPPROTO_SCTP
 #define IPPROTO_SCTP 132
@@ -51,16 +51,16 @@ struct vlan_tag {
 struct ipv6_frag {
 	__u8 nexthdr;
 	__u8 reserved;
-	__be16 frag_off;	/* offset in 8-byte units << 3 | M flag */
+	__be16 frag_off; /* offset in 8-byte units << 3 | M flag */
 	__be32 id;
 };
 
 struct weir_pkt {
 	struct weir_flow_key key;
-	__u32 tcp_flags;	/* WEIR_TCP_* of this packet */
+	__u32 tcp_flags; /* WEIR_TCP_* of this packet */
 	__be32 frag_id;
-	__u8 is_frag;		/* part of a fragmented datagram */
-	__u8 frag_first;	/* ... and the fragment at offset 0 */
+	__u8 is_frag;	 /* part of a fragmented datagram */
+	__u8 frag_first; /* ... and the fragment at offset 0 */
 	__u8 pad[2];
 };
 
@@ -124,7 +124,7 @@ static __always_inline int parse_ipv4(struct cursor *c, struct weir_pkt *p, __u3
 	hlen = ip->ihl * 4;
 	tot = bpf_ntohs(ip->tot_len);
 	if (!tot && c->len_bytes - (__u32)((void *)ip - c->data) > 0xffff)
-		tot = c->len_bytes - ((void *)ip - c->data);	/* BIG TCP GSO skb */
+		tot = c->len_bytes - ((void *)ip - c->data); /* BIG TCP GSO skb */
 	if (tot < hlen || (__u32)((void *)ip - c->data) + tot > c->len_bytes)
 		return -WEIR_REASON_INVALID_PACKET_DROPPED;
 	if ((void *)ip + hlen > c->end)
@@ -158,8 +158,7 @@ static __always_inline __u64 bound_off(__u64 off)
 static __always_inline int is_ipv6_ext(__u8 nexthdr)
 {
 	return nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING ||
-	       nexthdr == IPPROTO_DSTOPTS || nexthdr == IPPROTO_FRAGMENT ||
-	       nexthdr == IPPROTO_AH;
+	       nexthdr == IPPROTO_DSTOPTS || nexthdr == IPPROTO_FRAGMENT || nexthdr == IPPROTO_AH;
 }
 
 static __always_inline int parse_ipv6(struct cursor *c, struct weir_pkt *p, __u32 *l4_len_bytes)
@@ -176,7 +175,7 @@ static __always_inline int parse_ipv6(struct cursor *c, struct weir_pkt *p, __u3
 		return -WEIR_REASON_INVALID_PACKET_DROPPED;
 	off = (void *)(ip6 + 1) - c->data;
 	left = bpf_ntohs(ip6->payload_len);
-	if (!left)	/* jumbogram (RFC 2675) or BIG TCP GSO skb: the frame says */
+	if (!left) /* jumbogram (RFC 2675) or BIG TCP GSO skb: the frame says */
 		left = c->len_bytes - off;
 	if (off + left > c->len_bytes)
 		return -WEIR_REASON_INVALID_PACKET_DROPPED;
@@ -208,15 +207,15 @@ static __always_inline int parse_ipv6(struct cursor *c, struct weir_pkt *p, __u3
 			__u16 frag = bpf_ntohs(fh->frag_off);
 
 			hlen = sizeof(*fh);
-			if (frag & 0xfff9) {	/* offset or M flag set: a real fragment */
+			if (frag & 0xfff9) { /* offset or M flag set: a real fragment */
 				p->is_frag = 1;
 				p->frag_first = !(frag & 0xfff8);
 				p->frag_id = fh->id;
 			}
 		} else if (nexthdr == IPPROTO_AH) {
-			hlen = (eh[1] + 2) * 4;	/* 4-byte units minus 2 (RFC 4302) */
+			hlen = (eh[1] + 2) * 4; /* 4-byte units minus 2 (RFC 4302) */
 		} else {
-			hlen = (eh[1] + 1) * 8;	/* 8-byte units minus 1 (RFC 8200) */
+			hlen = (eh[1] + 1) * 8; /* 8-byte units minus 1 (RFC 8200) */
 		}
 		if (hlen > left)
 			return -WEIR_REASON_INVALID_IPV6_EXTENSION_HEADER;
@@ -224,7 +223,7 @@ static __always_inline int parse_ipv6(struct cursor *c, struct weir_pkt *p, __u3
 		off += hlen;
 		left -= hlen;
 		if (p->is_frag && !p->frag_first)
-			break;	/* a later fragment carries no further headers */
+			break; /* a later fragment carries no further headers */
 	}
 	if (is_ipv6_ext(nexthdr) && !(p->is_frag && !p->frag_first))
 		return -WEIR_REASON_INVALID_IPV6_EXTENSION_HEADER;
@@ -248,12 +247,12 @@ static __always_inline __u32 tcp_flags_of(struct tcphdr *th)
  * Ethernet padding is never read as L4) and within the view. Callers pass a
  * constant so the verifier knows the checked range.
  */
-#define L4_CHECK(c, l4, need, l4_len_bytes)					\
-	do {									\
-		if ((need) > (l4_len_bytes))					\
-			return -WEIR_REASON_CT_TRUNCATED_OR_INVALID_HEADER;	\
-		if ((void *)(l4) + (need) > (c)->end)				\
-			return short_read(c, l4, need);				\
+#define L4_CHECK(c, l4, need, l4_len_bytes)                                 \
+	do {                                                                \
+		if ((need) > (l4_len_bytes))                                \
+			return -WEIR_REASON_CT_TRUNCATED_OR_INVALID_HEADER; \
+		if ((void *)(l4) + (need) > (c)->end)                       \
+			return short_read(c, l4, need);                     \
 	} while (0)
 
 /* Ports (or ICMP type and code) into the key. */
@@ -295,7 +294,10 @@ static __always_inline int parse_l4(struct cursor *c, struct weir_pkt *p, __u32 
 static __always_inline int parse_packet(struct pkt_view *v, struct weir_pkt *p)
 {
 	struct cursor c = {
-		.data = v->data, .pos = v->data, .end = v->data_end, .len_bytes = v->len_bytes,
+		.data = v->data,
+		.pos = v->data,
+		.end = v->data_end,
+		.len_bytes = v->len_bytes,
 	};
 	__u32 l4_len_bytes = 0;
 	__be16 proto;
@@ -313,7 +315,7 @@ static __always_inline int parse_packet(struct pkt_view *v, struct weir_pkt *p)
 	if (ret)
 		return ret;
 	if (p->is_frag && !p->frag_first)
-		return 0;	/* ports come from the first fragment, see account.h */
+		return 0; /* ports come from the first fragment, see account.h */
 	return parse_l4(&c, p, l4_len_bytes);
 }
 

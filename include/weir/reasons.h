@@ -15,23 +15,29 @@
 #define WEIR_DROP_MIN 130
 
 /* Forwarded: the packet continues; the code says how much of it was understood. */
+/* clang-format off */
 #define WEIR_FWD_REASONS(X)							\
 	X(FORWARDED,		0,   "forwarded, counted in its flow")		\
 	X(UNPARSED_L2,		1,   "forwarded unparsed: not IPv4 or IPv6")	\
 	X(UNPARSED_VLAN_DEPTH,	2,   "forwarded unparsed: more than two VLAN tags")	\
 	X(UNPARSED_NONLINEAR,	3,   "forwarded unparsed: headers beyond the linear skb data")
+/* clang-format on */
 
 /* Dropped: every drop in the datapath has exactly one of these. */
+/* clang-format off */
 #define WEIR_DROP_REASONS(X)							\
 	X(INVALID_PACKET_DROPPED,	  134, "invalid packet: bad IP version, IHL or length") \
 	X(CT_TRUNCATED_OR_INVALID_HEADER, 135, "truncated or invalid header")	\
 	X(INVALID_IPV6_EXTENSION_HEADER,  156, "too many or malformed IPv6 extension headers")
+/* clang-format on */
 
-#define WEIR_REASON_ENUM(name, code, text) WEIR_REASON_##name = code,
+#define WEIR_REASON_ENUM(name, code, text) WEIR_REASON_##name = code, /* NOLINT(bugprone-macro-parentheses) */
+/* clang-format off */
 enum weir_reason {
 	WEIR_FWD_REASONS(WEIR_REASON_ENUM)
 	WEIR_DROP_REASONS(WEIR_REASON_ENUM)
 };
+/* clang-format on */
 #undef WEIR_REASON_ENUM
 
 static inline int weir_reason_is_drop(unsigned int code)

@@ -118,7 +118,7 @@ static void put_ipv4(const struct pkt_spec *s, struct pkt *p)
 	inet_pton(AF_INET, s->saddr, &ip.saddr);
 	inet_pton(AF_INET, s->daddr, &ip.daddr);
 	if (s->ip_opts_bytes)
-		memset(opts, 1, s->ip_opts_bytes);	/* NOP options */
+		memset(opts, 1, s->ip_opts_bytes); /* NOP options */
 	{
 		__u8 hdr[60];
 
@@ -136,7 +136,7 @@ static void put_ipv6(const struct pkt_spec *s, struct pkt *p)
 	int i;
 
 	for (i = 0; i < s->n_ext; i++)
-		ext_bytes += 8;	/* every extension header built here is 8 bytes */
+		ext_bytes += 8; /* every extension header built here is 8 bytes */
 	ip6.version = 6;
 	ip6.hop_limit = 64;
 	ip6.payload_len = htons(ext_bytes + ip_payload_bytes(s));
@@ -155,8 +155,8 @@ static void put_ipv6(const struct pkt_spec *s, struct pkt *p)
 			*(__be16 *)&hdr[2] = htons(off);
 			*(__be32 *)&hdr[4] = htonl(s->frag_id);
 		} else {
-			hdr[1] = 0;	/* length 8: (0 + 1) * 8 */
-			hdr[2] = 1;	/* PadN option filling the rest */
+			hdr[1] = 0; /* length 8: (0 + 1) * 8 */
+			hdr[2] = 1; /* PadN option filling the rest */
 			hdr[3] = 4;
 		}
 		put(p, hdr, sizeof(hdr));

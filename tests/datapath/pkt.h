@@ -8,24 +8,24 @@
 #include <weir/abi.h>
 
 #define PKT_MAX_BYTES 2048
-#define PKT_MAX_EXT 8
+#define PKT_MAX_EXT   8
 
 struct pkt_spec {
-	int family;		/* 4 or 6 */
-	__u8 proto;		/* IPPROTO_* */
+	int family; /* 4 or 6 */
+	__u8 proto; /* IPPROTO_* */
 	const char *saddr;
 	const char *daddr;
-	__u16 sport;		/* host order */
+	__u16 sport; /* host order */
 	__u16 dport;
 	__u8 icmp_type;
 	__u8 icmp_code;
-	__u16 tcp_flags;	/* WEIR_TCP_* */
-	__u32 payload_bytes;	/* after the L4 header */
+	__u16 tcp_flags;     /* WEIR_TCP_* */
+	__u32 payload_bytes; /* after the L4 header */
 	/* VLAN tags, outermost first; the outer one of two is 802.1ad */
 	int n_vlan;
 	__u16 vlan_id[3];
-	__u16 ethertype;	/* 0: from family */
-	int ip_opts_bytes;	/* IPv4 options, a multiple of 4 */
+	__u16 ethertype;   /* 0: from family */
+	int ip_opts_bytes; /* IPv4 options, a multiple of 4 */
 	/* IPv6 extension headers in order (IPPROTO_HOPOPTS, ...); a
 	 * IPPROTO_FRAGMENT entry takes the frag_* fields below.
 	 */
@@ -33,7 +33,7 @@ struct pkt_spec {
 	__u8 ext[PKT_MAX_EXT];
 	/* Fragments: frag=true builds one fragment of a datagram. */
 	bool frag;
-	__u32 frag_offset_bytes;	/* multiple of 8; 0 = first fragment */
+	__u32 frag_offset_bytes; /* multiple of 8; 0 = first fragment */
 	bool frag_more;
 	__u32 frag_id;
 };
@@ -42,7 +42,7 @@ struct pkt {
 	__u8 buf[PKT_MAX_BYTES];
 	__u32 len;
 	__u32 l3_off;
-	__u32 l4_off;		/* where the L4 header is (or would be) */
+	__u32 l4_off; /* where the L4 header is (or would be) */
 };
 
 void pkt_build(const struct pkt_spec *s, struct pkt *p);

@@ -21,11 +21,11 @@
 #include <weir/abi.h>
 #include "datapath.h"
 #include "log.h"
-#include "reasons.h"
+#include "names.h"
 #include "weir.skel.h"
 #include "datapath/pkt.h"
 
-#define LO_IFINDEX 1		/* test runs see the netns loopback device */
+#define LO_IFINDEX 1 /* test runs see the netns loopback device */
 #define MAX_EVENTS 32768
 
 struct fixture {
@@ -158,8 +158,8 @@ static struct weir_metrics_value metrics(struct fixture *f, __u8 reason, enum ho
 	__u32 idx = weir_metrics_index(reason, dir_of(h), hook_of(h));
 	int i;
 
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.weir_metrics), &idx,
-					     vals), 0);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.weir_metrics), &idx, vals),
+			 0);
 	for (i = 0; i < ncpu; i++) {
 		sum.packets += vals[i].packets;
 		sum.bytes += vals[i].bytes;
@@ -173,8 +173,8 @@ static __u64 counter(struct fixture *f, __u32 idx)
 	__u64 vals[ncpu], sum = 0;
 	int i;
 
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.weir_counters), &idx,
-					     vals), 0);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.weir_counters), &idx, vals),
+			 0);
 	for (i = 0; i < ncpu; i++)
 		sum += vals[i];
 	return sum;
@@ -201,12 +201,22 @@ static const struct weir_event *last_event(struct fixture *f, __u8 type)
 
 /* Packets used throughout. */
 static const struct pkt_spec tcp4 = {
-	.family = 4, .proto = IPPROTO_TCP, .saddr = "10.0.0.1", .daddr = "10.0.0.2",
-	.sport = 40000, .dport = 80, .tcp_flags = WEIR_TCP_SYN,
+	.family = 4,
+	.proto = IPPROTO_TCP,
+	.saddr = "10.0.0.1",
+	.daddr = "10.0.0.2",
+	.sport = 40000,
+	.dport = 80,
+	.tcp_flags = WEIR_TCP_SYN,
 };
 static const struct pkt_spec udp6 = {
-	.family = 6, .proto = IPPROTO_UDP, .saddr = "fd00::1", .daddr = "fd00::2",
-	.sport = 5353, .dport = 53, .payload_bytes = 16,
+	.family = 6,
+	.proto = IPPROTO_UDP,
+	.saddr = "fd00::1",
+	.daddr = "fd00::2",
+	.sport = 5353,
+	.dport = 53,
+	.payload_bytes = 16,
 };
 
 /* A packet that passes leaves exactly one flow with its counters. */
@@ -303,7 +313,7 @@ static void xdp_counts_sctp4(void **state)
 {
 	struct pkt_spec s = tcp4;
 
-	s.proto = 132;	/* SCTP */
+	s.proto = 132; /* SCTP */
 	s.tcp_flags = 0;
 	counts_flow(state, &s, XDP);
 }
@@ -326,14 +336,14 @@ static void xdp_keys_icmp4_by_type_and_code(void **state)
 
 	s.proto = IPPROTO_ICMP;
 	s.tcp_flags = 0;
-	s.icmp_type = 8;	/* echo request */
+	s.icmp_type = 8; /* echo request */
 	s.payload_bytes = 56;
 	counts_flow(state, &s, XDP);
 	k = key_at(&s, XDP);
 	assert_int_equal(ntohs(k.sport), 8 << 8);
 	assert_int_equal(k.dport, 0);
 
-	s.icmp_type = 3;	/* destination unreachable, port unreachable */
+	s.icmp_type = 3; /* destination unreachable, port unreachable */
 	s.icmp_code = 3;
 	pkt_build(&s, &p);
 	assert_int_equal(run(f, XDP, &p), XDP_PASS);
@@ -348,7 +358,7 @@ static void xdp_keys_icmp6_by_type_and_code(void **state)
 	struct pkt_spec s = udp6;
 
 	s.proto = IPPROTO_ICMPV6;
-	s.icmp_type = 128;	/* echo request */
+	s.icmp_type = 128; /* echo request */
 	s.payload_bytes = 56;
 	counts_flow(state, &s, XDP);
 }
@@ -357,8 +367,12 @@ static void tcp_flags_accumulate_and_fin_rst_raise_events(void **state)
 {
 	struct fixture *f = *state;
 	static const __u16 flags[] = {
-		WEIR_TCP_SYN, WEIR_TCP_ACK, WEIR_TCP_PSH | WEIR_TCP_ACK,
-		WEIR_TCP_FIN | WEIR_TCP_ACK, WEIR_TCP_RST, WEIR_TCP_ECE | WEIR_TCP_CWR | WEIR_TCP_NS,
+		WEIR_TCP_SYN,
+		WEIR_TCP_ACK,
+		WEIR_TCP_PSH | WEIR_TCP_ACK,
+		WEIR_TCP_FIN | WEIR_TCP_ACK,
+		WEIR_TCP_RST,
+		WEIR_TCP_ECE | WEIR_TCP_CWR | WEIR_TCP_NS,
 	};
 	struct pkt_spec s = tcp4;
 	struct weir_flow_key k = key_at(&s, XDP);
@@ -381,7 +395,7 @@ static void tcp_flags_accumulate_and_fin_rst_raise_events(void **state)
 					      WEIR_TCP_RST | WEIR_TCP_ECE | WEIR_TCP_CWR |
 					      WEIR_TCP_NS);
 	assert_int_equal(events_of(f, WEIR_EV_FLOW_START), 1);
-	assert_int_equal(events_of(f, WEIR_EV_FLOW_END), 2);	/* FIN, then RST */
+	assert_int_equal(events_of(f, WEIR_EV_FLOW_END), 2); /* FIN, then RST */
 	assert_int_equal(f->events[f->n_events - 1].type, WEIR_EV_FLOW_END);
 	assert_int_equal(f->events[f->n_events - 1].tcp_flags, WEIR_TCP_RST);
 	assert_int_equal(flow_count(f), 1);
@@ -480,9 +494,9 @@ static void ethernet_padding_is_counted_not_parsed(void **state)
 	struct pkt p;
 
 	s.proto = IPPROTO_UDP;
-	s.payload_bytes = 2;	/* 14 + 20 + 8 + 2 = 44 bytes: padded to 60 */
+	s.payload_bytes = 2; /* 14 + 20 + 8 + 2 = 44 bytes: padded to 60 */
 	pkt_build(&s, &p);
-	p.len = 60;		/* the builder zeroed the padding */
+	p.len = 60; /* the builder zeroed the padding */
 	assert_int_equal(run(f, XDP, &p), XDP_PASS);
 	assert_one_flow(f, &s, XDP, 1, 60);
 }
@@ -517,23 +531,23 @@ static void bad_ipv4_headers_are_dropped(void **state)
 
 	pkt_build(&s, &p);
 	ip = p.buf + p.l3_off;
-	ip[0] = 0x44;		/* IHL 4: shorter than the fixed header */
+	ip[0] = 0x44; /* IHL 4: shorter than the fixed header */
 	assert_dropped(f, &p, p.len, XDP, WEIR_REASON_INVALID_PACKET_DROPPED);
 
 	pkt_build(&s, &p);
-	ip[0] = 0x65;		/* version 6 in an IPv4 ethertype */
+	ip[0] = 0x65; /* version 6 in an IPv4 ethertype */
 	assert_dropped(f, &p, p.len, TC_IN, WEIR_REASON_INVALID_PACKET_DROPPED);
 
 	pkt_build(&s, &p);
-	*(__be16 *)&ip[2] = htons(p.len - p.l3_off + 1);	/* total length beyond the frame */
+	*(__be16 *)&ip[2] = htons(p.len - p.l3_off + 1); /* total length beyond the frame */
 	assert_dropped(f, &p, p.len, XDP, WEIR_REASON_INVALID_PACKET_DROPPED);
 
 	pkt_build(&s, &p);
-	*(__be16 *)&ip[2] = htons(16);	/* total length shorter than the header */
+	*(__be16 *)&ip[2] = htons(16); /* total length shorter than the header */
 	assert_dropped(f, &p, p.len, TC_OUT, WEIR_REASON_INVALID_PACKET_DROPPED);
 
 	pkt_build(&s, &p);
-	ip[0] = 0x4f;		/* IHL 15: 60 bytes of header in a 20-byte header */
+	ip[0] = 0x4f; /* IHL 15: 60 bytes of header in a 20-byte header */
 	assert_dropped(f, &p, p.len, XDP, WEIR_REASON_INVALID_PACKET_DROPPED);
 }
 
@@ -543,11 +557,11 @@ static void bad_tcp_data_offset_is_dropped(void **state)
 	struct pkt p;
 
 	pkt_build(&tcp4, &p);
-	p.buf[p.l4_off + 12] = 4 << 4;	/* doff 4: shorter than the fixed header */
+	p.buf[p.l4_off + 12] = 4 << 4; /* doff 4: shorter than the fixed header */
 	assert_dropped(f, &p, p.len, XDP, WEIR_REASON_CT_TRUNCATED_OR_INVALID_HEADER);
 
 	pkt_build(&tcp4, &p);
-	p.buf[p.l4_off + 12] = 6 << 4;	/* doff 6: options beyond the IP length */
+	p.buf[p.l4_off + 12] = 6 << 4; /* doff 6: options beyond the IP length */
 	assert_dropped(f, &p, p.len, XDP, WEIR_REASON_CT_TRUNCATED_OR_INVALID_HEADER);
 }
 
@@ -561,7 +575,7 @@ static void bad_ipv6_payload_length_is_dropped(void **state)
 	assert_dropped(f, &p, p.len, XDP, WEIR_REASON_INVALID_PACKET_DROPPED);
 
 	pkt_build(&udp6, &p);
-	p.buf[p.l3_off] = 0x40;	/* version 4 in an IPv6 ethertype */
+	p.buf[p.l3_off] = 0x40; /* version 4 in an IPv6 ethertype */
 	assert_dropped(f, &p, p.len, TC_IN, WEIR_REASON_INVALID_PACKET_DROPPED);
 }
 
@@ -572,13 +586,13 @@ static void too_many_ipv6_extension_headers_are_dropped(void **state)
 	struct pkt p;
 	int i;
 
-	s.n_ext = 7;	/* one more than WEIR_IPV6_MAX_EXT_HDRS */
+	s.n_ext = 7; /* one more than WEIR_IPV6_MAX_EXT_HDRS */
 	for (i = 0; i < s.n_ext; i++)
 		s.ext[i] = IPPROTO_DSTOPTS;
 	pkt_build(&s, &p);
 	assert_dropped(f, &p, p.len, XDP, WEIR_REASON_INVALID_IPV6_EXTENSION_HEADER);
 
-	s.n_ext = 6;	/* exactly the limit still parses */
+	s.n_ext = 6; /* exactly the limit still parses */
 	pkt_build(&s, &p);
 	assert_int_equal(run(f, XDP, &p), XDP_PASS);
 	assert_int_equal(flow_count(f), 1);
@@ -593,7 +607,7 @@ static void ipv6_extension_beyond_payload_is_dropped(void **state)
 	s.n_ext = 1;
 	s.ext[0] = IPPROTO_DSTOPTS;
 	pkt_build(&s, &p);
-	p.buf[p.l3_off + 40 + 1] = 200;	/* claims (200 + 1) * 8 bytes */
+	p.buf[p.l3_off + 40 + 1] = 200; /* claims (200 + 1) * 8 bytes */
 	assert_dropped(f, &p, p.len, XDP, WEIR_REASON_INVALID_IPV6_EXTENSION_HEADER);
 }
 
@@ -719,22 +733,26 @@ static void truncation_sweep(void **state, const struct pkt_spec *s)
 			dropped_bytes += len;
 			assert_int_equal(flow_count(f), 0);
 		}
-		assert_int_equal(metrics(f, WEIR_REASON_INVALID_PACKET_DROPPED, hooks[h]).packets +
-				 metrics(f, WEIR_REASON_CT_TRUNCATED_OR_INVALID_HEADER,
-					 hooks[h]).packets, dropped);
-		assert_int_equal(metrics(f, WEIR_REASON_INVALID_PACKET_DROPPED, hooks[h]).bytes +
-				 metrics(f, WEIR_REASON_CT_TRUNCATED_OR_INVALID_HEADER,
-					 hooks[h]).bytes, dropped_bytes);
+		assert_int_equal(
+			metrics(f, WEIR_REASON_INVALID_PACKET_DROPPED, hooks[h]).packets +
+				metrics(f, WEIR_REASON_CT_TRUNCATED_OR_INVALID_HEADER, hooks[h])
+					.packets,
+			dropped);
+		assert_int_equal(
+			metrics(f, WEIR_REASON_INVALID_PACKET_DROPPED, hooks[h]).bytes +
+				metrics(f, WEIR_REASON_CT_TRUNCATED_OR_INVALID_HEADER, hooks[h])
+					.bytes,
+			dropped_bytes);
 		assert_int_equal(metrics(f, WEIR_REASON_FORWARDED, hooks[h]).packets, 0);
 		n_drop_events += dropped;
 
 		assert_int_equal(run(f, hooks[h], &p), pass_of(hooks[h]));
 		assert_one_flow(f, s, hooks[h], 1, p.len);
-		{	/* the next hook starts from an empty table */
+		{ /* the next hook starts from an empty table */
 			struct weir_flow_key k = key_at(s, hooks[h]);
 
-			assert_int_equal(bpf_map_delete_elem(bpf_map__fd(f->skel->maps.weir_flows),
-							     &k), 0);
+			assert_int_equal(
+				bpf_map_delete_elem(bpf_map__fd(f->skel->maps.weir_flows), &k), 0);
 		}
 	}
 	assert_int_equal(events_of(f, WEIR_EV_DROP), n_drop_events);
@@ -758,12 +776,12 @@ static void truncated_udp6_never_makes_a_flow(void **state)
 static void lost_events_are_counted(void **state)
 {
 	struct fixture *f = *state;
-	const __u32 repeat = 20000;	/* more drop events than the 1 MiB ring holds */
+	const __u32 repeat = 20000; /* more drop events than the 1 MiB ring holds */
 	struct pkt p;
 	LIBBPF_OPTS(bpf_test_run_opts, run_opts, .repeat = repeat);
 
 	pkt_build(&tcp4, &p);
-	p.buf[p.l3_off] = 0x44;	/* bad IHL: one drop event per run */
+	p.buf[p.l3_off] = 0x44; /* bad IHL: one drop event per run */
 	run_opts.data_in = p.buf;
 	run_opts.data_size_in = p.len;
 	assert_int_equal(bpf_prog_test_run_opts(prog_fd(f, XDP), &run_opts), 0);

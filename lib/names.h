@@ -2,8 +2,8 @@
 /* Names and texts of the datapath's lists (reasons, verdicts, counters),
  * generated from the X-macros in include/weir/.
  */
-#ifndef WEIR_LIB_REASONS_H
-#define WEIR_LIB_REASONS_H
+#ifndef WEIR_LIB_NAMES_H
+#define WEIR_LIB_NAMES_H
 
 #include <weir/abi.h>
 
@@ -16,4 +16,4 @@ const char *weir_verdict_name(unsigned int verdict);
 const char *weir_counter_name(unsigned int idx);
 const char *weir_counter_text(unsigned int idx);
 
-#endif /* WEIR_LIB_REASONS_H */
+#endif /* WEIR_LIB_NAMES_H */

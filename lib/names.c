@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
-#include "reasons.h"
+#include "names.h"
 
 struct reason_desc {
 	unsigned int code;
@@ -11,11 +11,13 @@ struct reason_desc {
 	const char *text;
 };
 
-#define REASON_DESC(n, c, t) { .code = c, .name = #n, .text = t },
+/* clang-format off */
+#define REASON_DESC(n, c, t) { .code = c, .name = #n, .text = t }, /* NOLINT(bugprone-macro-parentheses) */
 static const struct reason_desc reasons[] = {
 	WEIR_FWD_REASONS(REASON_DESC)
 	WEIR_DROP_REASONS(REASON_DESC)
 };
+/* clang-format on */
 #undef REASON_DESC
 
 static const struct reason_desc *reason_find(unsigned int code)
@@ -54,11 +56,13 @@ int weir_reason_parse(const char *name)
 
 const char *weir_verdict_name(unsigned int verdict)
 {
+	/* clang-format off */
 #define VERDICT_CASE(n, c) case c: return #n;
 	switch (verdict) {
 	WEIR_VERDICTS(VERDICT_CASE)
 	}
 #undef VERDICT_CASE
+	/* clang-format on */
 	return NULL;
 }
 
