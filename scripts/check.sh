@@ -9,12 +9,12 @@ mapfile -t user_c < <(git ls-files -- 'lib/*.c' 'tests/*.c' 'bench/*.c' 'agent/*
 	'cli/*.c' 'cni/*.c')
 mapfile -t all_c < <(git ls-files -- '*.c' '*.h')
 mapfile -t shell < <(git ls-files -- '*.sh' .ci/run)
-cflags=(-std=gnu11 -Iinclude -Ilib -Itests -I"$build" -I"$build/bench")
+incs=(-Iinclude -Ilib -Itests -I"$build" -I"$build/bench")
 status=0
 
 echo "  TIDY     ${#user_c[@]} files"
 # Diagnostics inside bpftool's generated skeletons are not ours to fix.
-if clang-tidy --quiet "${user_c[@]}" -- "${cflags[@]}" 2>&1 |
+if clang-tidy --quiet "${user_c[@]}" -- -std=gnu11 "${incs[@]}" 2>&1 |
 	grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error):' | grep -vE "^($build|$PWD/$build)/"; then
 	status=1
 fi
@@ -22,7 +22,7 @@ fi
 echo "  CPPCHECK ${#user_c[@]} files"
 multiarch=$(gcc -dumpmachine)
 cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance --inline-suppr \
-	--suppress=missingIncludeSystem -D__linux__ -D__x86_64__ "${cflags[@]}" \
+	--suppress=missingIncludeSystem -D__linux__ -D__x86_64__ "${incs[@]}" \
 	-I/usr/include -I"/usr/include/$multiarch" "${user_c[@]}" || status=1
 
 echo "  FORMAT   ${#all_c[@]} files"

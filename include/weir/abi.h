@@ -17,7 +17,8 @@
 	X(DROPPED,	2)
 /* clang-format on */
 
-#define WEIR_VERDICT_ENUM(name, code) WEIR_VERDICT_##name = code, /* NOLINT(bugprone-macro-parentheses) */
+#define WEIR_VERDICT_ENUM(name, code) \
+	WEIR_VERDICT_##name = code, /* NOLINT(bugprone-macro-parentheses) */
 /* clang-format off */
 enum weir_verdict {
 	WEIR_VERDICTS(WEIR_VERDICT_ENUM)

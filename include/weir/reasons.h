@@ -31,7 +31,8 @@
 	X(INVALID_IPV6_EXTENSION_HEADER,  156, "too many or malformed IPv6 extension headers")
 /* clang-format on */
 
-#define WEIR_REASON_ENUM(name, code, text) WEIR_REASON_##name = code, /* NOLINT(bugprone-macro-parentheses) */
+#define WEIR_REASON_ENUM(name, code, text) \
+	WEIR_REASON_##name = code, /* NOLINT(bugprone-macro-parentheses) */
 /* clang-format off */
 enum weir_reason {
 	WEIR_FWD_REASONS(WEIR_REASON_ENUM)
