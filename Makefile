@@ -43,7 +43,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIBWEIR	 := $(BUILD)/libweir.a
 
 TEST_BINS := $(BUILD)/tests/datapath/test_datapath $(BUILD)/tests/netns/dp_harness
-BENCH_BINS :=
+BENCH_BINS := $(BUILD)/bench/datapath
 
 all: $(BUILD)/.pkgs-ok $(LIBWEIR) $(TEST_BINS) $(BENCH_BINS)
 
@@ -85,6 +85,33 @@ $(BUILD)/tests/datapath/test_datapath: $(BUILD)/tests/datapath/test_datapath.o \
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/tests/netns/dp_harness: $(BUILD)/tests/netns/dp_harness.o $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS)
+
+# Benchmarks: baseline programs, and the datapath again with a per-CPU flow
+# table (WEIR_FLOWS_PERCPU), each with its own skeleton.
+BENCH_SKELS := $(BUILD)/bench/baseline.skel.h $(BUILD)/bench/weir_percpu.skel.h
+
+$(BUILD)/bench/%.bpf.o: bench/%.bpf.c $(BUILD)/.pkgs-ok Makefile
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/weir_percpu.bpf.o: datapath/weir.bpf.c $(BUILD)/.pkgs-ok Makefile
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DWEIR_FLOWS_PERCPU -c $< -o $@
+
+$(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(BUILD)/bench/datapath.o: bench/datapath.c $(SKEL) $(BENCH_SKELS) Makefile
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
+
+$(BUILD)/bench/datapath: $(BUILD)/bench/datapath.o $(BUILD)/tests/datapath/pkt.o $(LIBWEIR)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS)
 
