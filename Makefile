@@ -123,22 +123,11 @@ test: deps
 	$(Q)tests/run.sh $(BUILD)
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/.pkgs-ok $(BENCH_BINS)
 	$(Q)bench/run.sh $(BUILD)
 
-USER_SRCS = $(shell git ls-files -- 'lib/*.c' 'tests/*.c' 'bench/*.c' 2>/dev/null)
-SHELL_SRCS = $(shell git ls-files -- '*.sh' .ci/run 2>/dev/null)
 check: all
-	$(call msg,TIDY,user space)
-	$(Q)clang-tidy --quiet $(USER_SRCS) -- $(CFLAGS) -Itests >$(BUILD)/clang-tidy.log 2>&1 || \
-		{ cat $(BUILD)/clang-tidy.log; exit 1; }
-	$(call msg,CPPCHECK,user space)
-	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-		--inline-suppr -Iinclude -Ilib $(USER_SRCS)
-	$(call msg,FORMAT,all C)
-	$(Q)clang-format --dry-run -Werror $(USER_SRCS) $(shell git ls-files -- '*.h' 'datapath/*.c')
-	$(call msg,SHELL,scripts)
-	$(Q)shellcheck $(SHELL_SRCS)
+	$(Q)scripts/check.sh $(BUILD)
 
 clean:
 	$(Q)rm -rf $(BUILD)

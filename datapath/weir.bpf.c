@@ -24,7 +24,7 @@ static __always_inline __u8 weir_handle(struct pkt_view *v, __u8 dir, __u8 hook)
 	ret = parse_packet(v, &p);
 	if (ret < 0) {
 		reason = -ret;
-		event_emit(WEIR_EV_DROP, &p, reason, v->len_bytes, bpf_ktime_get_ns());
+		event_emit(WEIR_EV_DROP, &p, reason, v->len_bytes, bpf_ktime_get_coarse_ns());
 	} else {
 		reason = ret;
 		if (ret == 0)

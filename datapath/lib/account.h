@@ -112,7 +112,11 @@ static __always_inline void flow_update(struct weir_flow_value *v, struct weir_p
  */
 __attribute__((noinline)) int flow_account(struct weir_pkt *p, __u8 reason, __u32 len_bytes)
 {
-	__u64 now_ns = bpf_ktime_get_ns();
+	/* The coarse clock ticks once a jiffy (1-10 ms), plenty for 10 s and 30 s
+	 * flow timeouts, and costs a quarter of bpf_ktime_get_ns() (10 vs 40 ns
+	 * per packet, bench/datapath).
+	 */
+	__u64 now_ns = bpf_ktime_get_coarse_ns();
 	struct weir_flow_value *v;
 	int err;
 

@@ -81,7 +81,7 @@ _Static_assert(sizeof(struct weir_flow_key) == 48, "weir_flow_key ABI");
 struct weir_flow_value {
 	__u64 packets;
 	__u64 bytes;	     /* L2 frame bytes (skb->len at TC) */
-	__u64 first_seen_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 first_seen_ns; /* CLOCK_MONOTONIC_COARSE (bpf_ktime_get_coarse_ns) */
 	__u64 last_seen_ns;
 	__u32 tcp_flags; /* OR of WEIR_TCP_* seen; 32 bits for BPF's atomic OR */
 	__u8 verdict;	 /* enum weir_verdict of the last packet */
@@ -176,7 +176,7 @@ struct weir_event {
 	__u8 verdict;	 /* enum weir_verdict */
 	__u8 reason;	 /* enum weir_reason */
 	__u16 tcp_flags; /* WEIR_TCP_* of this packet */
-	__u64 ts_ns;	 /* bpf_ktime_get_ns() */
+	__u64 ts_ns;	 /* CLOCK_MONOTONIC_COARSE */
 	__u32 pkt_len_bytes;
 	__u32 pad;
 	/* For drops, only what was parsed before the drop is filled in; the
