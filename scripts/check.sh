@@ -6,7 +6,7 @@ build=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
 
 mapfile -t user_c < <(git ls-files -- 'lib/*.c' 'tests/*.c' 'bench/*.c' 'agent/*.c' 'relay/*.c' \
-	'cli/*.c' 'cni/*.c')
+	'cli/*.c' 'cni/*.c' ':!:*.bpf.c')
 mapfile -t all_c < <(git ls-files -- '*.c' '*.h')
 mapfile -t shell < <(git ls-files -- '*.sh' .ci/run)
 incs=(-Iinclude -Ilib -Itests -I"$build" -I"$build/bench")
