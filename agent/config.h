@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* weir-agent's configuration: defaults, a JSON file, then command-line flags,
+ * each overriding the one before. A bad key or value is refused by name.
+ */
+#ifndef WEIR_AGENT_CONFIG_H
+#define WEIR_AGENT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "datapath.h"
+
+#define WEIR_AGENT_LISTEN_DEFAULT "127.0.0.1:4244"
+#define WEIR_AGENT_SOCKET_DEFAULT "/run/weir/agent.sock"
+#define WEIR_HTTP_BODY_MAX_BYTES  (1 << 20) /* larger request bodies get 413 */
+
+struct weir_strv {
+	char **v;
+	size_t n;
+};
+
+struct weir_agent_config {
+	char *node_name;	      /* default: the host name */
+	struct weir_strv xdp_ifaces;  /* uplinks: XDP */
+	enum weir_xdp_mode xdp_mode;  /* auto (native, else generic), native, generic */
+	struct weir_strv tc_ifaces;   /* TC ingress and egress */
+	struct weir_strv tc_patterns; /* globs ("veth*", "lxc*"): TC on matching links as they come */
+	char *pin_dir;		      /* WEIR_PIN_DIR */
+	bool keep_datapath;	      /* on exit, leave programs attached and maps pinned */
+	uint32_t flows_max;	      /* kernel flow-table entries */
+	uint32_t active_timeout_s;    /* a record every this while a flow lives (10) */
+	uint32_t idle_timeout_s;      /* a flow ends after this long without packets (30) */
+	uint32_t sweep_interval_ms;   /* how often the flow table is read (1000) */
+	size_t store_capacity;	      /* records kept (65535) */
+	size_t follow_queue;	      /* records a follow stream may fall behind (4096) */
+	char *listen;		      /* TCP "host:port" for the read API; "" for none */
+	char *socket_path;	      /* unix socket: the whole API */
+	char *token;		      /* bearer token for mutating calls over TCP; NULL: refused */
+	char *endpoints_file;	      /* static endpoints, reloaded on SIGHUP and on change */
+	bool netns_discovery;	      /* endpoints from named network namespaces */
+	char *netns_dir;	      /* /run/netns */
+	int verbose;		      /* -v: debug logging */
+};
+
+void weir_agent_config_defaults(struct weir_agent_config *cfg);
+/* Reads the JSON config file over cfg. -EINVAL naming the bad key in err. */
+int weir_agent_config_load(struct weir_agent_config *cfg, const char *path, char *err,
+			   size_t err_len);
+/* Applies command-line flags over cfg. Returns 0, 1 after --help (printed),
+ * or -EINVAL naming the bad flag in err.
+ */
+int weir_agent_config_args(struct weir_agent_config *cfg, int argc, char **argv, char *err,
+			   size_t err_len);
+void weir_agent_config_release(struct weir_agent_config *cfg);
+
+#endif /* WEIR_AGENT_CONFIG_H */

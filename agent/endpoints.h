@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The endpoint cache: IP address -> endpoint (namespace, pod, labels,
+ * workload, node). Sources, most authoritative first: registrations through
+ * the API (the CNI plugin), the static JSON file, network-namespace
+ * discovery. An address no source knows is `world`; the node's own addresses
+ * are `host`. Thread-safe: the flow assembler looks up while the HTTP server
+ * and the file watcher update.
+ *
+ * Endpoint document (API body, and each element of the file's "endpoints"):
+ *   {"ips": ["10.1.0.5", "fd00:1::5"], "namespace": "shop", "pod_name": "cart-1",
+ *    "labels": {"app": "cart"}, "workload": {"name": "cart", "kind": "Deployment"},
+ *    "node_name": "node-a"}
+ * ips, namespace and pod_name are required; labels are stored as "k8s:key=value".
+ */
+#ifndef WEIR_AGENT_ENDPOINTS_H
+#define WEIR_AGENT_ENDPOINTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "flow.h"
+
+enum weir_ep_source {
+	WEIR_EP_SRC_API = 0,   /* POST /v1/endpoints (the CNI plugin) */
+	WEIR_EP_SRC_FILE = 1,  /* --endpoints-file */
+	WEIR_EP_SRC_NETNS = 2, /* named network namespaces (/run/netns) */
+	WEIR_EP_SRC_MAX,
+};
+
+struct weir_endpoints;
+
+/* node_name becomes the node of endpoints that do not name one. */
+int weir_endpoints_new(struct weir_endpoints **out, const char *node_name);
+void weir_endpoints_free(struct weir_endpoints *eps);
+
+/* A reference to the endpoint for addr (family 4 or 6, network order), never
+ * NULL: the most authoritative source's endpoint, else host, else world.
+ */
+struct weir_endpoint *weir_endpoints_lookup(struct weir_endpoints *eps, uint8_t family,
+					    const uint8_t addr[16]);
+
+/* API registrations. register replaces the pod's earlier registration.
+ * Returns 0, or -EINVAL with a reason naming the bad field in err.
+ */
+int weir_endpoints_register(struct weir_endpoints *eps, const json_t *doc, char *err,
+			    size_t err_len);
+/* -ENOENT if the pod was not registered. */
+int weir_endpoints_unregister(struct weir_endpoints *eps, const char *namespace,
+			      const char *pod_name);
+
+/* Replaces every FILE endpoint with the file's {"endpoints": [doc, ...]}, all
+ * or nothing: a bad file leaves the old set in place and says why in err.
+ */
+int weir_endpoints_load_file(struct weir_endpoints *eps, const char *path, char *err,
+			     size_t err_len);
+
+/* Replaces every NETNS endpoint with the addresses found in each named
+ * network namespace under netns_dir (normally /run/netns): the namespace
+ * "netns", the pod named after the network namespace.
+ */
+int weir_endpoints_discover_netns(struct weir_endpoints *eps, const char *netns_dir);
+
+/* The node's own addresses (host identity), replacing the earlier set. */
+void weir_endpoints_set_host(struct weir_endpoints *eps, const struct weir_addr *addrs, size_t n);
+
+/* Every endpoint, for GET /v1/endpoints: [{doc..., "source": "api"}, ...]. */
+json_t *weir_endpoints_to_json(struct weir_endpoints *eps);
+
+/* Called (outside the cache's lock) when a pod's last endpoint goes away, so
+ * per-pod metric series can be removed.
+ */
+typedef void (*weir_endpoints_gone_fn)(void *ctx, const char *namespace, const char *pod_name);
+void weir_endpoints_on_gone(struct weir_endpoints *eps, weir_endpoints_gone_fn fn, void *ctx);
+
+#endif /* WEIR_AGENT_ENDPOINTS_H */
