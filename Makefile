@@ -23,9 +23,10 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-PKGS	:= libbpf libelf zlib cmocka
+PKGS	:= libbpf libelf zlib jansson libmicrohttpd libmnl cmocka
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs libbpf libelf zlib 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs libbpf libelf zlib jansson 2>/dev/null) -lpthread
+AGENT_LIBS := $(shell pkg-config --libs libmicrohttpd libmnl 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 CFLAGS	?= -O2 -g
@@ -42,10 +43,19 @@ LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIBWEIR	 := $(BUILD)/libweir.a
 
-TEST_BINS := $(BUILD)/tests/datapath/test_datapath $(BUILD)/tests/netns/dp_harness
+# weir-agent: main.c plus libagent (its components, which unit tests link too).
+AGENT_SRCS := $(filter-out agent/main.c,$(wildcard agent/*.c))
+AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/%.o)
+LIBAGENT   := $(BUILD)/libagent.a
+BINS	   := $(BUILD)/weir-agent
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
+
+TEST_BINS := $(BUILD)/tests/datapath/test_datapath $(BUILD)/tests/netns/dp_harness $(UNIT_BINS)
 BENCH_BINS := $(BUILD)/bench/datapath
 
-all: $(BUILD)/.pkgs-ok $(LIBWEIR) $(TEST_BINS) $(BENCH_BINS)
+all: $(BUILD)/.pkgs-ok $(LIBWEIR) $(BINS) $(TEST_BINS) $(BENCH_BINS)
 
 # Fail early, naming the missing package.
 $(BUILD)/.pkgs-ok: Makefile
@@ -72,12 +82,31 @@ $(BUILD)/lib/%.o: lib/%.c $(SKEL) Makefile
 
 $(LIBWEIR): $(LIB_OBJS)
 	$(call msg,AR,$@)
+	$(Q)rm -f $@
 	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/agent/%.o: agent/%.c $(SKEL) Makefile
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iagent -c $< -o $@
+
+$(LIBAGENT): $(AGENT_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/weir-agent: $(BUILD)/agent/main.o $(LIBAGENT) $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(AGENT_LIBS)
+
+$(BUILD)/tests/unit/test_%: $(BUILD)/tests/unit/test_%.o $(LIBAGENT) $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(AGENT_LIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/tests/%.o: tests/%.c $(SKEL) Makefile
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests -Iagent -c $< -o $@
 
 $(BUILD)/tests/datapath/test_datapath: $(BUILD)/tests/datapath/test_datapath.o \
 		$(BUILD)/tests/datapath/pkt.o $(LIBWEIR)
