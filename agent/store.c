@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The flow store: a ring of recent records, and bounded follower queues. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "log.h"
+#include "store.h"
+
+/* One lock guards the ring, the follower list and every follower's queue:
+ * an add touches all of them at once, and each follower waits on its own
+ * condition variable so a wakeup goes only where a record went.
+ */
+struct weir_follower {
+	struct weir_store *s;
+	const struct weir_filter_set *fs; /* borrowed; NULL matches everything */
+	struct weir_flow_record **q;	  /* FIFO of references */
+	size_t q_max;
+	size_t q_head; /* index of the oldest queued record */
+	size_t q_len;
+	uint64_t lost; /* dropped from q since the last weir_follower_next() */
+	pthread_cond_t cond;
+	struct weir_follower *prev;
+	struct weir_follower *next;
+};
+
+struct weir_store {
+	pthread_mutex_t lock;
+	struct weir_flow_record **ring;
+	size_t cap;
+	size_t head; /* index of the oldest record */
+	size_t len;
+	uint64_t seen;
+	uint64_t follower_lost;
+	uint64_t n_followers;
+	bool closed;
+	struct weir_follower *followers;
+};
+
+int weir_store_new(struct weir_store **out, size_t capacity)
+{
+	struct weir_store *s;
+	int err;
+
+	if (!capacity)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->ring = calloc(capacity, sizeof(void *));
+	if (!s->ring) {
+		err = -ENOMEM;
+		log_err("flow store: cannot allocate capacity=%zu records", capacity);
+		goto err_free;
+	}
+	err = -pthread_mutex_init(&s->lock, NULL);
+	if (err)
+		goto err_free;
+	s->cap = capacity;
+	*out = s;
+	return 0;
+
+err_free:
+	free(s->ring);
+	free(s);
+	return err;
+}
+
+void weir_store_free(struct weir_store *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	if (s->followers)
+		log_err("flow store freed with followers=%llu still open",
+			(unsigned long long)s->n_followers);
+	for (i = 0; i < s->len; i++)
+		weir_flow_record_put(s->ring[(s->head + i) % s->cap]);
+	pthread_mutex_destroy(&s->lock);
+	free(s->ring);
+	free(s);
+}
+
+/* Called with the store locked. A full queue loses its oldest record: the
+ * follower hears of the gap, the writer never waits.
+ */
+static void follower_push(struct weir_follower *f, struct weir_flow_record *r)
+{
+	if (f->q_len == f->q_max) {
+		weir_flow_record_put(f->q[f->q_head]);
+		f->q[f->q_head] = weir_flow_record_get(r);
+		f->q_head = (f->q_head + 1) % f->q_max;
+		f->lost++;
+		f->s->follower_lost++;
+	} else {
+		f->q[(f->q_head + f->q_len) % f->q_max] = weir_flow_record_get(r);
+		f->q_len++;
+	}
+	pthread_cond_signal(&f->cond);
+}
+
+void weir_store_add(struct weir_store *s, struct weir_flow_record *r)
+{
+	struct weir_flow_record *old = NULL;
+	struct weir_follower *f;
+
+	if (!r)
+		return;
+	weir_flow_record_get(r);
+	pthread_mutex_lock(&s->lock);
+	if (s->len == s->cap) {
+		old = s->ring[s->head];
+		s->ring[s->head] = r;
+		s->head = (s->head + 1) % s->cap;
+	} else {
+		s->ring[(s->head + s->len) % s->cap] = r;
+		s->len++;
+	}
+	s->seen++;
+	if (!s->closed) {
+		for (f = s->followers; f; f = f->next)
+			if (!f->fs || weir_filter_set_match(f->fs, r))
+				follower_push(f, r);
+	}
+	pthread_mutex_unlock(&s->lock);
+	/* The last reference may free: do it outside the lock. */
+	if (old)
+		weir_flow_record_put(old);
+}
+
+static bool in_time(const struct weir_flow_request *req, const struct weir_flow_record *r)
+{
+	if (req->since_ns && r->time_ns < req->since_ns)
+		return false;
+	if (req->until_ns && r->time_ns > req->until_ns)
+		return false;
+	return true;
+}
+
+int weir_store_query(struct weir_store *s, const struct weir_flow_request *req,
+		     struct weir_flow_record ***out, size_t *n)
+{
+	struct weir_flow_record **v;
+	size_t i, k = 0, m = 0, drop;
+
+	*out = NULL;
+	*n = 0;
+	/* Take references under the lock and filter outside it, so a long
+	 * query never holds up the assembler for more than a copy.
+	 */
+	pthread_mutex_lock(&s->lock);
+	v = calloc(s->len ? s->len : 1, sizeof(void *));
+	if (!v) {
+		pthread_mutex_unlock(&s->lock);
+		return -ENOMEM;
+	}
+	for (i = 0; i < s->len; i++) {
+		struct weir_flow_record *r = s->ring[(s->head + i) % s->cap];
+
+		if (!req || in_time(req, r))
+			v[k++] = weir_flow_record_get(r);
+	}
+	pthread_mutex_unlock(&s->lock);
+
+	for (i = 0; i < k; i++) {
+		if (!req || !req->filters || weir_filter_set_match(req->filters, v[i]))
+			v[m++] = v[i];
+		else
+			weir_flow_record_put(v[i]);
+	}
+	if (req && req->number && m > req->number) {
+		drop = m - req->number;
+		if (req->first) {
+			for (i = req->number; i < m; i++)
+				weir_flow_record_put(v[i]);
+		} else {
+			for (i = 0; i < drop; i++)
+				weir_flow_record_put(v[i]);
+			memmove(v, v + drop, req->number * sizeof(void *));
+		}
+		m = req->number;
+	}
+	*out = v;
+	*n = m;
+	return 0;
+}
+
+void weir_store_stats(struct weir_store *s, struct weir_store_stats *st)
+{
+	pthread_mutex_lock(&s->lock);
+	st->seen_flows = s->seen;
+	st->num_flows = s->len;
+	st->max_flows = s->cap;
+	st->followers = s->n_followers;
+	st->follower_lost = s->follower_lost;
+	pthread_mutex_unlock(&s->lock);
+}
+
+int weir_store_follow(struct weir_store *s, const struct weir_filter_set *fs, size_t queue_max,
+		      struct weir_follower **out)
+{
+	pthread_condattr_t attr;
+	struct weir_follower *f;
+	int err;
+
+	if (!queue_max)
+		queue_max = WEIR_FOLLOW_QUEUE_DEFAULT;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->q = calloc(queue_max, sizeof(void *));
+	if (!f->q) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	f->s = s;
+	f->fs = fs;
+	f->q_max = queue_max;
+	/* Timeouts are intervals: measure them on a clock that never jumps. */
+	err = -pthread_condattr_init(&attr);
+	if (err)
+		goto err_free;
+	err = -pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (!err)
+		err = -pthread_cond_init(&f->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	if (err)
+		goto err_free;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->closed) {
+		pthread_mutex_unlock(&s->lock);
+		err = -EPIPE;
+		goto err_cond;
+	}
+	f->next = s->followers;
+	if (s->followers)
+		s->followers->prev = f;
+	s->followers = f;
+	s->n_followers++;
+	pthread_mutex_unlock(&s->lock);
+	*out = f;
+	return 0;
+
+err_cond:
+	pthread_cond_destroy(&f->cond);
+err_free:
+	free(f->q);
+	free(f);
+	return err;
+}
+
+static void deadline_after(struct timespec *ts, int timeout_ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += timeout_ms / 1000;
+	ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+int weir_follower_next(struct weir_follower *f, int timeout_ms, struct weir_flow_record **r,
+		       uint64_t *lost)
+{
+	struct weir_store *s = f->s;
+	struct timespec deadline;
+	int err = 0;
+
+	*r = NULL;
+	if (timeout_ms > 0)
+		deadline_after(&deadline, timeout_ms);
+	pthread_mutex_lock(&s->lock);
+	while (!f->q_len && !s->closed) {
+		if (!timeout_ms) {
+			err = -EAGAIN;
+			break;
+		}
+		if (timeout_ms < 0) {
+			pthread_cond_wait(&f->cond, &s->lock);
+			continue;
+		}
+		if (pthread_cond_timedwait(&f->cond, &s->lock, &deadline) == ETIMEDOUT) {
+			err = f->q_len || s->closed ? 0 : -EAGAIN;
+			break;
+		}
+	}
+	if (s->closed) {
+		err = -EPIPE;
+	} else if (!err) {
+		*r = f->q[f->q_head];
+		f->q_head = (f->q_head + 1) % f->q_max;
+		f->q_len--;
+	}
+	*lost = f->lost;
+	f->lost = 0;
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+void weir_follower_free(struct weir_follower *f)
+{
+	struct weir_store *s;
+	size_t i;
+
+	if (!f)
+		return;
+	s = f->s;
+	pthread_mutex_lock(&s->lock);
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		s->followers = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	s->n_followers--;
+	pthread_mutex_unlock(&s->lock);
+	for (i = 0; i < f->q_len; i++)
+		weir_flow_record_put(f->q[(f->q_head + i) % f->q_max]);
+	pthread_cond_destroy(&f->cond);
+	free(f->q);
+	free(f);
+}
+
+void weir_store_close(struct weir_store *s)
+{
+	struct weir_follower *f;
+
+	pthread_mutex_lock(&s->lock);
+	s->closed = true;
+	for (f = s->followers; f; f = f->next)
+		pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&s->lock);
+}
