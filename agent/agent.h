@@ -5,9 +5,11 @@
 #ifndef WEIR_AGENT_H
 #define WEIR_AGENT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "assembler.h"
 #include "config.h"
 
 struct weir_datapath;
@@ -24,16 +26,21 @@ struct weir_agent {
 	struct weir_endpoints *endpoints;
 	struct weir_metrics *metrics;
 	struct weir_assembler *assembler;
+	/* The assembler runs on the main thread; HTTP threads read its figures
+	 * from this copy, refreshed after every sweep.
+	 */
+	pthread_mutex_t stats_lock;
+	struct weir_assembler_stats assembler_stats;
 };
 
 /* Everything /v1/status and /metrics report about the agent itself. */
 struct weir_agent_status {
 	uint64_t uptime_ns;
-	uint64_t seen_flows;	   /* records ever made */
-	uint64_t num_flows;	   /* records in the store */
-	uint64_t max_flows;	   /* store capacity */
-	uint64_t lost_events;	   /* ring-buffer events the datapath could not write */
-	uint64_t follower_lost;	   /* records dropped from slow follow streams */
+	uint64_t seen_flows;	     /* records ever made */
+	uint64_t num_flows;	     /* records in the store */
+	uint64_t max_flows;	     /* store capacity */
+	uint64_t lost_events;	     /* ring-buffer events the datapath could not write */
+	uint64_t follower_lost;	     /* records dropped from slow follow streams */
 	uint64_t flow_table_entries; /* entries in the kernel flow table, at the last sweep */
 	uint64_t flow_table_max;     /* its size */
 	uint64_t flow_evictions;     /* flows the kernel evicted before the agent ended them */

@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Loading the datapath skeleton and attaching it to interfaces. */
 #include <errno.h>
+#include <limits.h>
 #include <net/if.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -27,9 +34,100 @@ struct attachment {
 
 struct weir_datapath {
 	struct weir_bpf *skel;
+	bool reused;
 	struct attachment att[WEIR_ATTACH_MAX];
 	int n_att;
 };
+
+int weir_bpffs_prepare(const char *dir)
+{
+	char path[PATH_MAX];
+	struct statfs st;
+	size_t i;
+
+	if (statfs("/sys/fs/bpf", &st) || st.f_type != BPF_FS_MAGIC) {
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+			log_err("mount bpffs on /sys/fs/bpf: %s", strerror(errno));
+			return -errno;
+		}
+		log_info("mounted bpffs path=/sys/fs/bpf");
+	}
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	for (i = 1; path[i]; i++) { /* mkdir -p */
+		if (path[i] != '/')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0700) && errno != EEXIST)
+			return -errno;
+		path[i] = '/';
+	}
+	if (mkdir(path, 0700) && errno != EEXIST) {
+		log_err("create pin directory path=%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int maps_pin_under(struct weir_bpf *skel, const char *dir)
+{
+	char path[PATH_MAX];
+	struct bpf_map *map;
+	int err;
+
+	bpf_object__for_each_map(map, skel->obj) {
+		if (snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map)) >=
+		    (int)sizeof(path))
+			return -ENAMETOOLONG;
+		err = bpf_map__set_pin_path(map, path);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* A pinned map libbpf cannot reuse (another size, an older ABI) fails the
+ * load: say which one and what to do.
+ */
+static void pinned_mismatch_explain(struct weir_bpf *skel)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	struct bpf_map *map;
+	int fd;
+
+	bpf_object__for_each_map(map, skel->obj) {
+		fd = bpf_obj_get(bpf_map__pin_path(map));
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
+		     info.value_size != bpf_map__value_size(map) ||
+		     info.max_entries != bpf_map__max_entries(map)))
+			log_err("pinned map path=%s has max_entries=%u key=%u value=%u, this "
+				"datapath wants %u/%u/%u: remove the pin (losing its counters) or "
+				"configure the same size",
+				bpf_map__pin_path(map), info.max_entries, info.key_size,
+				info.value_size, bpf_map__max_entries(map), bpf_map__key_size(map),
+				bpf_map__value_size(map));
+		close(fd);
+	}
+}
+
+static bool flows_pinned_nonempty(const char *path)
+{
+	struct weir_flow_key k;
+	bool nonempty;
+	int fd;
+
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	nonempty = !bpf_map_get_next_key(fd, NULL, &k);
+	close(fd);
+	return nonempty;
+}
 
 int weir_datapath_load(struct weir_datapath **dpp, const struct weir_datapath_opts *opts)
 {
@@ -51,10 +149,20 @@ int weir_datapath_load(struct weir_datapath **dpp, const struct weir_datapath_op
 		log_err("set flow table size flows_max=%u: %s", flows_max, strerror(-err));
 		goto err_destroy;
 	}
+	if (opts && opts->pin_dir) {
+		err = maps_pin_under(dp->skel, opts->pin_dir);
+		if (err) {
+			log_err("pin maps under dir=%s: %s", opts->pin_dir, strerror(-err));
+			goto err_destroy;
+		}
+		dp->reused = flows_pinned_nonempty(bpf_map__pin_path(dp->skel->maps.weir_flows));
+	}
 	err = weir_bpf__load(dp->skel);
 	if (err) {
 		log_err("load datapath programs: %s (run with -v for the verifier log)",
 			strerror(-err));
+		if (opts && opts->pin_dir)
+			pinned_mismatch_explain(dp->skel);
 		goto err_destroy;
 	}
 	*dpp = dp;
@@ -105,6 +213,56 @@ static int attachment_get(struct weir_datapath *dp, const char *ifname, struct a
 	return 0;
 }
 
+/* The id of Weir's XDP program attached to ifindex in mode flags, 0 if the
+ * attached program (if any) is not Weir's, or -errno.
+ */
+static int xdp_attached_weir(int ifindex, __u32 flags, __u32 *prog_id)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+	int fd, err;
+
+	err = bpf_xdp_query_id(ifindex, flags, prog_id);
+	if (err || !*prog_id)
+		return err;
+	fd = bpf_prog_get_fd_by_id(*prog_id);
+	if (fd < 0)
+		return -errno;
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	if (err)
+		return -errno;
+	/* the kernel keeps BPF_OBJ_NAME_LEN - 1 characters of the name */
+	if (strncmp(info.name, "weir_xdp_ingress", BPF_OBJ_NAME_LEN - 1))
+		*prog_id = 0;
+	return 0;
+}
+
+static int xdp_attach_mode(struct attachment *a, int prog_fd, __u32 flags)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+	__u32 old_id = 0;
+	int old_fd, err;
+
+	err = xdp_attached_weir(a->ifindex, flags, &old_id);
+	if (err)
+		return err;
+	if (!old_id)
+		return bpf_xdp_attach(a->ifindex, prog_fd, flags | XDP_FLAGS_UPDATE_IF_NOEXIST,
+				      NULL);
+	/* An earlier run left its program (--keep-datapath): replace it atomically. */
+	old_fd = bpf_prog_get_fd_by_id(old_id);
+	if (old_fd < 0)
+		return -errno;
+	opts.old_prog_fd = old_fd;
+	err = bpf_xdp_attach(a->ifindex, prog_fd, flags | XDP_FLAGS_REPLACE, &opts);
+	close(old_fd);
+	if (!err)
+		log_info("replaced xdp program of an earlier run ifname=%s old_id=%u", a->ifname,
+			 old_id);
+	return err;
+}
+
 int weir_datapath_attach_xdp(struct weir_datapath *dp, const char *ifname, enum weir_xdp_mode mode)
 {
 	int prog_fd = bpf_program__fd(dp->skel->progs.weir_xdp_ingress);
@@ -119,20 +277,19 @@ int weir_datapath_attach_xdp(struct weir_datapath *dp, const char *ifname, enum 
 		return 0;
 
 	flags = mode == WEIR_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-	err = bpf_xdp_attach(a->ifindex, prog_fd, flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+	err = xdp_attach_mode(a, prog_fd, flags);
 	if (err && mode == WEIR_XDP_AUTO && err != -EEXIST && err != -EBUSY) {
 		log_info("xdp native attach failed, trying generic ifname=%s err=%s", ifname,
 			 strerror(-err));
 		flags = XDP_FLAGS_SKB_MODE;
-		err = bpf_xdp_attach(a->ifindex, prog_fd, flags | XDP_FLAGS_UPDATE_IF_NOEXIST,
-				     NULL);
+		err = xdp_attach_mode(a, prog_fd, flags);
 	}
 	if (err) {
 		if (err == -EEXIST || err == -EBUSY)
 			log_err("attach xdp ifname=%s: another XDP program is attached", ifname);
 		else
 			log_err("attach xdp ifname=%s: %s", ifname, strerror(-err));
-		return err;
+		return err == -EEXIST ? -EBUSY : err;
 	}
 	a->xdp_flags = flags;
 	log_info("attached xdp ifname=%s mode=%s", ifname,
@@ -204,7 +361,8 @@ int weir_datapath_attach_tc(struct weir_datapath *dp, const char *ifname)
 	a->tc = true;
 
 	for (i = 0; i < 2; i++) {
-		LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = fds[i]);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = fds[i], .handle = WEIR_TC_HANDLE,
+			    .priority = WEIR_TC_PRIORITY, .flags = BPF_TC_F_REPLACE);
 
 		tc_hook_of(a, &hook, points[i]);
 		err = bpf_tc_attach(&hook, &opts);
@@ -256,6 +414,20 @@ void weir_datapath_destroy(struct weir_datapath *dp)
 		weir_datapath_detach(dp, dp->att[0].ifname);
 	weir_bpf__destroy(dp->skel);
 	free(dp);
+}
+
+void weir_datapath_release(struct weir_datapath *dp)
+{
+	if (!dp)
+		return;
+	log_info("leaving the datapath attached interfaces=%d", dp->n_att);
+	weir_bpf__destroy(dp->skel);
+	free(dp);
+}
+
+bool weir_datapath_reused(struct weir_datapath *dp)
+{
+	return dp->reused;
 }
 
 const char *weir_datapath_xdp_mode(struct weir_datapath *dp, const char *ifname)

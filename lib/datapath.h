@@ -6,6 +6,7 @@
 #ifndef WEIR_DATAPATH_H
 #define WEIR_DATAPATH_H
 
+#include <stdbool.h>
 #include <linux/types.h>
 
 struct weir_datapath;
@@ -18,17 +19,33 @@ enum weir_xdp_mode {
 };
 
 struct weir_datapath_opts {
-	__u32 flows_max; /* flow-table entries; 0: WEIR_FLOWS_MAX_DEFAULT */
+	__u32 flows_max;     /* flow-table entries; 0: WEIR_FLOWS_MAX_DEFAULT */
+	const char *pin_dir; /* pin the maps here, reusing maps already pinned; NULL: none */
 };
 
+/* Weir's TC filters sit at a fixed handle and priority, so a restarted agent
+ * replaces its own filters in place and never stacks a second copy.
+ */
+#define WEIR_TC_HANDLE	 0x57454952 /* "WEIR" */
+#define WEIR_TC_PRIORITY 1
+
+/* Mounts bpffs on /sys/fs/bpf when it is not, and creates dir. */
+int weir_bpffs_prepare(const char *dir);
+
 int weir_datapath_load(struct weir_datapath **dpp, const struct weir_datapath_opts *opts);
-/* Attach to ifname; -EEXIST if another XDP program is already there. */
+/* Attach to ifname, replacing Weir's own program left there by an earlier
+ * run; -EBUSY if another XDP program is attached.
+ */
 int weir_datapath_attach_xdp(struct weir_datapath *dp, const char *ifname, enum weir_xdp_mode mode);
 int weir_datapath_attach_tc(struct weir_datapath *dp, const char *ifname);
 /* Detach everything this datapath attached to ifname (no-op if nothing). */
 int weir_datapath_detach(struct weir_datapath *dp, const char *ifname);
-/* Detaches everything, then frees the programs and maps. */
+/* Detaches everything, then frees the programs and maps (pinned maps stay). */
 void weir_datapath_destroy(struct weir_datapath *dp);
+/* Frees the user-space side only: programs stay attached, maps stay pinned. */
+void weir_datapath_release(struct weir_datapath *dp);
+/* Whether the flow table held entries when it was loaded (reused from a pin). */
+bool weir_datapath_reused(struct weir_datapath *dp);
 
 /* The mode XDP ended up in on ifname ("native", "generic"), or NULL. */
 const char *weir_datapath_xdp_mode(struct weir_datapath *dp, const char *ifname);

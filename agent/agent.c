@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The agent's own status, gathered from its parts. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <weir/abi.h>
+#include "agent.h"
+#include "datapath.h"
+#include "endpoints.h"
+#include "store.h"
+#include "weir.skel.h"
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* A datapath health counter, summed over CPUs. */
+static uint64_t counter_sum(struct weir_agent *a, uint32_t idx)
+{
+	int fd = bpf_map__fd(weir_datapath_skel(a->dp)->maps.weir_counters);
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t vals[ncpu > 0 ? ncpu : 1], sum = 0;
+	int i;
+
+	if (ncpu <= 0 || bpf_map_lookup_elem(fd, &idx, vals))
+		return 0;
+	for (i = 0; i < ncpu; i++)
+		sum += vals[i];
+	return sum;
+}
+
+static uint64_t rss_bytes(void)
+{
+	unsigned long size, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+		resident = 0;
+	fclose(f);
+	return (uint64_t)resident * sysconf(_SC_PAGESIZE);
+}
+
+void weir_agent_status(struct weir_agent *a, struct weir_agent_status *st)
+{
+	struct weir_store_stats ss;
+	json_t *eps;
+
+	memset(st, 0, sizeof(*st));
+	st->uptime_ns = realtime_ns() - a->start_realtime_ns;
+	weir_store_stats(a->store, &ss);
+	st->seen_flows = ss.seen_flows;
+	st->num_flows = ss.num_flows;
+	st->max_flows = ss.max_flows;
+	st->follower_lost = ss.follower_lost;
+	st->lost_events = counter_sum(a, WEIR_CNT_LOST_EVENTS);
+	st->flow_insert_failed = counter_sum(a, WEIR_CNT_FLOW_INSERT_FAILED);
+	st->flow_table_max = bpf_map__max_entries(weir_datapath_skel(a->dp)->maps.weir_flows);
+
+	pthread_mutex_lock(&a->stats_lock);
+	st->flow_table_entries = a->assembler_stats.table_entries;
+	st->flow_evictions = a->assembler_stats.evictions;
+	st->active_flows = a->assembler_stats.active_flows;
+	pthread_mutex_unlock(&a->stats_lock);
+
+	eps = weir_endpoints_to_json(a->endpoints);
+	st->endpoints = json_array_size(eps);
+	json_decref(eps);
+	st->rss_bytes = rss_bytes();
+}

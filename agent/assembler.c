@@ -1,0 +1,629 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The flow assembler: kernel flow table and events -> flow records.
+ *
+ * The kernel keeps one entry per direction and observation point. Here each
+ * entry is a `side`, and two sides that are each other's reverse form one
+ * `conv`ersation: the side seen first is the initiator (forward), the other
+ * the reply. Records describe conversations.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <weir/abi.h>
+#include "assembler.h"
+#include "endpoints.h"
+#include "hashtab.h"
+#include "log.h"
+
+#define SWEEP_BATCH 4096 /* flow-table entries read per batch syscall */
+#define NS_PER_S    1000000000ULL
+
+struct conv;
+
+struct side {
+	struct weir_hnode node; /* in a->sides, by key */
+	struct weir_flow_key key;
+	struct weir_flow_value val; /* as last read from the kernel */
+	struct conv *conv;
+	uint64_t seen_gen; /* the last sweep that found the entry */
+	bool in_kernel;	   /* the entry existed at the last sweep (or event) */
+};
+
+struct conv {
+	struct side fwd;
+	struct side rev;
+	bool has_rev;
+	uint64_t last_record_ns; /* monotonic: when the last record was made */
+	struct conv *prev, *next;
+};
+
+struct ifname_entry {
+	struct weir_hnode node;
+	int ifindex;
+	char name[IF_NAMESIZE];
+};
+
+struct weir_assembler {
+	struct weir_assembler_opts o;
+	char *node_name;
+	struct ring_buffer *rb;
+	struct weir_htab sides;
+	struct weir_htab ifnames;
+	struct conv *convs; /* every conversation, a list */
+	uint64_t gen;
+	uint64_t start_mono_ns;
+	uint64_t next_id;
+	struct weir_assembler_stats st;
+	struct weir_flow_key *batch_keys;
+	struct weir_flow_value *batch_vals;
+};
+
+static uint64_t clock_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+}
+
+/* The datapath stamps CLOCK_MONOTONIC_COARSE; records carry CLOCK_REALTIME. */
+static uint64_t mono_to_real(uint64_t mono_ns)
+{
+	uint64_t now_real = clock_ns(CLOCK_REALTIME), now_mono = clock_ns(CLOCK_MONOTONIC_COARSE);
+
+	return now_real - now_mono + mono_ns;
+}
+
+static uint64_t key_hash(const struct weir_flow_key *k)
+{
+	return weir_hash_bytes(k, sizeof(*k));
+}
+
+static struct side *side_find(struct weir_assembler *a, const struct weir_flow_key *k)
+{
+	uint64_t h = key_hash(k);
+	struct weir_hnode *pos;
+
+	weir_htab_for_each_possible(&a->sides, pos, h)
+	{
+		struct side *s = (struct side *)pos;
+
+		if (!memcmp(&s->key, k, sizeof(*k)))
+			return s;
+	}
+	return NULL;
+}
+
+static bool is_icmp(uint8_t proto)
+{
+	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
+}
+
+/* The ICMP type a reply to this one has, or -1 for types without replies. */
+static int icmp_reply_type(uint8_t proto, uint8_t type)
+{
+	if (proto == IPPROTO_ICMP)
+		return type == 8 ? 0 : type == 13 ? 14 : -1; /* echo, timestamp */
+	return type == 128 ? 129 : -1;			     /* ICMPv6 echo */
+}
+
+/* The key the reply traffic of k has at the observation point `hook`. */
+static bool reverse_key(const struct weir_flow_key *k, uint8_t hook, struct weir_flow_key *r)
+{
+	int type;
+
+	*r = *k;
+	memcpy(r->saddr, k->daddr, sizeof(r->saddr));
+	memcpy(r->daddr, k->saddr, sizeof(r->daddr));
+	r->dir = k->dir == WEIR_DIR_INGRESS ? WEIR_DIR_EGRESS : WEIR_DIR_INGRESS;
+	r->hook = hook;
+	if (hook == WEIR_HOOK_XDP && r->dir != WEIR_DIR_INGRESS)
+		return false; /* XDP sees ingress only */
+	if (is_icmp(k->proto) && !(k->flags & WEIR_FLOW_F_L3_ONLY)) {
+		type = icmp_reply_type(k->proto, ntohs(k->sport) >> 8);
+		if (type < 0)
+			return false;
+		r->sport = htons(type << 8 | (ntohs(k->sport) & 0xff));
+		return true;
+	}
+	r->sport = k->dport;
+	r->dport = k->sport;
+	return true;
+}
+
+/* The conversation whose forward side is the reverse of k and which has no
+ * reply yet: the same observation point first, then the other one.
+ */
+static struct conv *conv_awaiting_reply(struct weir_assembler *a, const struct weir_flow_key *k)
+{
+	const uint8_t hooks[2] = { k->hook,
+				   k->hook == WEIR_HOOK_XDP ? WEIR_HOOK_TC : WEIR_HOOK_XDP };
+	struct weir_flow_key r;
+	struct side *s;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (!reverse_key(k, hooks[i], &r))
+			continue;
+		s = side_find(a, &r);
+		if (s && s == &s->conv->fwd && !s->conv->has_rev)
+			return s->conv;
+	}
+	return NULL;
+}
+
+static void conv_unlink(struct weir_assembler *a, struct conv *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		a->convs = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+}
+
+static void conv_free(struct weir_assembler *a, struct conv *c)
+{
+	weir_htab_remove(&a->sides, &c->fwd.node);
+	if (c->has_rev)
+		weir_htab_remove(&a->sides, &c->rev.node);
+	conv_unlink(a, c);
+	free(c);
+}
+
+/* A side for a kernel entry never seen before: the reply of a waiting
+ * conversation, or the forward side of a new one (*created set).
+ */
+static struct side *side_new(struct weir_assembler *a, const struct weir_flow_key *k, bool *created)
+{
+	struct conv *c = conv_awaiting_reply(a, k);
+	struct side *s;
+
+	*created = false;
+	if (c) {
+		s = &c->rev;
+		c->has_rev = true;
+	} else {
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return NULL;
+		s = &c->fwd;
+		c->next = a->convs;
+		if (a->convs)
+			a->convs->prev = c;
+		a->convs = c;
+		*created = true;
+	}
+	s->key = *k;
+	s->conv = c;
+	if (weir_htab_insert(&a->sides, &s->node, key_hash(k))) {
+		if (*created) {
+			conv_unlink(a, c);
+			free(c);
+		} else {
+			c->has_rev = false;
+		}
+		return NULL;
+	}
+	return s;
+}
+
+static const char *ifname_of(struct weir_assembler *a, int ifindex)
+{
+	uint64_t h = weir_hash_bytes(&ifindex, sizeof(ifindex));
+	struct weir_hnode *pos;
+	char name[IF_NAMESIZE];
+
+	weir_htab_for_each_possible(&a->ifnames, pos, h)
+	{
+		struct ifname_entry *e = (struct ifname_entry *)pos;
+
+		if (e->ifindex == ifindex)
+			return e->name;
+	}
+	if (!if_indextoname(ifindex, name))
+		return "";
+	weir_assembler_set_ifname(a, ifindex, name);
+	return ifname_of(a, ifindex);
+}
+
+void weir_assembler_set_ifname(struct weir_assembler *a, int ifindex, const char *ifname)
+{
+	uint64_t h = weir_hash_bytes(&ifindex, sizeof(ifindex));
+	struct ifname_entry *e = NULL;
+	struct weir_hnode *pos;
+
+	weir_htab_for_each_possible(&a->ifnames, pos, h)
+	{
+		if (((struct ifname_entry *)pos)->ifindex == ifindex) {
+			e = (struct ifname_entry *)pos;
+			break;
+		}
+	}
+	if (!e) {
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			return;
+		e->ifindex = ifindex;
+		if (weir_htab_insert(&a->ifnames, &e->node, h)) {
+			free(e);
+			return;
+		}
+	}
+	snprintf(e->name, sizeof(e->name), "%s", ifname);
+}
+
+/* The address, ports and interface of key k, into r. */
+static void record_fill_key(struct weir_assembler *a, struct weir_flow_record *r,
+			    const struct weir_flow_key *k)
+{
+	r->family = k->family;
+	r->proto = k->proto;
+	memcpy(r->saddr, k->saddr, sizeof(r->saddr));
+	memcpy(r->daddr, k->daddr, sizeof(r->daddr));
+	r->l3_only = k->flags & WEIR_FLOW_F_L3_ONLY;
+	if (is_icmp(k->proto) && !r->l3_only) {
+		r->icmp_type = ntohs(k->sport) >> 8;
+		r->icmp_code = ntohs(k->sport) & 0xff;
+	} else {
+		r->sport = ntohs(k->sport);
+		r->dport = ntohs(k->dport);
+	}
+	r->ifindex = k->ifindex;
+	snprintf(r->ifname, sizeof(r->ifname), "%s", ifname_of(a, k->ifindex));
+	r->dir = k->dir;
+	r->hook = k->hook;
+}
+
+/* A new record with its identity, node and enrichment; NULL on ENOMEM. */
+static struct weir_flow_record *record_new(struct weir_assembler *a, enum weir_record_type type,
+					   const struct weir_flow_key *k)
+{
+	struct weir_flow_record *r = weir_flow_record_new();
+
+	if (!r)
+		return NULL;
+	r->id = ++a->next_id;
+	r->time_ns = clock_ns(CLOCK_REALTIME);
+	r->type = type;
+	r->node_name = strdup(a->node_name);
+	record_fill_key(a, r, k);
+	if (k->family == 4 || k->family == 6) {
+		r->src =
+			weir_endpoints_lookup(a->o.endpoints, k->family, (const uint8_t *)k->saddr);
+		r->dst =
+			weir_endpoints_lookup(a->o.endpoints, k->family, (const uint8_t *)k->daddr);
+	} else {
+		r->src = weir_endpoint_get(weir_endpoint_world());
+		r->dst = weir_endpoint_get(weir_endpoint_world());
+	}
+	if (!r->node_name || !r->src || !r->dst) {
+		weir_flow_record_put(r);
+		return NULL;
+	}
+	return r;
+}
+
+static void record_emit(struct weir_assembler *a, struct weir_flow_record *r)
+{
+	a->st.records++;
+	a->o.on_record(a->o.ctx, r);
+	weir_flow_record_put(r);
+}
+
+static void conv_record(struct weir_assembler *a, struct conv *c, enum weir_record_type type,
+			enum weir_end_reason why, uint64_t now_mono)
+{
+	const struct weir_flow_value *f = &c->fwd.val, *rv = &c->rev.val;
+	struct weir_flow_record *r = record_new(a, type, &c->fwd.key);
+	uint64_t first = f->first_seen_ns, last = f->last_seen_ns;
+
+	c->last_record_ns = now_mono;
+	if (!r) {
+		log_warn("flow record dropped: out of memory");
+		return;
+	}
+	r->end_reason = why;
+	r->packets = f->packets;
+	r->bytes = f->bytes;
+	r->tcp_flags = f->tcp_flags;
+	r->verdict = f->verdict;
+	r->reason = f->reason;
+	if (c->has_rev) {
+		r->reply_packets = rv->packets;
+		r->reply_bytes = rv->bytes;
+		r->tcp_flags |= rv->tcp_flags;
+		if (rv->first_seen_ns && rv->first_seen_ns < first)
+			first = rv->first_seen_ns;
+		if (rv->last_seen_ns > last)
+			last = rv->last_seen_ns;
+	}
+	r->first_seen_ns = mono_to_real(first);
+	r->last_seen_ns = mono_to_real(last);
+	r->is_reply = WEIR_REPLY_NO;
+	record_emit(a, r);
+}
+
+static void conv_end(struct weir_assembler *a, struct conv *c, enum weir_end_reason why,
+		     uint64_t now_mono)
+{
+	conv_record(a, c, WEIR_RECORD_END, why, now_mono);
+	/* the entries go with the record; a packet racing this starts a new flow */
+	if (c->fwd.in_kernel)
+		bpf_map_delete_elem(a->o.flows_fd, &c->fwd.key);
+	if (c->has_rev && c->rev.in_kernel)
+		bpf_map_delete_elem(a->o.flows_fd, &c->rev.key);
+	conv_free(a, c);
+}
+
+/* A flow-start event: the first record of a conversation, at once. */
+static void on_flow_start(struct weir_assembler *a, const struct weir_event *ev)
+{
+	struct side *s = side_find(a, &ev->key);
+	bool created;
+
+	if (s)
+		return; /* the sweep found it first */
+	s = side_new(a, &ev->key, &created);
+	if (!s)
+		return;
+	s->in_kernel = true;
+	s->val = (struct weir_flow_value){
+		.packets = 1,
+		.bytes = ev->pkt_len_bytes,
+		.first_seen_ns = ev->ts_ns,
+		.last_seen_ns = ev->ts_ns,
+		.tcp_flags = ev->tcp_flags,
+		.verdict = ev->verdict,
+		.reason = ev->reason,
+	};
+	if (created)
+		conv_record(a, s->conv, WEIR_RECORD_START, WEIR_END_NONE,
+			    clock_ns(CLOCK_MONOTONIC_COARSE));
+}
+
+static void on_drop(struct weir_assembler *a, const struct weir_event *ev)
+{
+	struct weir_flow_record *r = record_new(a, WEIR_RECORD_DROP, &ev->key);
+
+	if (!r)
+		return;
+	r->first_seen_ns = r->last_seen_ns = mono_to_real(ev->ts_ns);
+	r->packets = 1;
+	r->bytes = ev->pkt_len_bytes;
+	r->tcp_flags = ev->tcp_flags;
+	r->verdict = ev->verdict;
+	r->reason = ev->reason;
+	r->is_reply = WEIR_REPLY_UNKNOWN;
+	record_emit(a, r);
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct weir_assembler *a = ctx;
+	const struct weir_event *ev = data;
+
+	if (size < sizeof(*ev) || ev->version != WEIR_EVENT_VERSION ||
+	    ev->len_bytes != sizeof(*ev)) {
+		a->st.bad_events++;
+		return 0;
+	}
+	switch (ev->type) {
+	case WEIR_EV_FLOW_START:
+		on_flow_start(a, ev);
+		break;
+	case WEIR_EV_DROP:
+		on_drop(a, ev);
+		break;
+	case WEIR_EV_FLOW_END:
+		/* FIN/RST: the sweep ends the flow once both ways are done */
+		break;
+	default:
+		a->st.bad_events++;
+	}
+	return 0;
+}
+
+int weir_assembler_consume(struct weir_assembler *a)
+{
+	int n = ring_buffer__consume(a->rb);
+
+	return n < 0 ? n : 0;
+}
+
+int weir_assembler_events_fd(struct weir_assembler *a)
+{
+	return ring_buffer__epoll_fd(a->rb);
+}
+
+/* One kernel entry read by the sweep. */
+static void sweep_entry(struct weir_assembler *a, const struct weir_flow_key *k,
+			const struct weir_flow_value *v, uint64_t now_mono)
+{
+	struct side *s = side_find(a, k);
+	bool created = false;
+
+	if (!s) {
+		s = side_new(a, k, &created);
+		if (!s)
+			return;
+	}
+	s->val = *v;
+	s->seen_gen = a->gen;
+	s->in_kernel = true;
+	if (created) {
+		/* A flow older than this agent (maps reused from a pin) continues
+		 * with an update; a new one whose start event was lost starts.
+		 */
+		bool older = v->first_seen_ns + NS_PER_S < a->start_mono_ns;
+
+		conv_record(a, s->conv, older ? WEIR_RECORD_UPDATE : WEIR_RECORD_START,
+			    older ? WEIR_END_ACTIVE : WEIR_END_NONE, now_mono);
+	}
+}
+
+static bool tcp_done(const struct conv *c)
+{
+	uint32_t f = c->fwd.val.tcp_flags, r = c->has_rev ? c->rev.val.tcp_flags : 0;
+
+	if (c->fwd.key.proto != IPPROTO_TCP)
+		return false;
+	return (f | r) & WEIR_TCP_RST || (f & WEIR_TCP_FIN && r & WEIR_TCP_FIN);
+}
+
+/* After a sweep read every entry: end, update, or leave each conversation. */
+static void sweep_decide(struct weir_assembler *a, struct conv *c, uint64_t now_mono)
+{
+	uint64_t active_ns = (uint64_t)a->o.active_timeout_s * NS_PER_S;
+	uint64_t idle_ns = (uint64_t)a->o.idle_timeout_s * NS_PER_S;
+	bool fwd_gone = c->fwd.in_kernel && c->fwd.seen_gen != a->gen;
+	bool rev_gone = c->has_rev && c->rev.in_kernel && c->rev.seen_gen != a->gen;
+	uint64_t last = c->fwd.val.last_seen_ns;
+
+	/* An entry that was there and is not: the kernel evicted it (only the
+	 * assembler deletes entries, and it forgets the conversation then).
+	 */
+	if (fwd_gone)
+		c->fwd.in_kernel = false;
+	if (rev_gone)
+		c->rev.in_kernel = false;
+	a->st.evictions += fwd_gone + rev_gone;
+	if (!c->fwd.in_kernel && (!c->has_rev || !c->rev.in_kernel)) {
+		conv_end(a, c, WEIR_END_RESOURCES, now_mono);
+		return;
+	}
+
+	if (c->has_rev && c->rev.val.last_seen_ns > last)
+		last = c->rev.val.last_seen_ns;
+	if (tcp_done(c) && now_mono >= last + WEIR_END_LINGER_NS)
+		conv_end(a, c, WEIR_END_DETECTED, now_mono);
+	else if (now_mono >= last + idle_ns)
+		conv_end(a, c, WEIR_END_IDLE, now_mono);
+	else if (now_mono >= c->last_record_ns + active_ns)
+		conv_record(a, c, WEIR_RECORD_UPDATE, WEIR_END_ACTIVE, now_mono);
+}
+
+int weir_assembler_sweep(struct weir_assembler *a)
+{
+	uint64_t t0 = clock_ns(CLOCK_MONOTONIC), now_mono, entries = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct weir_flow_key out_batch;
+	struct conv *c, *next;
+	__u32 count, i;
+	void *in = NULL;
+	int err;
+
+	/* Events first, so their flows start with their own timestamps. */
+	weir_assembler_consume(a);
+	a->gen++;
+	now_mono = clock_ns(CLOCK_MONOTONIC_COARSE);
+	do {
+		count = SWEEP_BATCH;
+		err = bpf_map_lookup_batch(a->o.flows_fd, in, &out_batch, a->batch_keys,
+					   a->batch_vals, &count, &opts);
+		if (err && errno != ENOENT) {
+			err = -errno;
+			log_err("sweep flow table: %s", strerror(-err));
+			return err;
+		}
+		for (i = 0; i < count; i++)
+			sweep_entry(a, &a->batch_keys[i], &a->batch_vals[i], now_mono);
+		entries += count;
+		in = &out_batch;
+	} while (!err);
+
+	for (c = a->convs; c; c = next) {
+		next = c->next;
+		sweep_decide(a, c, now_mono);
+	}
+	a->st.table_entries = entries;
+	a->st.last_sweep_ns = clock_ns(CLOCK_MONOTONIC) - t0;
+	return 0;
+}
+
+void weir_assembler_flush(struct weir_assembler *a)
+{
+	uint64_t now_mono = clock_ns(CLOCK_MONOTONIC_COARSE);
+	struct conv *c;
+
+	for (c = a->convs; c; c = c->next)
+		conv_record(a, c, WEIR_RECORD_END, WEIR_END_FORCED, now_mono);
+}
+
+void weir_assembler_stats(struct weir_assembler *a, struct weir_assembler_stats *st)
+{
+	*st = a->st;
+	st->active_flows = 0;
+	for (struct conv *c = a->convs; c; c = c->next)
+		st->active_flows++;
+}
+
+int weir_assembler_new(struct weir_assembler **out, const struct weir_assembler_opts *opts)
+{
+	struct weir_assembler *a = calloc(1, sizeof(*a));
+	int err = -ENOMEM;
+
+	if (!a)
+		return -ENOMEM;
+	a->o = *opts;
+	a->node_name = strdup(opts->node_name);
+	a->batch_keys = calloc(SWEEP_BATCH, sizeof(*a->batch_keys));
+	a->batch_vals = calloc(SWEEP_BATCH, sizeof(*a->batch_vals));
+	if (!a->node_name || !a->batch_keys || !a->batch_vals)
+		goto err_free;
+	err = weir_htab_init(&a->sides, 1024);
+	if (err)
+		goto err_free;
+	err = weir_htab_init(&a->ifnames, 64);
+	if (err)
+		goto err_sides;
+	a->rb = ring_buffer__new(opts->events_fd, on_event, a, NULL);
+	if (!a->rb) {
+		err = -errno;
+		log_err("open ring buffer weir_events: %s", strerror(-err));
+		goto err_ifnames;
+	}
+	a->start_mono_ns = clock_ns(CLOCK_MONOTONIC_COARSE);
+	*out = a;
+	return 0;
+
+err_ifnames:
+	weir_htab_release(&a->ifnames);
+err_sides:
+	weir_htab_release(&a->sides);
+err_free:
+	free(a->batch_keys);
+	free(a->batch_vals);
+	free(a->node_name);
+	free(a);
+	return err;
+}
+
+void weir_assembler_free(struct weir_assembler *a)
+{
+	struct weir_hnode *pos, *tmp;
+	struct conv *c, *next;
+	size_t i;
+
+	if (!a)
+		return;
+	for (c = a->convs; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	weir_htab_for_each_safe(&a->ifnames, i, pos, tmp) free(pos);
+	weir_htab_release(&a->ifnames);
+	weir_htab_release(&a->sides);
+	ring_buffer__free(a->rb);
+	free(a->batch_keys);
+	free(a->batch_vals);
+	free(a->node_name);
+	free(a);
+}
