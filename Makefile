@@ -151,6 +151,10 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run.sh $(BUILD)
 
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo.sh $(BUILD)
+
 bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/.pkgs-ok $(BENCH_BINS)
 	$(Q)bench/run.sh $(BUILD)
@@ -161,6 +165,6 @@ check: all
 clean:
 	$(Q)rm -rf $(BUILD)
 
-.PHONY: all deps test bench check clean
+.PHONY: all deps test demo bench check clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

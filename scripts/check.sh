@@ -29,6 +29,6 @@ echo "  FORMAT   ${#all_c[@]} files"
 clang-format --dry-run -Werror "${all_c[@]}" || status=1
 
 echo "  SHELL    ${#shell[@]} files"
-shellcheck "${shell[@]}" || status=1
+shellcheck -x "${shell[@]}" || status=1
 
 exit $status

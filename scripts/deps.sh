@@ -10,7 +10,7 @@ pkgs=(
 	linux-libc-dev libjansson-dev libmnl-dev libnl-3-dev libnl-route-3-dev
 	libmicrohttpd-dev libcurl4-openssl-dev
 	# tests
-	libcmocka-dev iproute2 ethtool netcat-openbsd iputils-ping tcpdump jq
+	libcmocka-dev iproute2 ethtool netcat-openbsd iputils-ping tcpdump jq curl prometheus
 	python3 python3-scapy
 	# benchmarks (peer) and make check
 	xdp-tools clang-tidy clang-format cppcheck shellcheck

@@ -8,7 +8,8 @@
 # the root namespace's interfaces or routes: veths are created inside the
 # test's own namespaces.
 
-T_PREFIX="weir-t-$$-"
+T_PREFIX=${T_PREFIX:-"weir-t-$$-"}
+T_ON_EXIT=()
 T_SUITE=$(basename "$0" .sh)
 T_N=0			# TAP lines printed so far
 T_FAILED=0
@@ -21,7 +22,7 @@ T_TMP=$(mktemp -d "/tmp/${T_PREFIX}XXXXXX")
 # --- cleanup ----------------------------------------------------------------
 
 t_cleanup() {
-	local pid ns link i
+	local pid ns link i cmd
 
 	trap - EXIT INT TERM HUP
 	for pid in "${T_PIDS[@]}"; do
@@ -47,7 +48,16 @@ t_cleanup() {
 		done
 		ip netns del "$ns" 2>/dev/null
 	done
+	for cmd in "${T_ON_EXIT[@]}"; do
+		eval "$cmd"
+	done
 	rm -rf "$T_TMP"
+}
+
+# t_on_exit COMMAND: run COMMAND (a string, eval'ed) at cleanup, after the
+# namespaces are gone.
+t_on_exit() {
+	T_ON_EXIT+=("$1")
 }
 
 trap 't_cleanup' EXIT
