@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Endpoint documents: JSON to a pod endpoint and its addresses, refusing
+ * anything unexpected by the name of the field; and the document back.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include "endpoint_doc.h"
+
+#define IPS_MAX	     256 /* per endpoint; duplicates are found pairwise */
+#define SHOW_LEN     72	 /* a value quoted in an error message */
+#define FIELD_LEN    384 /* "labels." and the longest label key */
+#define LABEL_PREFIX "k8s:"
+
+enum text_rule {
+	TEXT_NONEMPTY = 1 << 0,
+	TEXT_NO_SLASH = 1 << 1,	 /* names in the API path /v1/endpoints/NAMESPACE/POD */
+	TEXT_NO_EQUALS = 1 << 2, /* label keys: "k8s:key=value" must split at the first '=' */
+};
+
+static int field_err(char *err, size_t err_len, const char *where, const char *field,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* "where.field: message"; a bare document with no field is "endpoint". */
+static int field_err(char *err, size_t err_len, const char *where, const char *field,
+		     const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!err || !err_len)
+		return -EINVAL;
+	n = snprintf(err, err_len, "%s%s%s: ", where, *where && *field ? "." : "",
+		     *where || *field ? field : "endpoint");
+	if (n >= 0 && (size_t)n < err_len) {
+		va_start(ap, fmt);
+		vsnprintf(err + n, err_len - n, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/* v as compact, ASCII-only JSON, cut to fit buf: safe in a one-line message. */
+static const char *show(const json_t *v, char *buf, size_t len)
+{
+	char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_ENSURE_ASCII | JSON_COMPACT);
+
+	if (!s)
+		snprintf(buf, len, "(value)");
+	else if (strlen(s) < len)
+		snprintf(buf, len, "%s", s);
+	else
+		snprintf(buf, len, "%.*s...", (int)(len - 4), s);
+	free(s);
+	return buf;
+}
+
+static const char *show_text(const char *s, size_t n, char *buf, size_t len)
+{
+	json_t *v = json_stringn_nocheck(s, n);
+
+	show(v, buf, len);
+	json_decref(v);
+	return buf;
+}
+
+/* What is wrong with s under rules, or NULL. Printable means ASCII 0x20-0x7e. */
+static const char *text_problem(const char *s, size_t n, size_t max, unsigned int rules, char *buf,
+				size_t len)
+{
+	size_t i;
+
+	if (!n && (rules & TEXT_NONEMPTY))
+		return "is empty";
+	if (n > max) {
+		snprintf(buf, len, "is longer than %zu characters", max);
+		return buf;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = s[i];
+
+		if (c < 0x20 || c > 0x7e)
+			return "has a non-printable character";
+		if (c == '/' && (rules & TEXT_NO_SLASH))
+			return "contains '/'";
+		if (c == '=' && (rules & TEXT_NO_EQUALS))
+			return "contains '='";
+	}
+	return NULL;
+}
+
+static int check_string(const json_t *v, size_t max, unsigned int rules, const char *where,
+			const char *field, char *err, size_t err_len)
+{
+	char shown[SHOW_LEN], why[64];
+	const char *problem;
+
+	if (!json_is_string(v))
+		return field_err(err, err_len, where, field, "%s is not a string",
+				 show(v, shown, sizeof(shown)));
+	problem = text_problem(json_string_value(v), json_string_length(v), max, rules, why,
+			       sizeof(why));
+	if (problem)
+		return field_err(err, err_len, where, field, "%s %s", show(v, shown, sizeof(shown)),
+				 problem);
+	return 0;
+}
+
+/* A required string: *out points into doc. */
+static int get_required(const json_t *obj, const char *key, size_t max, unsigned int rules,
+			const char *where, const char *field, const char **out, char *err,
+			size_t err_len)
+{
+	const json_t *v = json_object_get(obj, key);
+	int ret;
+
+	if (!v) {
+		field_err(err, err_len, where, field, "is required");
+		return -EINVAL;
+	}
+	ret = check_string(v, max, rules, where, field, err, err_len);
+	if (ret)
+		return ret;
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int check_keys(const json_t *obj, const char *const *known, const char *where,
+		      const char *field, char *err, size_t err_len)
+{
+	char shown[SHOW_LEN];
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	/* jansson iterates over a non-const object; nothing is changed. */
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		for (i = 0; known[i]; i++)
+			if (!strcmp(key, known[i]))
+				break;
+		if (!known[i])
+			return field_err(err, err_len, where, field, "unknown key %s",
+					 show_text(key, strlen(key), shown, sizeof(shown)));
+	}
+	return 0;
+}
+
+static int parse_ip(const json_t *v, struct weir_addr *a)
+{
+	const char *s;
+
+	if (!json_is_string(v))
+		return -EINVAL;
+	s = json_string_value(v);
+	if (strlen(s) != json_string_length(v))
+		return -EINVAL;
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, s, a->bytes) == 1) {
+		a->family = 4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, a->bytes) == 1) {
+		a->family = 6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int parse_ips(const json_t *doc, const char *where, struct weir_addr **out, size_t *n_out,
+		     char *err, size_t err_len)
+{
+	const json_t *ips = json_object_get(doc, "ips");
+	char field[32], shown[SHOW_LEN];
+	struct weir_addr *a;
+	size_t i, j, n;
+
+	if (!ips)
+		return field_err(err, err_len, where, "ips", "is required");
+	n = json_array_size(ips);
+	if (!json_is_array(ips) || !n)
+		return field_err(err, err_len, where, "ips",
+				 "%s is not a non-empty array of IP addresses",
+				 show(ips, shown, sizeof(shown)));
+	if (n > IPS_MAX)
+		return field_err(err, err_len, where, "ips", "has %zu addresses, at most %d", n,
+				 IPS_MAX);
+	a = calloc(n, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const json_t *v = json_array_get(ips, i);
+
+		snprintf(field, sizeof(field), "ips[%zu]", i);
+		if (parse_ip(v, &a[i])) {
+			free(a);
+			return field_err(err, err_len, where, field, "%s is not an IP address",
+					 show(v, shown, sizeof(shown)));
+		}
+		for (j = 0; j < i; j++) {
+			if (!memcmp(&a[j], &a[i], sizeof(a[i]))) {
+				free(a);
+				return field_err(err, err_len, where, field,
+						 "%s is listed twice (also ips[%zu])",
+						 show(v, shown, sizeof(shown)), j);
+			}
+		}
+	}
+	*out = a;
+	*n_out = n;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* labels {"app": "cart"} -> ep->labels ["k8s:app=cart"], sorted. */
+static int parse_labels(const json_t *doc, const char *where, struct weir_endpoint *ep, char *err,
+			size_t err_len)
+{
+	const json_t *labels = json_object_get(doc, "labels");
+	char field[FIELD_LEN], shown[SHOW_LEN], why[64];
+	const char *key, *problem;
+	json_t *v;
+	size_t n;
+
+	if (!labels || json_is_null(labels))
+		return 0;
+	if (!json_is_object(labels))
+		return field_err(err, err_len, where, "labels", "%s is not an object of strings",
+				 show(labels, shown, sizeof(shown)));
+	n = json_object_size(labels);
+	if (!n)
+		return 0;
+	ep->labels = calloc(n, sizeof(*ep->labels));
+	if (!ep->labels)
+		return -ENOMEM;
+	json_object_foreach((json_t *)labels, key, v)
+	{
+		char *label;
+		size_t len;
+		int ret;
+
+		problem = text_problem(key, strlen(key), WEIR_EP_LABEL_KEY_MAX,
+				       TEXT_NONEMPTY | TEXT_NO_EQUALS, why, sizeof(why));
+		if (problem)
+			return field_err(err, err_len, where, "labels", "key %s %s",
+					 show_text(key, strlen(key), shown, sizeof(shown)),
+					 problem);
+		snprintf(field, sizeof(field), "labels.%s", key);
+		ret = check_string(v, WEIR_EP_NAME_MAX, 0, where, field, err, err_len);
+		if (ret)
+			return ret;
+		len = strlen(LABEL_PREFIX) + strlen(key) + 1 + json_string_length(v) + 1;
+		label = malloc(len);
+		if (!label)
+			return -ENOMEM;
+		snprintf(label, len, LABEL_PREFIX "%s=%s", key, json_string_value(v));
+		ep->labels[ep->n_labels++] = label;
+	}
+	qsort(ep->labels, ep->n_labels, sizeof(*ep->labels), cmp_str);
+	return 0;
+}
+
+static int parse_workload(const json_t *doc, const char *where, struct weir_endpoint *ep, char *err,
+			  size_t err_len)
+{
+	static const char *const known[] = { "name", "kind", NULL };
+	const json_t *w = json_object_get(doc, "workload");
+	const char *name = NULL, *kind = NULL;
+	char shown[SHOW_LEN];
+	int ret;
+
+	if (!w || json_is_null(w))
+		return 0;
+	if (!json_is_object(w))
+		return field_err(err, err_len, where, "workload",
+				 "%s is not an object {\"name\", \"kind\"}",
+				 show(w, shown, sizeof(shown)));
+	ret = check_keys(w, known, where, "workload", err, err_len);
+	if (!ret)
+		ret = get_required(w, "name", WEIR_EP_NAME_MAX, TEXT_NONEMPTY, where,
+				   "workload.name", &name, err, err_len);
+	if (!ret)
+		ret = get_required(w, "kind", WEIR_EP_NAME_MAX, TEXT_NONEMPTY, where,
+				   "workload.kind", &kind, err, err_len);
+	if (ret)
+		return ret;
+	ep->workload_name = strdup(name);
+	ep->workload_kind = strdup(kind);
+	return ep->workload_name && ep->workload_kind ? 0 : -ENOMEM;
+}
+
+int weir_endpoint_doc_parse(const json_t *doc, const char *where, const char *node_name,
+			    struct weir_endpoint **ep_out, struct weir_addr **ips_out,
+			    size_t *n_ips_out, char *err, size_t err_len)
+{
+	static const char *const known[] = { "ips",	 "namespace", "pod_name", "labels",
+					     "workload", "node_name", NULL };
+	const char *namespace = NULL, *pod_name = NULL;
+	struct weir_addr *ips = NULL;
+	struct weir_endpoint *ep;
+	char shown[SHOW_LEN];
+	const json_t *node;
+	size_t n_ips = 0;
+	int ret;
+
+	if (!json_is_object(doc))
+		return field_err(err, err_len, where, "", "%s is not an object",
+				 doc ? show(doc, shown, sizeof(shown)) : "nothing");
+	ret = check_keys(doc, known, where, "", err, err_len);
+	if (ret)
+		return ret;
+	ret = parse_ips(doc, where, &ips, &n_ips, err, err_len);
+	if (ret)
+		return ret;
+	ep = weir_endpoint_new(WEIR_IDENTITY_POD);
+	if (!ep) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	ret = get_required(doc, "namespace", WEIR_EP_NAME_MAX, TEXT_NONEMPTY | TEXT_NO_SLASH, where,
+			   "namespace", &namespace, err, err_len);
+	if (!ret)
+		ret = get_required(doc, "pod_name", WEIR_EP_NAME_MAX, TEXT_NONEMPTY | TEXT_NO_SLASH,
+				   where, "pod_name", &pod_name, err, err_len);
+	if (!ret)
+		ret = parse_labels(doc, where, ep, err, err_len);
+	if (!ret)
+		ret = parse_workload(doc, where, ep, err, err_len);
+	node = json_object_get(doc, "node_name");
+	if (!ret && node && !json_is_null(node)) {
+		ret = check_string(node, WEIR_EP_NAME_MAX, TEXT_NONEMPTY, where, "node_name", err,
+				   err_len);
+		node_name = json_string_value(node);
+	}
+	if (ret)
+		goto err_put;
+	ep->namespace = strdup(namespace);
+	ep->pod_name = strdup(pod_name);
+	ep->node_name = node_name ? strdup(node_name) : NULL;
+	if (!ep->namespace || !ep->pod_name || (node_name && !ep->node_name)) {
+		ret = -ENOMEM;
+		goto err_put;
+	}
+	*ep_out = ep;
+	*ips_out = ips;
+	*n_ips_out = n_ips;
+	return 0;
+
+err_put:
+	weir_endpoint_put(ep);
+err_free:
+	free(ips);
+	if (ret == -ENOMEM && err && err_len)
+		snprintf(err, err_len, "out of memory");
+	return ret;
+}
+
+int weir_endpoint_doc_file(const json_t *root, const json_t **docs, char *err, size_t err_len)
+{
+	static const char *const known[] = { "endpoints", NULL };
+	char shown[SHOW_LEN];
+	const json_t *v;
+	int ret;
+
+	if (!json_is_object(root))
+		return field_err(err, err_len, "file", "",
+				 "%s is not an object {\"endpoints\": [...]}",
+				 show(root, shown, sizeof(shown)));
+	ret = check_keys(root, known, "file", "", err, err_len);
+	if (ret)
+		return ret;
+	v = json_object_get(root, "endpoints");
+	if (!v)
+		return field_err(err, err_len, "", "endpoints", "is required");
+	if (!json_is_array(v))
+		return field_err(err, err_len, "", "endpoints", "%s is not an array",
+				 show(v, shown, sizeof(shown)));
+	*docs = v;
+	return 0;
+}
+
+static int labels_json(json_t *obj, const struct weir_endpoint *ep)
+{
+	json_t *labels = json_object();
+	size_t i, prefix = strlen(LABEL_PREFIX);
+
+	if (!labels)
+		return -1;
+	for (i = 0; i < ep->n_labels; i++) {
+		const char *key = ep->labels[i], *eq;
+
+		if (!strncmp(key, LABEL_PREFIX, prefix))
+			key += prefix;
+		eq = strchr(key, '=');
+		if (!eq)
+			eq = key + strlen(key);
+		if (json_object_setn_new(labels, key, eq - key, json_string(*eq ? eq + 1 : ""))) {
+			json_decref(labels);
+			return -1;
+		}
+	}
+	return json_object_set_new(obj, "labels", labels);
+}
+
+json_t *weir_endpoint_doc_json(const struct weir_endpoint *ep, const struct weir_addr *ips,
+			       size_t n_ips)
+{
+	json_t *obj = json_object(), *arr = json_array();
+	char buf[INET6_ADDRSTRLEN];
+	int failed = !obj || !arr;
+	size_t i;
+
+	for (i = 0; !failed && i < n_ips; i++) {
+		int af = ips[i].family == 4 ? AF_INET : AF_INET6;
+
+		failed = !inet_ntop(af, ips[i].bytes, buf, sizeof(buf)) ||
+			 json_array_append_new(arr, json_string(buf));
+	}
+	if (failed) {
+		json_decref(arr);
+		json_decref(obj);
+		return NULL;
+	}
+	failed = json_object_set_new(obj, "ips", arr);
+	if (ep->namespace)
+		failed |= json_object_set_new(obj, "namespace", json_string(ep->namespace));
+	if (ep->pod_name)
+		failed |= json_object_set_new(obj, "pod_name", json_string(ep->pod_name));
+	failed |= labels_json(obj, ep);
+	if (ep->workload_name)
+		failed |= json_object_set_new(obj, "workload",
+					      json_pack("{s:s, s:s?}", "name", ep->workload_name,
+							"kind", ep->workload_kind));
+	if (ep->node_name)
+		failed |= json_object_set_new(obj, "node_name", json_string(ep->node_name));
+	if (failed) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+}
