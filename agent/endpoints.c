@@ -21,7 +21,6 @@
 #define RANK_HOST	WEIR_EP_SRC_MAX /* the node's own addresses: below every source */
 #define ADDRS_EXPECTED	1024		/* initial table sizes; both grow */
 #define PODS_EXPECTED	256
-#define HOST_LABEL	"reserved:host"
 #define NETNS_NAMESPACE "netns"
 #define ERR_LEN		256
 
@@ -315,22 +314,17 @@ static int replace_source(struct weir_endpoints *eps, unsigned int rank, struct 
 	return err;
 }
 
+/* Like world, no labels: "reserved:host" goes with the identity. */
 static struct weir_endpoint *host_endpoint_new(const char *node_name)
 {
 	struct weir_endpoint *ep = weir_endpoint_new(WEIR_IDENTITY_HOST);
 
-	if (!ep)
-		return NULL;
-	ep->labels = calloc(1, sizeof(*ep->labels));
-	if (ep->labels)
-		ep->labels[0] = strdup(HOST_LABEL);
-	if (ep->labels && ep->labels[0])
-		ep->n_labels = 1;
-	if (node_name)
+	if (ep && node_name) {
 		ep->node_name = strdup(node_name);
-	if (!ep->n_labels || (node_name && !ep->node_name)) {
-		weir_endpoint_put(ep);
-		return NULL;
+		if (!ep->node_name) {
+			weir_endpoint_put(ep);
+			return NULL;
+		}
 	}
 	return ep;
 }
