@@ -30,9 +30,9 @@ enum weir_identity {
 struct weir_endpoint {
 	int refcnt; /* atomic: weir_endpoint_get()/weir_endpoint_put() */
 	enum weir_identity identity;
-	char *namespace;     /* NULL unless a pod */
-	char *pod_name;	     /* NULL unless a pod */
-	char **labels;	     /* "key=value" (Hubble also prefixes a source, "k8s:app=x") */
+	char *namespace; /* NULL unless a pod */
+	char *pod_name;	 /* NULL unless a pod */
+	char **labels;	 /* "key=value" (Hubble also prefixes a source, "k8s:app=x") */
 	size_t n_labels;
 	char *workload_name; /* owner workload, or NULL */
 	char *workload_kind; /* "Deployment", "StatefulSet", "DaemonSet", "Job", ... */
@@ -85,20 +85,20 @@ struct weir_flow_record {
 	uint16_t dport;
 	uint8_t icmp_type; /* ICMP/ICMPv6 only */
 	uint8_t icmp_code;
-	bool l3_only;	   /* no ports known (WEIR_FLOW_F_L3_ONLY) */
+	bool l3_only; /* no ports known (WEIR_FLOW_F_L3_ONLY) */
 	uint32_t ifindex;
 	char ifname[IF_NAMESIZE];
-	uint8_t dir;	     /* enum weir_dir: Hubble's traffic_direction */
-	uint8_t hook;	     /* enum weir_hook */
-	uint8_t verdict;     /* enum weir_verdict */
-	uint8_t reason;	     /* enum weir_reason; a drop reason when verdict is DROPPED */
+	uint8_t dir;	 /* enum weir_dir: Hubble's traffic_direction */
+	uint8_t hook;	 /* enum weir_hook */
+	uint8_t verdict; /* enum weir_verdict */
+	uint8_t reason;	 /* enum weir_reason; a drop reason when verdict is DROPPED */
 	enum weir_reply is_reply;
-	uint32_t tcp_flags;  /* OR of WEIR_TCP_* seen, both directions */
-	uint64_t packets;    /* cumulative, source -> destination */
+	uint32_t tcp_flags; /* OR of WEIR_TCP_* seen, both directions */
+	uint64_t packets;   /* cumulative, source -> destination */
 	uint64_t bytes;
 	uint64_t reply_packets; /* cumulative, destination -> source */
 	uint64_t reply_bytes;
-	char *node_name;	/* owned; the node that observed the flow */
+	char *node_name;	   /* owned; the node that observed the flow */
 	struct weir_endpoint *src; /* references owned by the record; never NULL once published */
 	struct weir_endpoint *dst;
 };
@@ -114,7 +114,9 @@ void weir_flow_record_put(struct weir_flow_record *r);
  */
 json_t *weir_flow_record_to_json(const struct weir_flow_record *r);
 /* Parses Weir's output or Hubble's (`hubble observe -o json` lines, or a bare
- * Flow object). Returns 0, or -EINVAL with a one-line reason in err.
+ * Flow object). Returns 0, or -EINVAL with a one-line reason in err, or
+ * -ENODATA for a GetFlowsResponse that holds no flow (node_status,
+ * lost_events: skip it).
  */
 int weir_flow_record_from_json(const json_t *j, struct weir_flow_record **out, char *err,
 			       size_t err_len);
