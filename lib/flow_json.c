@@ -169,6 +169,33 @@ static json_t *json_enum(const char *name, unsigned int code)
 	return name ? json_string(name) : json_integer(code);
 }
 
+/* Names come from outside (network namespace names, interface names): bytes
+ * that are not UTF-8 become '?' rather than costing the whole record.
+ */
+static json_t *json_text(const char *s, size_t n)
+{
+	json_t *j = json_stringn(s, n);
+	char *copy;
+	size_t i;
+
+	if (j)
+		return j;
+	copy = strndup(s, n);
+	if (!copy)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)copy[i] >= 0x80 || !copy[i])
+			copy[i] = '?';
+	j = json_stringn(copy, n);
+	free(copy);
+	return j;
+}
+
+static json_t *json_str(const char *s)
+{
+	return json_text(s, strlen(s));
+}
+
 static json_t *json_time(uint64_t ns)
 {
 	char buf[WEIR_TIME_STR_LEN];
@@ -206,23 +233,23 @@ static json_t *endpoint_json(const struct weir_endpoint *ep)
 			reserved = LABEL_HOST;
 	}
 	if (ep->namespace && *ep->namespace)
-		err |= set(o, "namespace", json_string(ep->namespace));
+		err |= set(o, "namespace", json_str(ep->namespace));
 	if (reserved)
 		err |= json_array_append_new(labels, json_string(reserved));
 	for (i = 0; i < ep->n_labels; i++)
-		err |= json_array_append_new(labels, json_string(ep->labels[i]));
+		err |= json_array_append_new(labels, json_str(ep->labels[i]));
 	if (json_array_size(labels))
 		err |= set(o, "labels", json_incref(labels));
 	if (ep->pod_name && *ep->pod_name)
-		err |= set(o, "pod_name", json_string(ep->pod_name));
+		err |= set(o, "pod_name", json_str(ep->pod_name));
 	if ((ep->workload_name && *ep->workload_name) ||
 	    (ep->workload_kind && *ep->workload_kind)) {
 		json_t *w = json_object();
 
 		if (w && ep->workload_name && *ep->workload_name)
-			err |= set(w, "name", json_string(ep->workload_name));
+			err |= set(w, "name", json_str(ep->workload_name));
 		if (w && ep->workload_kind && *ep->workload_kind)
-			err |= set(w, "kind", json_string(ep->workload_kind));
+			err |= set(w, "kind", json_str(ep->workload_kind));
 		err |= set(o, "workloads", w ? json_pack("[o]", w) : NULL);
 	}
 	if (err)
@@ -389,7 +416,7 @@ json_t *weir_flow_record_to_json(const struct weir_flow_record *r)
 		err |= set_nonempty(flow, "destination", endpoint_json(r->dst));
 	err |= set(flow, "Type", json_string("L3_L4"));
 	if (node)
-		err |= set(flow, "node_name", json_string(node));
+		err |= set(flow, "node_name", json_str(node));
 	if (dropped && r->reason)
 		err |= set(flow, "event_type",
 			   json_pack("{s:i,s:i}", "type", EVENT_DROP, "sub_type", r->reason));
@@ -411,7 +438,7 @@ json_t *weir_flow_record_to_json(const struct weir_flow_record *r)
 			err |= set(itf, "index", json_integer(r->ifindex));
 		if (itf && r->ifname[0])
 			err |= set(itf, "name",
-				   json_stringn(r->ifname, strnlen(r->ifname, sizeof(r->ifname))));
+				   json_text(r->ifname, strnlen(r->ifname, sizeof(r->ifname))));
 		err |= set(flow, "interface", itf);
 	}
 	if (r->family == 4 || r->family == 6) {
@@ -427,7 +454,7 @@ json_t *weir_flow_record_to_json(const struct weir_flow_record *r)
 		goto err;
 	err |= set(resp, "flow", flow);
 	if (node)
-		err |= set(resp, "node_name", json_string(node));
+		err |= set(resp, "node_name", json_str(node));
 	if (r->time_ns)
 		err |= set(resp, "time", json_time(r->time_ns));
 	if (err) {

@@ -526,6 +526,22 @@ static void encodes_host_labels_without_repeating_reserved_host(void **state)
 	weir_flow_record_put(r);
 }
 
+static void encodes_names_that_are_not_utf8_with_question_marks(void **state)
+{
+	struct weir_flow_record *r = icmp4_echo();
+	json_t *j, *src;
+
+	(void)state;
+	free(r->src->pod_name);
+	r->src->pod_name = strdup("netns-\xff\xfe");
+	j = weir_flow_record_to_json(r);
+	assert_non_null(j);
+	src = json_object_get(json_object_get(j, "flow"), "source");
+	assert_string_equal(json_string_value(json_object_get(src, "pod_name")), "netns-??");
+	json_decref(j);
+	weir_flow_record_put(r);
+}
+
 static void formats_time_with_protojson_fraction_digits(void **state)
 {
 	char buf[WEIR_TIME_STR_LEN];
@@ -970,6 +986,7 @@ int main(void)
 		cmocka_unit_test(encodes_zero_values_by_leaving_them_out),
 		cmocka_unit_test(encodes_drop_without_known_name_as_number),
 		cmocka_unit_test(encodes_host_labels_without_repeating_reserved_host),
+		cmocka_unit_test(encodes_names_that_are_not_utf8_with_question_marks),
 		cmocka_unit_test(formats_time_with_protojson_fraction_digits),
 		cmocka_unit_test(parses_rfc3339_back_to_the_same_nanoseconds),
 		cmocka_unit_test(decodes_every_record_weir_writes_losslessly),
