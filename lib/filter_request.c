@@ -148,6 +148,9 @@ int weir_flow_request_finish(struct weir_flow_request *req, char *err, size_t er
 			snprintf(err, err_len, "first: cannot be specified with follow");
 		return -EINVAL;
 	}
+	/* finished already, and nothing collected since: keep the filters */
+	if (req->filters && !req->allow && !req->deny)
+		return 0;
 	weir_filter_set_free(req->filters);
 	req->filters = NULL;
 	ret = weir_filter_set_new(&req->filters, req->allow, req->deny, err, err_len);

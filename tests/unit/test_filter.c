@@ -874,6 +874,11 @@ static void request_filters_combine_repeated_lists_and_old_names(void **state)
 			 0);
 	assert_int_equal(weir_flow_request_finish(&req, err, sizeof(err)), 0);
 	assert_true(weir_filter_set_match(req.filters, r));
+	/* finishing again keeps the filters */
+	assert_int_equal(weir_flow_request_finish(&req, err, sizeof(err)), 0);
+	r->proto = IPPROTO_SCTP;
+	assert_false(weir_filter_set_match(req.filters, r));
+	r->proto = IPPROTO_TCP;
 	weir_flow_request_release(&req);
 
 	assert_int_equal(weir_flow_request_set(&req, "blacklist",
