@@ -139,6 +139,13 @@ static int stream_set_record(struct flows_stream *st, struct weir_flow_record *r
 {
 	json_t *j = weir_flow_record_to_json(r);
 
+	if (!j) {
+		/* One record that cannot be written does not end the stream. */
+		log_warn("http: flow record id=%llu has no JSON form; skipped",
+			 (unsigned long long)r->id);
+		weir_flow_record_put(r);
+		return FILL_AGAIN;
+	}
 	weir_flow_record_put(r);
 	return stream_set(st, j);
 }
@@ -240,7 +247,9 @@ static int follow_step(struct flows_stream *st)
 	return stream_set_record(st, r);
 }
 
-/* Sets the pending output: FILL_OUT, FILL_END, or -errno. */
+/* Sets the pending output: FILL_OUT, FILL_END, FILL_AGAIN (a record was
+ * skipped: call again), or -errno.
+ */
 static int stream_fill(struct flows_stream *st)
 {
 	int rc;
