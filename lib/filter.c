@@ -667,6 +667,11 @@ static int parse_field(struct ctx *c, struct weir_filter *f, enum field_id k, co
 		[K_REPLY] = F_REPLY,
 	};
 
+	if (f->fields & flag[k]) {
+		snprintf(c->err, c->err_len, "%s.%s: given twice (by proto and JSON name)",
+			 c->where, field_names[k]);
+		return -EINVAL;
+	}
 	f->fields |= flag[k];
 	switch (k) {
 	case K_SRC_IP:
@@ -708,6 +713,24 @@ static int parse_field(struct ctx *c, struct weir_filter *f, enum field_id k, co
 	return -EINVAL;
 }
 
+/* protojson takes a field by its proto name or its JSON name: "sourceIp" is
+ * "source_ip".
+ */
+static void proto_name(const char *key, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (; *key && n + 2 < len; key++) {
+		if (*key >= 'A' && *key <= 'Z') {
+			buf[n++] = '_';
+			buf[n++] = (char)(*key - 'A' + 'a');
+		} else {
+			buf[n++] = *key;
+		}
+	}
+	buf[n] = '\0';
+}
+
 static int filter_parse(struct ctx *c, const json_t *obj, struct weir_filter *f)
 {
 	const char *key;
@@ -720,16 +743,18 @@ static int filter_parse(struct ctx *c, const json_t *obj, struct weir_filter *f)
 	}
 	json_object_foreach((json_t *)obj, key, v)
 	{
+		char name[64];
 		int err;
 
+		proto_name(key, name, sizeof(name));
 		for (i = 0; i < ARRAY_SIZE(field_names); i++)
-			if (!strcmp(key, field_names[i]))
+			if (!strcmp(name, field_names[i]))
 				break;
 		if (i == ARRAY_SIZE(field_names)) {
 			size_t j;
 
 			for (j = 0; j < ARRAY_SIZE(hubble_only_fields); j++)
-				if (!strcmp(key, hubble_only_fields[j]))
+				if (!strcmp(name, hubble_only_fields[j]))
 					break;
 			if (j < ARRAY_SIZE(hubble_only_fields))
 				snprintf(c->err, c->err_len,

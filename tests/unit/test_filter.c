@@ -803,6 +803,20 @@ static void hubble_field_weir_lacks_is_rejected_as_unsupported(void **state)
 			"denylist[0].http_method: Hubble's filter field is not supported by Weir");
 }
 
+static void fields_are_taken_by_proto_or_json_name(void **state)
+{
+	(void)state;
+	/* protojson reads both spellings */
+	assert_true(passes("[{\"sourceIp\":[\"10.1.2.3\"],\"destinationPort\":[\"8080\"],"
+			   "\"tcpFlags\":[{\"SYN\":true}],\"ipVersion\":[\"IPv4\"]}]",
+			   NULL, rec()));
+	assert_false(passes("[{\"trafficDirection\":[\"EGRESS\"]}]", NULL, rec()));
+	assert_rejected("[{\"source_ip\":[\"10.0.0.1\"],\"sourceIp\":[\"10.0.0.2\"]}]", NULL,
+			"allowlist[0].source_ip: given twice");
+	assert_rejected("[{\"httpMethod\":[\"GET\"]}]", NULL,
+			"allowlist[0].httpMethod: Hubble's filter field is not supported by Weir");
+}
+
 static void filter_documents_of_the_wrong_shape_are_rejected(void **state)
 {
 	(void)state;
@@ -1218,6 +1232,7 @@ int main(void)
 		cmocka_unit_test(malformed_node_patterns_are_rejected),
 		cmocka_unit_test(unknown_filter_field_is_rejected),
 		cmocka_unit_test(hubble_field_weir_lacks_is_rejected_as_unsupported),
+		cmocka_unit_test(fields_are_taken_by_proto_or_json_name),
 		cmocka_unit_test(filter_documents_of_the_wrong_shape_are_rejected),
 		cmocka_unit_test(request_collects_hubble_get_flows_fields),
 		cmocka_unit_test(request_filters_combine_repeated_lists_and_old_names),
