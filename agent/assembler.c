@@ -40,6 +40,7 @@ struct conv {
 	struct side fwd;
 	struct side rev;
 	bool has_rev;
+	bool fresh;		 /* found by this sweep: its first record is still to come */
 	uint64_t last_record_ns; /* monotonic: when the last record was made */
 	struct conv *prev, *next;
 };
@@ -106,12 +107,28 @@ static bool is_icmp(uint8_t proto)
 	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
 }
 
-/* The ICMP type a reply to this one has, or -1 for types without replies. */
-static int icmp_reply_type(uint8_t proto, uint8_t type)
+/* The ICMP type of the other half of a request/reply pair (echo, timestamp,
+ * ICMPv6 echo), or -1 for types without one.
+ */
+static int icmp_pair_type(uint8_t proto, uint8_t type)
 {
-	if (proto == IPPROTO_ICMP)
-		return type == 8 ? 0 : type == 13 ? 14 : -1; /* echo, timestamp */
-	return type == 128 ? 129 : -1;			     /* ICMPv6 echo */
+	static const uint8_t v4[][2] = { { 8, 0 }, { 13, 14 } };
+	static const uint8_t v6[][2] = { { 128, 129 } };
+	const uint8_t(*pairs)[2] = proto == IPPROTO_ICMP ? v4 : v6;
+	size_t i, n = proto == IPPROTO_ICMP ? 2 : 1;
+
+	for (i = 0; i < n; i++) {
+		if (pairs[i][0] == type)
+			return pairs[i][1];
+		if (pairs[i][1] == type)
+			return pairs[i][0];
+	}
+	return -1;
+}
+
+static bool icmp_is_reply(uint8_t proto, uint8_t type)
+{
+	return proto == IPPROTO_ICMP ? type == 0 || type == 14 : type == 129;
 }
 
 /* The key the reply traffic of k has at the observation point `hook`. */
@@ -127,7 +144,7 @@ static bool reverse_key(const struct weir_flow_key *k, uint8_t hook, struct weir
 	if (hook == WEIR_HOOK_XDP && r->dir != WEIR_DIR_INGRESS)
 		return false; /* XDP sees ingress only */
 	if (is_icmp(k->proto) && !(k->flags & WEIR_FLOW_F_L3_ONLY)) {
-		type = icmp_reply_type(k->proto, ntohs(k->sport) >> 8);
+		type = icmp_pair_type(k->proto, ntohs(k->sport) >> 8);
 		if (type < 0)
 			return false;
 		r->sport = htons(type << 8 | (ntohs(k->sport) & 0xff));
@@ -443,9 +460,11 @@ int weir_assembler_events_fd(struct weir_assembler *a)
 	return ring_buffer__epoll_fd(a->rb);
 }
 
-/* One kernel entry read by the sweep. */
+/* One kernel entry read by the sweep. A new conversation's first record
+ * waits until the whole table is read, when both its sides are known.
+ */
 static void sweep_entry(struct weir_assembler *a, const struct weir_flow_key *k,
-			const struct weir_flow_value *v, uint64_t now_mono)
+			const struct weir_flow_value *v)
 {
 	struct side *s = side_find(a, k);
 	bool created = false;
@@ -458,15 +477,54 @@ static void sweep_entry(struct weir_assembler *a, const struct weir_flow_key *k,
 	s->val = *v;
 	s->seen_gen = a->gen;
 	s->in_kernel = true;
-	if (created) {
-		/* A flow older than this agent (maps reused from a pin) continues
-		 * with an update; a new one whose start event was lost starts.
-		 */
-		bool older = v->first_seen_ns + NS_PER_S < a->start_mono_ns;
+	if (created)
+		s->conv->fresh = true;
+}
 
-		conv_record(a, s->conv, older ? WEIR_RECORD_UPDATE : WEIR_RECORD_START,
-			    older ? WEIR_END_ACTIVE : WEIR_END_NONE, now_mono);
-	}
+/* Whether the reply side of a conversation both of whose sides were found
+ * in one sweep is really the initiator: it was seen first, or, within one
+ * clock tick, it is the ICMP request, or it sends to the lower port (the
+ * server's).
+ */
+static bool reply_initiated(const struct conv *c)
+{
+	const struct side *f = &c->fwd, *r = &c->rev;
+
+	if (r->val.first_seen_ns != f->val.first_seen_ns)
+		return r->val.first_seen_ns < f->val.first_seen_ns;
+	if (is_icmp(f->key.proto) && !(f->key.flags & WEIR_FLOW_F_L3_ONLY))
+		return icmp_is_reply(f->key.proto, ntohs(f->key.sport) >> 8);
+	return ntohs(r->key.dport) < ntohs(f->key.dport);
+}
+
+static void conv_swap_sides(struct weir_assembler *a, struct conv *c)
+{
+	struct side tmp;
+
+	weir_htab_remove(&a->sides, &c->fwd.node);
+	weir_htab_remove(&a->sides, &c->rev.node);
+	tmp = c->fwd;
+	c->fwd = c->rev;
+	c->rev = tmp;
+	/* two entries just left the table: re-adding them needs no memory */
+	weir_htab_insert(&a->sides, &c->fwd.node, key_hash(&c->fwd.key));
+	weir_htab_insert(&a->sides, &c->rev.node, key_hash(&c->rev.key));
+}
+
+/* The first record of a conversation the sweep found: a flow older than
+ * this agent (maps reused from a pin) continues with an update; a new one
+ * (whose start event was lost, or not yet read) starts.
+ */
+static void conv_first_record(struct weir_assembler *a, struct conv *c, uint64_t now_mono)
+{
+	bool older;
+
+	c->fresh = false;
+	if (c->has_rev && reply_initiated(c))
+		conv_swap_sides(a, c);
+	older = c->fwd.val.first_seen_ns + NS_PER_S < a->start_mono_ns;
+	conv_record(a, c, older ? WEIR_RECORD_UPDATE : WEIR_RECORD_START,
+		    older ? WEIR_END_ACTIVE : WEIR_END_NONE, now_mono);
 }
 
 static bool tcp_done(const struct conv *c)
@@ -534,13 +592,15 @@ int weir_assembler_sweep(struct weir_assembler *a)
 			return err;
 		}
 		for (i = 0; i < count; i++)
-			sweep_entry(a, &a->batch_keys[i], &a->batch_vals[i], now_mono);
+			sweep_entry(a, &a->batch_keys[i], &a->batch_vals[i]);
 		entries += count;
 		in = &out_batch;
 	} while (!err);
 
 	for (c = a->convs; c; c = next) {
 		next = c->next;
+		if (c->fresh)
+			conv_first_record(a, c, now_mono);
 		sweep_decide(a, c, now_mono);
 	}
 	a->st.table_entries = entries;
