@@ -39,22 +39,32 @@ struct weir_datapath {
 	int n_att;
 };
 
-int weir_bpffs_prepare(const char *dir)
+static bool is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
+}
+
+/* Whether this process runs in a mount namespace other than init's (as
+ * under `ip netns exec`): a bpffs mounted there dies with the process.
+ */
+static bool private_mount_ns(void)
+{
+	struct stat self, init;
+
+	return !stat("/proc/self/ns/mnt", &self) && !stat("/proc/1/ns/mnt", &init) &&
+	       self.st_ino != init.st_ino;
+}
+
+static int mkdir_p(const char *dir)
 {
 	char path[PATH_MAX];
-	struct statfs st;
 	size_t i;
 
-	if (statfs("/sys/fs/bpf", &st) || st.f_type != BPF_FS_MAGIC) {
-		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
-			log_err("mount bpffs on /sys/fs/bpf: %s", strerror(errno));
-			return -errno;
-		}
-		log_info("mounted bpffs path=/sys/fs/bpf");
-	}
 	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
-	for (i = 1; path[i]; i++) { /* mkdir -p */
+	for (i = 1; path[i]; i++) {
 		if (path[i] != '/')
 			continue;
 		path[i] = '\0';
@@ -62,11 +72,44 @@ int weir_bpffs_prepare(const char *dir)
 			return -errno;
 		path[i] = '/';
 	}
-	if (mkdir(path, 0700) && errno != EEXIST) {
-		log_err("create pin directory path=%s: %s", path, strerror(errno));
+	if (mkdir(path, 0700) && errno != EEXIST)
 		return -errno;
-	}
 	return 0;
+}
+
+int weir_bpffs_prepare(const char *dir)
+{
+	char parent[PATH_MAX];
+	char *slash;
+	int err;
+
+	/* The pins must live on a bpffs: the nearest existing ancestor tells. */
+	if (snprintf(parent, sizeof(parent), "%s", dir) >= (int)sizeof(parent))
+		return -ENAMETOOLONG;
+	while (access(parent, F_OK) && (slash = strrchr(parent, '/')) && slash != parent)
+		*slash = '\0';
+	if (!is_bpffs(parent)) {
+		if (strncmp(dir, "/sys/fs/bpf/", 12) || is_bpffs("/sys/fs/bpf")) {
+			log_err("pin directory path=%s is not on a bpffs: mount one (mount -t bpf "
+				"bpf DIR) or use one under /sys/fs/bpf",
+				dir);
+			return -ENOTSUP;
+		}
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+			log_err("mount bpffs on /sys/fs/bpf: %s", strerror(errno));
+			return -errno;
+		}
+		if (private_mount_ns())
+			log_warn("mounted bpffs path=/sys/fs/bpf in a private mount namespace: "
+				 "pinned maps will not outlive this process; pin on a shared bpffs "
+				 "to keep counters across restarts");
+		else
+			log_info("mounted bpffs path=/sys/fs/bpf");
+	}
+	err = mkdir_p(dir);
+	if (err)
+		log_err("create pin directory path=%s: %s", dir, strerror(-err));
+	return err;
 }
 
 static int maps_pin_under(struct weir_bpf *skel, const char *dir)

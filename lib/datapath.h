@@ -29,7 +29,9 @@ struct weir_datapath_opts {
 #define WEIR_TC_HANDLE	 0x57454952 /* "WEIR" */
 #define WEIR_TC_PRIORITY 1
 
-/* Mounts bpffs on /sys/fs/bpf when it is not, and creates dir. */
+/* Creates dir, which must be on a bpffs; mounts /sys/fs/bpf when dir is
+ * under it and nothing is mounted there. -ENOTSUP for a dir on another fs.
+ */
 int weir_bpffs_prepare(const char *dir);
 
 int weir_datapath_load(struct weir_datapath **dpp, const struct weir_datapath_opts *opts);

@@ -15,8 +15,8 @@ export T_PREFIX="weir-demo-$$-"
 
 seconds=${DEMO_SECONDS:-20}
 sock=$T_TMP/agent.sock
-pin=/sys/fs/bpf/${T_PREFIX}pin
-t_on_exit "rm -rf '$pin'"
+bpffs_mount || exit 1
+pin=$T_BPFFS/weir
 GW=10.210.0.1 FRONTEND=10.210.0.11 CART=10.210.0.12 DB=10.210.0.13
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }

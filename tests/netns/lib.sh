@@ -54,6 +54,16 @@ t_cleanup() {
 	rm -rf "$T_TMP"
 }
 
+# bpffs_mount: mounts a bpffs of the test's own at T_BPFFS, unmounted at
+# exit. Pins under /sys/fs/bpf are invisible in `ip netns exec` (it remounts
+# /sys), so an agent in a namespace pins here to keep maps across restarts.
+# Not in a subshell: the cleanup it registers must reach the trap.
+bpffs_mount() {
+	T_BPFFS=$T_TMP/bpffs
+	mkdir -p "$T_BPFFS" && mount -t bpf bpf "$T_BPFFS" || return
+	t_on_exit "umount '$T_BPFFS'"
+}
+
 # t_on_exit COMMAND: run COMMAND (a string, eval'ed) at cleanup, after the
 # namespaces are gone.
 t_on_exit() {

@@ -17,10 +17,10 @@ need_cmd curl jq nc python3 tcpdump promtool ethtool
 GW=10.203.0.1 P1=10.203.0.11 P2=10.203.0.12 P3=10.203.0.13 P4=10.203.0.14
 SOCK=$T_TMP/agent.sock
 AGENT='' cap='' follower='' # set by ns_bg
-PIN=/sys/fs/bpf/${T_PREFIX}pin
 EPFILE=$T_TMP/endpoints.json
-t_on_exit "rm -rf '$PIN'"
 
+bpffs_mount || t_bail "a bpffs for the pinned maps"
+PIN=$T_BPFFS/weir
 topo_node node "$GW/24" || t_bail "topology" "node"
 topo_pod node p1 "$P1/24" "$GW" || t_bail "topology" "p1"
 topo_pod node p2 "$P2/24" "$GW" || t_bail "topology" "p2"
@@ -201,8 +201,9 @@ bg_stop "$AGENT" KILL
 send_udp 5 # while the agent is down: its programs and pinned maps carry on
 agent_start || t_fail "the agent restarts over its pinned maps" "$(cat "$T_TMP/agent.log.err")"
 send_udp 5
-t_check "after kill -9 and a restart the flow counts every datagram (15)" \
-	wait_until 6 bash -c "[ \"\$(curl -sf --unix-socket '$SOCK' --get --data-urlencode 'allowlist=[$f_rs]' http://agent/v1/flows | jq '[.[].flow.weir.packets] | max // 0')\" -eq 15 ]"
+wait_until 6 bash -c "[ \"\$(curl -sf --unix-socket '$SOCK' --get --data-urlencode 'allowlist=[$f_rs]' http://agent/v1/flows | jq '[.[].flow.weir.packets] | max // 0')\" -eq 15 ]"
+t_is "after kill -9 and a restart the flow counts every datagram, also those sent while it was down" \
+	"$(flows "$f_rs" | jq '[.[].flow.weir.packets] | max')" 15
 t_is "the restarted agent replaced its TC filter instead of adding one" \
 	"$(ns_exec node tc filter show dev wp1 ingress | grep -c weir_tc_ingress)" 1
 
@@ -210,7 +211,7 @@ t_is "the restarted agent replaced its TC filter instead of adding one" \
 api /metrics >"$T_TMP/metrics" || t_fail "GET /metrics"
 t_check "/metrics passes promtool check metrics" bash -c "promtool check metrics <'$T_TMP/metrics'"
 t_check "/metrics counts forwarded packets by direction" \
-	grep -qE '^weir_forward_total\{direction="(ingress|egress)"' "$T_TMP/metrics"
+	grep -qE '^weir_forward_total\{direction="(INGRESS|EGRESS)"' "$T_TMP/metrics"
 t_check "/metrics has per-pod flow series" grep -q 'pod="p1"' "$T_TMP/metrics"
 
 # --- malformed requests get a 4xx and the agent keeps serving -------------------------------
