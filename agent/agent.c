@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The agent's own status, gathered from its parts. */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,14 +41,24 @@ static uint64_t counter_sum(struct weir_agent *a, uint32_t idx)
 
 static uint64_t rss_bytes(void)
 {
-	unsigned long size, resident = 0;
+	char buf[128], *p, *end;
+	unsigned long resident;
 	FILE *f = fopen("/proc/self/statm", "r");
+	bool ok;
 
 	if (!f)
 		return 0;
-	if (fscanf(f, "%lu %lu", &size, &resident) != 2)
-		resident = 0;
+	ok = fgets(buf, sizeof(buf), f) != NULL;
 	fclose(f);
+	if (!ok)
+		return 0;
+	p = strchr(buf, ' '); /* size, then resident, in pages */
+	if (!p)
+		return 0;
+	errno = 0;
+	resident = strtoul(p + 1, &end, 10);
+	if (errno || end == p + 1)
+		return 0;
 	return (uint64_t)resident * sysconf(_SC_PAGESIZE);
 }
 

@@ -20,26 +20,27 @@ struct weir_strv {
 };
 
 struct weir_agent_config {
-	char *node_name;	      /* default: the host name */
-	struct weir_strv xdp_ifaces;  /* uplinks: XDP */
-	enum weir_xdp_mode xdp_mode;  /* auto (native, else generic), native, generic */
-	struct weir_strv tc_ifaces;   /* TC ingress and egress */
-	struct weir_strv tc_patterns; /* globs ("veth*", "lxc*"): TC on matching links as they come */
-	char *pin_dir;		      /* WEIR_PIN_DIR */
-	bool keep_datapath;	      /* on exit, leave programs attached and maps pinned */
-	uint32_t flows_max;	      /* kernel flow-table entries */
-	uint32_t active_timeout_s;    /* a record every this while a flow lives (10) */
-	uint32_t idle_timeout_s;      /* a flow ends after this long without packets (30) */
-	uint32_t sweep_interval_ms;   /* how often the flow table is read (1000) */
-	size_t store_capacity;	      /* records kept (65535) */
-	size_t follow_queue;	      /* records a follow stream may fall behind (4096) */
-	char *listen;		      /* TCP "host:port" for the read API; "" for none */
-	char *socket_path;	      /* unix socket: the whole API */
-	char *token;		      /* bearer token for mutating calls over TCP; NULL: refused */
-	char *endpoints_file;	      /* static endpoints, reloaded on SIGHUP and on change */
-	bool netns_discovery;	      /* endpoints from named network namespaces */
-	char *netns_dir;	      /* /run/netns */
-	int verbose;		      /* -v: debug logging */
+	char *node_name;	     /* default: the host name */
+	struct weir_strv xdp_ifaces; /* uplinks: XDP */
+	enum weir_xdp_mode xdp_mode; /* auto (native, else generic), native, generic */
+	struct weir_strv tc_ifaces;  /* TC ingress and egress */
+	struct weir_strv
+		tc_patterns;	    /* globs ("veth*", "lxc*"): TC on matching links as they come */
+	char *pin_dir;		    /* WEIR_PIN_DIR */
+	bool keep_datapath;	    /* on exit, leave programs attached and maps pinned */
+	uint32_t flows_max;	    /* kernel flow-table entries */
+	uint32_t active_timeout_s;  /* a record every this while a flow lives (10) */
+	uint32_t idle_timeout_s;    /* a flow ends after this long without packets (30) */
+	uint32_t sweep_interval_ms; /* how often the flow table is read (1000) */
+	size_t store_capacity;	    /* records kept (65535) */
+	size_t follow_queue;	    /* records a follow stream may fall behind (4096) */
+	char *listen;		    /* TCP "host:port" for the read API; "" for none */
+	char *socket_path;	    /* unix socket: the whole API */
+	char *token;		    /* bearer token for mutating calls over TCP; NULL: refused */
+	char *endpoints_file;	    /* static endpoints, reloaded on SIGHUP and on change */
+	bool netns_discovery;	    /* endpoints from named network namespaces */
+	char *netns_dir;	    /* /run/netns */
+	int verbose;		    /* -v: debug logging */
 };
 
 void weir_agent_config_defaults(struct weir_agent_config *cfg);

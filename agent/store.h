@@ -19,10 +19,10 @@ struct weir_store;
 struct weir_follower;
 
 struct weir_store_stats {
-	uint64_t seen_flows; /* records ever added */
-	uint64_t num_flows;  /* records held now */
-	uint64_t max_flows;  /* capacity */
-	uint64_t followers;  /* open follow streams */
+	uint64_t seen_flows;	/* records ever added */
+	uint64_t num_flows;	/* records held now */
+	uint64_t max_flows;	/* capacity */
+	uint64_t followers;	/* open follow streams */
 	uint64_t follower_lost; /* records dropped from slow followers' queues, all time */
 };
 

@@ -89,7 +89,7 @@ int weir_bpffs_prepare(const char *dir)
 	while (access(parent, F_OK) && (slash = strrchr(parent, '/')) && slash != parent)
 		*slash = '\0';
 	if (!is_bpffs(parent)) {
-		if (strncmp(dir, "/sys/fs/bpf/", 12) || is_bpffs("/sys/fs/bpf")) {
+		if (strncmp(dir, "/sys/fs/bpf/", 12) != 0 || is_bpffs("/sys/fs/bpf")) {
 			log_err("pin directory path=%s is not on a bpffs: mount one (mount -t bpf "
 				"bpf DIR) or use one under /sys/fs/bpf",
 				dir);
@@ -276,7 +276,7 @@ static int xdp_attached_weir(int ifindex, __u32 flags, __u32 *prog_id)
 	if (err)
 		return -errno;
 	/* the kernel keeps BPF_OBJ_NAME_LEN - 1 characters of the name */
-	if (strncmp(info.name, "weir_xdp_ingress", BPF_OBJ_NAME_LEN - 1))
+	if (strncmp(info.name, "weir_xdp_ingress", BPF_OBJ_NAME_LEN - 1) != 0)
 		*prog_id = 0;
 	return 0;
 }

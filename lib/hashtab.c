@@ -10,7 +10,7 @@ int weir_htab_init(struct weir_htab *t, size_t expected)
 
 	while (n < expected)
 		n <<= 1;
-	t->buckets = calloc(n, sizeof(*t->buckets));
+	t->buckets = calloc(n, sizeof(struct weir_hnode *));
 	if (!t->buckets)
 		return -ENOMEM;
 	t->n_buckets = n;
@@ -29,7 +29,7 @@ void weir_htab_release(struct weir_htab *t)
 static int grow(struct weir_htab *t)
 {
 	size_t n = t->n_buckets * 2, i;
-	struct weir_hnode **b = calloc(n, sizeof(*b));
+	struct weir_hnode **b = calloc(n, sizeof(struct weir_hnode *));
 	struct weir_hnode *pos, *next;
 
 	if (!b)
