@@ -48,6 +48,7 @@ struct conv {
 struct ifname_entry {
 	struct weir_hnode node;
 	int ifindex;
+	bool pod_facing;
 	char name[IF_NAMESIZE];
 };
 
@@ -232,48 +233,52 @@ static struct side *side_new(struct weir_assembler *a, const struct weir_flow_ke
 	return s;
 }
 
-static const char *ifname_of(struct weir_assembler *a, int ifindex)
+static struct ifname_entry *ifname_find(struct weir_assembler *a, int ifindex)
 {
 	uint64_t h = weir_hash_bytes(&ifindex, sizeof(ifindex));
 	struct weir_hnode *pos;
-	char name[IF_NAMESIZE];
 
 	weir_htab_for_each_possible(&a->ifnames, pos, h)
 	{
-		struct ifname_entry *e = (struct ifname_entry *)pos;
-
-		if (e->ifindex == ifindex)
-			return e->name;
+		if (((struct ifname_entry *)pos)->ifindex == ifindex)
+			return (struct ifname_entry *)pos;
 	}
-	if (!if_indextoname(ifindex, name))
-		return "";
-	weir_assembler_set_ifname(a, ifindex, name);
-	return ifname_of(a, ifindex);
+	return NULL;
 }
 
-void weir_assembler_set_ifname(struct weir_assembler *a, int ifindex, const char *ifname)
+/* The interface's entry, looked up in the kernel the first time. */
+static const struct ifname_entry *ifname_of(struct weir_assembler *a, int ifindex)
 {
-	uint64_t h = weir_hash_bytes(&ifindex, sizeof(ifindex));
-	struct ifname_entry *e = NULL;
-	struct weir_hnode *pos;
+	static const struct ifname_entry unknown = { .name = "" };
+	const struct ifname_entry *e = ifname_find(a, ifindex);
+	char name[IF_NAMESIZE];
 
-	weir_htab_for_each_possible(&a->ifnames, pos, h)
-	{
-		if (((struct ifname_entry *)pos)->ifindex == ifindex) {
-			e = (struct ifname_entry *)pos;
-			break;
-		}
-	}
+	if (e)
+		return e;
+	if (!if_indextoname(ifindex, name))
+		return &unknown;
+	weir_assembler_set_ifname(a, ifindex, name, false);
+	e = ifname_find(a, ifindex);
+	return e ? e : &unknown;
+}
+
+void weir_assembler_set_ifname(struct weir_assembler *a, int ifindex, const char *ifname,
+			       bool pod_facing)
+{
+	struct ifname_entry *e = ifname_find(a, ifindex);
+
 	if (!e) {
 		e = calloc(1, sizeof(*e));
 		if (!e)
 			return;
 		e->ifindex = ifindex;
-		if (weir_htab_insert(&a->ifnames, &e->node, h)) {
+		if (weir_htab_insert(&a->ifnames, &e->node,
+				     weir_hash_bytes(&ifindex, sizeof(ifindex)))) {
 			free(e);
 			return;
 		}
 	}
+	e->pod_facing = pod_facing;
 	snprintf(e->name, sizeof(e->name), "%s", ifname);
 }
 
@@ -281,6 +286,8 @@ void weir_assembler_set_ifname(struct weir_assembler *a, int ifindex, const char
 static void record_fill_key(struct weir_assembler *a, struct weir_flow_record *r,
 			    const struct weir_flow_key *k)
 {
+	const struct ifname_entry *ifc = ifname_of(a, k->ifindex);
+
 	r->family = k->family;
 	r->proto = k->proto;
 	memcpy(r->saddr, k->saddr, sizeof(r->saddr));
@@ -294,8 +301,10 @@ static void record_fill_key(struct weir_assembler *a, struct weir_flow_record *r
 		r->dport = ntohs(k->dport);
 	}
 	r->ifindex = k->ifindex;
-	snprintf(r->ifname, sizeof(r->ifname), "%s", ifname_of(a, k->ifindex));
+	snprintf(r->ifname, sizeof(r->ifname), "%s", ifc->name);
 	r->dir = k->dir;
+	if (ifc->pod_facing && k->dir != WEIR_DIR_UNKNOWN)
+		r->dir = k->dir == WEIR_DIR_INGRESS ? WEIR_DIR_EGRESS : WEIR_DIR_INGRESS;
 	r->hook = k->hook;
 }
 

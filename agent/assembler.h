@@ -9,6 +9,7 @@
 #ifndef WEIR_AGENT_ASSEMBLER_H
 #define WEIR_AGENT_ASSEMBLER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "flow.h"
 
@@ -55,8 +56,13 @@ int weir_assembler_sweep(struct weir_assembler *a);
  * the kernel entries in place for the next run.
  */
 void weir_assembler_flush(struct weir_assembler *a);
-/* Interface names for records; unknown indexes are looked up once. */
-void weir_assembler_set_ifname(struct weir_assembler *a, int ifindex, const char *ifname);
+/* Interface names for records; unknown indexes are looked up once. A
+ * pod-facing interface (the host side of a pod's veth) reports its records'
+ * traffic direction from the pod's side, as Hubble does: what the interface
+ * receives, the pod sends (EGRESS).
+ */
+void weir_assembler_set_ifname(struct weir_assembler *a, int ifindex, const char *ifname,
+			       bool pod_facing);
 void weir_assembler_stats(struct weir_assembler *a, struct weir_assembler_stats *st);
 
 #endif /* WEIR_AGENT_ASSEMBLER_H */

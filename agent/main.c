@@ -79,8 +79,10 @@ static void on_link_up(void *ctx, int ifindex, const char *ifname)
 {
 	struct daemon *d = ctx;
 
-	weir_assembler_set_ifname(d->a.assembler, ifindex, ifname);
-	if (tc_pattern_match(&d->a.cfg, ifname))
+	bool pod_facing = tc_pattern_match(&d->a.cfg, ifname);
+
+	weir_assembler_set_ifname(d->a.assembler, ifindex, ifname, pod_facing);
+	if (pod_facing)
 		weir_datapath_attach_tc(d->a.dp, ifname); /* no-op when attached; logs errors */
 }
 

@@ -29,6 +29,7 @@ print_flows() {
 		def ep(e; ip; port): if e.pod_name then "\(e.namespace)/\(e.pod_name)" else ip end +
 			(if port then ":\(port)" else "" end);
 		[($f.time | sub("\\.[0-9]+"; "") | sub("T"; " ")), $f.node_name,
+		 "\($f.interface.name // "-") \($f.traffic_direction // "" | ascii_downcase)",
 		 ep($f.source; $f.IP.source; $l4.value.source_port), "->",
 		 ep($f.destination; $f.IP.destination; $l4.value.destination_port),
 		 $l4.key, $f.verdict, ($f.weir.record // ""),
@@ -84,8 +85,12 @@ sleep 0.3
 say "Traffic: frontend pings db, sends 50 kB to cart:8080 over TCP; cart sends UDP to db:5432"
 traffic
 sleep 1.5
-say "Flows the agent reports (curl --unix-socket $sock http://agent/v1/flows)"
-api http://agent/v1/flows | print_flows
+# IPv6 neighbour discovery and MLD to multicast groups are real flows too;
+# the filter language keeps them out of the way here.
+deny='[{"destination_ip": ["ff00::/8"]}]'
+say "Flows the agent reports (GET /v1/flows with denylist=$deny)"
+echo "Each flow shows at both pods' interfaces: w<pod>, from the node's side."
+api --get --data-urlencode "denylist=$deny" http://agent/v1/flows | print_flows
 
 say "Agent status (/v1/status)"
 api http://agent/v1/status | jq -c '{node_name, num_flows, max_flows, seen_flows, lost_events}'
@@ -105,6 +110,7 @@ fi
 T_PIDS+=("$!")
 timeout_arg=()
 [ "$seconds" -gt 0 ] && timeout_arg=(--max-time "$seconds")
-curl -sN "${timeout_arg[@]}" --unix-socket "$sock" 'http://agent/v1/flows?follow=1&number=0' |
+curl -sN "${timeout_arg[@]}" --unix-socket "$sock" --get --data-urlencode follow=1 \
+	--data-urlencode "denylist=$deny" http://agent/v1/flows |
 	while read -r line; do printf '[%s]\n' "$line" | print_flows; done
 say "Done: removing the namespaces"

@@ -160,6 +160,11 @@ t_is "TCP p3 -> p1: reply packets and bytes match the capture" \
 t_is "TCP flow ends because FIN was seen both ways" "$(jq -r .flow.weir.end_reason <<<"$rec")" \
 	end_detected
 t_check "TCP record has SYN, ACK and FIN" jq -e '.flow.l4.TCP.flags | .SYN and .ACK and .FIN' <<<"$rec"
+t_is "on p1's interface the flow is p1's EGRESS, as Hubble sees it" \
+	"$(jq -r .flow.traffic_direction <<<"$rec")" EGRESS
+rec=$(end_record '{"destination_pod": ["demo/p3"], "destination_port": ["7777"], "interface": [{"name": "wp3"}]}')
+t_is "on p3's interface the same flow is p3's INGRESS" "$(jq -r .flow.traffic_direction <<<"$rec")" \
+	INGRESS
 
 # --- a follow stream sees a new connection within 2 s ------------------------------------------
 ns_bg follower node "$T_TMP/follow" curl -sN --unix-socket "$SOCK" --get \

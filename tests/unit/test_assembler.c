@@ -403,6 +403,34 @@ static void records_are_enriched_from_the_endpoint_cache(void **state)
 	assert_int_equal(last(f)->dst->identity, WEIR_IDENTITY_WORLD);
 }
 
+/* On the host side of a pod's veth, what the interface receives the pod
+ * sends: records say EGRESS, from the pod's side, as Hubble does.
+ */
+static void pod_facing_interface_reports_the_pods_direction(void **state)
+{
+	struct fixture *f = *state;
+	struct weir_flow_key k =
+		key4("10.0.0.1", 5000, "10.0.0.2", 53, IPPROTO_UDP, WEIR_DIR_INGRESS, WEIR_HOOK_TC);
+	struct weir_flow_key up = k;
+
+	up.ifindex = 8;
+	weir_assembler_set_ifname(f->a, 7, "wpod", true);
+	weir_assembler_set_ifname(f->a, 8, "eth0", false);
+	put_entry(f, &k, 1, 100, 0, 0);
+	put_entry(f, &up, 1, 100, 0, 0);
+	assert_int_equal(weir_assembler_sweep(f->a), 0);
+	assert_int_equal(f->n, 2);
+	for (int i = 0; i < 2; i++) {
+		if (f->recs[i]->ifindex == 7) {
+			assert_string_equal(f->recs[i]->ifname, "wpod");
+			assert_int_equal(f->recs[i]->dir, WEIR_DIR_EGRESS);
+		} else {
+			assert_string_equal(f->recs[i]->ifname, "eth0");
+			assert_int_equal(f->recs[i]->dir, WEIR_DIR_INGRESS);
+		}
+	}
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -422,6 +450,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(live_flow_gets_an_update_every_active_timeout,
 						setup_fast, teardown),
 		T(records_are_enriched_from_the_endpoint_cache),
+		T(pod_facing_interface_reports_the_pods_direction),
 	};
 
 	return cmocka_run_group_tests_name("assembler", tests, NULL, NULL);
