@@ -313,7 +313,7 @@ static void usage(FILE *f, const char *prog)
 	for (i = 0; i < N_OPTS; i++) {
 		snprintf(flag, sizeof(flag), "--%s%s%s", opts[i].flag, opts[i].metavar ? " " : "",
 			 opts[i].metavar ? opts[i].metavar : "");
-		fprintf(f, "      %-26s %s\n", flag, opts[i].help);
+		fprintf(f, "      %-22s %s\n", flag, opts[i].help);
 	}
 	fprintf(f, "  -v, --verbose              debug logging (libbpf's included)\n"
 		   "  -h, --help                 this help\n\n"
