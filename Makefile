@@ -23,11 +23,12 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-PKGS	:= libbpf libelf zlib jansson libmicrohttpd libmnl cmocka
+PKGS	:= libbpf libelf zlib jansson libmicrohttpd libmnl cmocka libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs libbpf libelf zlib jansson 2>/dev/null) -lpthread
 AGENT_LIBS := $(shell pkg-config --libs libmicrohttpd libmnl 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+CURL_LIBS  := $(shell pkg-config --libs libcurl 2>/dev/null)
 
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
@@ -47,7 +48,12 @@ LIBWEIR	 := $(BUILD)/libweir.a
 AGENT_SRCS := $(filter-out agent/main.c,$(wildcard agent/*.c))
 AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/%.o)
 LIBAGENT   := $(BUILD)/libagent.a
-BINS	   := $(BUILD)/weir-agent
+BINS	   := $(BUILD)/weir-agent $(BUILD)/weir
+
+# weir (the CLI): main.c plus libcli (its components, which CLI unit tests link too).
+CLI_SRCS := $(filter-out cli/main.c,$(wildcard cli/*.c))
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+LIBCLI	 := $(BUILD)/libcli.a
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
@@ -98,6 +104,26 @@ $(LIBAGENT): $(AGENT_OBJS)
 $(BUILD)/weir-agent: $(BUILD)/agent/main.o $(LIBAGENT) $(LIBWEIR)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(AGENT_LIBS)
+
+$(BUILD)/cli/%.o: cli/%.c $(BUILD)/.pkgs-ok Makefile
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Icli -c $< -o $@
+
+$(LIBCLI): $(CLI_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/weir: $(BUILD)/cli/main.o $(LIBCLI) $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(CURL_LIBS)
+
+# CLI unit tests link libcli; they find cli/weir.1 through WEIR_SRCDIR.
+$(BUILD)/tests/unit/test_cli_%.o: CFLAGS += -DWEIR_SRCDIR='"$(CURDIR)"'
+$(BUILD)/tests/unit/test_cli_%: $(BUILD)/tests/unit/test_cli_%.o $(LIBCLI) $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(CURL_LIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/tests/unit/test_%: $(BUILD)/tests/unit/test_%.o $(LIBAGENT) $(LIBWEIR)
 	$(call msg,LD,$@)
