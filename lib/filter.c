@@ -247,7 +247,10 @@ static int parse_ips(struct ctx *c, const json_t *arr, struct cidr **out, size_t
 	return 0;
 }
 
-/* Hubble: "ns/prefix", "ns/" (the whole namespace), or "prefix" in namespace "default". */
+/* Hubble: "ns/prefix", "ns/" (the whole namespace), "prefix" in namespace
+ * "default", and (cilium/cilium#28921, for --all-namespaces) "/prefix" and "/"
+ * in any namespace.
+ */
 static int parse_pods(struct ctx *c, const json_t *arr, struct pod **out, size_t *n)
 {
 	const json_t *v;
@@ -269,8 +272,6 @@ static int parse_pods(struct ctx *c, const json_t *arr, struct pod **out, size_t
 			return fail(c, "\"%.64s\": expected [namespace/][pod-name-prefix]", s);
 		if (!slash && !*s)
 			return fail(c, "empty pod filter: expected [namespace/][pod-name-prefix]");
-		if (slash && slash == s && !slash[1])
-			return fail(c, "\"/\": expected [namespace/][pod-name-prefix]");
 		p->ns = slash ? strndup(s, (size_t)(slash - s)) : strdup("default");
 		p->prefix = strdup(slash ? slash + 1 : s);
 		(*n)++;
@@ -931,7 +932,9 @@ static bool ports_match(const uint16_t *ports, size_t n, const struct weir_flow_
 	return false;
 }
 
-/* Hubble: the namespace must be equal, the pod name start with the prefix. */
+/* Hubble: the namespace must be equal (an empty one is any), the pod name
+ * start with the prefix.
+ */
 static bool pods_match(const struct pod *pods, size_t n, const struct weir_endpoint *ep)
 {
 	const char *ns = ep && ep->namespace ? ep->namespace : "";
@@ -941,7 +944,8 @@ static bool pods_match(const struct pod *pods, size_t n, const struct weir_endpo
 	if (!*ns && !*name)
 		return false;
 	for (i = 0; i < n; i++)
-		if (!strcmp(pods[i].ns, ns) && !strncmp(pods[i].prefix, name, pods[i].prefix_len))
+		if ((!pods[i].ns[0] || !strcmp(pods[i].ns, ns)) &&
+		    !strncmp(pods[i].prefix, name, pods[i].prefix_len))
 			return true;
 	return false;
 }

@@ -377,11 +377,27 @@ static void pod_filter_never_matches_world_or_host(void **state)
 	assert_false(one("destination_pod", "[\"default/\"]", r));
 }
 
+/* cilium/cilium#28921: "/prefix" is a pod in any namespace, "/" any pod
+ * (what hubble observe --all-namespaces sends).
+ */
+static void pod_filter_with_empty_namespace_matches_any_namespace(void **state)
+{
+	struct weir_flow_record *r = rec();
+
+	(void)state;
+	assert_true(one("source_pod", "[\"/front\"]", rec()));
+	assert_true(one("source_pod", "[\"/\"]", rec()));
+	assert_true(one("destination_pod", "[\"/cart-1\"]", rec()));
+	assert_false(one("source_pod", "[\"/cart\"]", rec()));
+	weir_endpoint_put(r->src);
+	r->src = weir_endpoint_world();
+	assert_false(one("source_pod", "[\"/\"]", r));
+}
+
 static void malformed_pod_filters_are_rejected(void **state)
 {
 	(void)state;
 	assert_field_rejected("source_pod", "[\"\"]", "source_pod[0]: empty pod filter");
-	assert_field_rejected("source_pod", "[\"/\"]", "source_pod[0]: \"/\"");
 	assert_field_rejected(
 		"destination_pod", "[\"a/b/c\"]",
 		"destination_pod[0]: \"a/b/c\": expected [namespace/][pod-name-prefix]");
@@ -1199,6 +1215,7 @@ int main(void)
 		cmocka_unit_test(pod_filter_ending_in_slash_matches_the_whole_namespace),
 		cmocka_unit_test(pod_filter_without_namespace_means_the_default_namespace),
 		cmocka_unit_test(pod_filter_never_matches_world_or_host),
+		cmocka_unit_test(pod_filter_with_empty_namespace_matches_any_namespace),
 		cmocka_unit_test(malformed_pod_filters_are_rejected),
 		cmocka_unit_test(label_equality_selects_by_value),
 		cmocka_unit_test(label_inequality_matches_other_values_and_absent_keys),
