@@ -24,21 +24,6 @@ static uint64_t realtime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* A datapath health counter, summed over CPUs. */
-static uint64_t counter_sum(struct weir_agent *a, uint32_t idx)
-{
-	int fd = bpf_map__fd(weir_datapath_skel(a->dp)->maps.weir_counters);
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t vals[ncpu > 0 ? ncpu : 1], sum = 0;
-	int i;
-
-	if (ncpu <= 0 || bpf_map_lookup_elem(fd, &idx, vals))
-		return 0;
-	for (i = 0; i < ncpu; i++)
-		sum += vals[i];
-	return sum;
-}
-
 static uint64_t rss_bytes(void)
 {
 	char buf[128], *p, *end;
@@ -64,6 +49,7 @@ static uint64_t rss_bytes(void)
 
 void weir_agent_status(struct weir_agent *a, struct weir_agent_status *st)
 {
+	__u64 counters[WEIR_CNT_MAX];
 	struct weir_store_stats ss;
 	json_t *eps;
 
@@ -74,8 +60,10 @@ void weir_agent_status(struct weir_agent *a, struct weir_agent_status *st)
 	st->num_flows = ss.num_flows;
 	st->max_flows = ss.max_flows;
 	st->follower_lost = ss.follower_lost;
-	st->lost_events = counter_sum(a, WEIR_CNT_LOST_EVENTS);
-	st->flow_insert_failed = counter_sum(a, WEIR_CNT_FLOW_INSERT_FAILED);
+	if (!weir_datapath_read_counters(a->dp, counters)) {
+		st->lost_events = counters[WEIR_CNT_LOST_EVENTS];
+		st->flow_insert_failed = counters[WEIR_CNT_FLOW_INSERT_FAILED];
+	}
 	st->flow_table_max = bpf_map__max_entries(weir_datapath_skel(a->dp)->maps.weir_flows);
 
 	pthread_mutex_lock(&a->stats_lock);

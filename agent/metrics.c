@@ -312,72 +312,17 @@ static const char *reason_label(unsigned int reason, char *buf, size_t len)
 
 struct dp_sums {
 	struct weir_metrics_value m[WEIR_METRICS_ENTRIES];
-	uint64_t counters[WEIR_CNT_MAX];
+	__u64 counters[WEIR_CNT_MAX];
 	bool have_m;
 	bool have_counters;
 };
 
-static int read_metrics(int fd, int ncpu, struct dp_sums *d)
-{
-	struct weir_metrics_value *vals;
-	__u32 idx;
-	int cpu, err = 0;
-
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	for (idx = 0; idx < WEIR_METRICS_ENTRIES; idx++) {
-		if (bpf_map_lookup_elem(fd, &idx, vals)) {
-			err = -errno;
-			log_warn("metrics: read map=weir_metrics index=%u: %s", idx,
-				 strerror(-err));
-			break;
-		}
-		for (cpu = 0; cpu < ncpu; cpu++) {
-			d->m[idx].packets += vals[cpu].packets;
-			d->m[idx].bytes += vals[cpu].bytes;
-		}
-	}
-	free(vals);
-	return err;
-}
-
-static int read_counters(int fd, int ncpu, struct dp_sums *d)
-{
-	uint64_t *vals;
-	__u32 idx;
-	int cpu, err = 0;
-
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	for (idx = 0; idx < WEIR_CNT_MAX; idx++) {
-		if (bpf_map_lookup_elem(fd, &idx, vals)) {
-			err = -errno;
-			log_warn("metrics: read map=weir_counters index=%u: %s", idx,
-				 strerror(-err));
-			break;
-		}
-		for (cpu = 0; cpu < ncpu; cpu++)
-			d->counters[idx] += vals[cpu];
-	}
-	free(vals);
-	return err;
-}
-
 static void read_datapath(struct weir_agent *a, struct dp_sums *d)
 {
-	struct weir_bpf *skel;
-	int ncpu;
-
 	if (!a || !a->dp)
 		return;
-	skel = weir_datapath_skel(a->dp);
-	ncpu = libbpf_num_possible_cpus();
-	if (!skel || ncpu <= 0)
-		return;
-	d->have_m = !read_metrics(bpf_map__fd(skel->maps.weir_metrics), ncpu, d);
-	d->have_counters = !read_counters(bpf_map__fd(skel->maps.weir_counters), ncpu, d);
+	d->have_m = !weir_datapath_read_metrics(a->dp, d->m);
+	d->have_counters = !weir_datapath_read_counters(a->dp, d->counters);
 }
 
 static void render_datapath(FILE *f, const struct dp_sums *d)

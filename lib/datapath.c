@@ -473,6 +473,66 @@ bool weir_datapath_reused(struct weir_datapath *dp)
 	return dp->reused;
 }
 
+int weir_percpu_sum(int map_fd, __u32 key, __u64 *sums, size_t n_u64)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *vals;
+	size_t i;
+	int cpu, err = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	vals = calloc((size_t)ncpu * n_u64, sizeof(*vals)); /* one value per possible CPU */
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(map_fd, &key, vals)) {
+		err = -errno;
+		goto out;
+	}
+	memset(sums, 0, n_u64 * sizeof(*sums));
+	for (cpu = 0; cpu < ncpu; cpu++)
+		for (i = 0; i < n_u64; i++)
+			sums[i] += vals[(size_t)cpu * n_u64 + i];
+out:
+	free(vals);
+	return err;
+}
+
+int weir_datapath_read_metrics(struct weir_datapath *dp, struct weir_metrics_value *out)
+{
+	int fd = bpf_map__fd(dp->skel->maps.weir_metrics);
+	__u64 v[2];
+	__u32 idx;
+	int err;
+
+	for (idx = 0; idx < WEIR_METRICS_ENTRIES; idx++) {
+		err = weir_percpu_sum(fd, idx, v, 2);
+		if (err) {
+			log_warn("read map=weir_metrics index=%u: %s", idx, strerror(-err));
+			return err;
+		}
+		out[idx].packets = v[0];
+		out[idx].bytes = v[1];
+	}
+	return 0;
+}
+
+int weir_datapath_read_counters(struct weir_datapath *dp, __u64 *out)
+{
+	int fd = bpf_map__fd(dp->skel->maps.weir_counters);
+	__u32 idx;
+	int err;
+
+	for (idx = 0; idx < WEIR_CNT_MAX; idx++) {
+		err = weir_percpu_sum(fd, idx, &out[idx], 1);
+		if (err) {
+			log_warn("read map=weir_counters index=%u: %s", idx, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
 const char *weir_datapath_xdp_mode(struct weir_datapath *dp, const char *ifname)
 {
 	struct attachment *a = attachment_find(dp, ifname);

@@ -7,7 +7,9 @@
 #define WEIR_DATAPATH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <linux/types.h>
+#include <weir/abi.h>
 
 struct weir_datapath;
 struct weir_bpf;
@@ -48,6 +50,15 @@ void weir_datapath_destroy(struct weir_datapath *dp);
 void weir_datapath_release(struct weir_datapath *dp);
 /* Whether the flow table held entries when it was loaded (reused from a pin). */
 bool weir_datapath_reused(struct weir_datapath *dp);
+
+/* Sums a per-CPU map's value at key — n_u64 __u64 fields — over every
+ * possible CPU into sums[0..n_u64). Returns 0 or -errno.
+ */
+int weir_percpu_sum(int map_fd, __u32 key, __u64 *sums, size_t n_u64);
+/* weir_metrics summed over CPUs: WEIR_METRICS_ENTRIES values, by index. */
+int weir_datapath_read_metrics(struct weir_datapath *dp, struct weir_metrics_value *out);
+/* weir_counters summed over CPUs: WEIR_CNT_MAX values. */
+int weir_datapath_read_counters(struct weir_datapath *dp, __u64 *out);
 
 /* The mode XDP ended up in on ifname ("native", "generic"), or NULL. */
 const char *weir_datapath_xdp_mode(struct weir_datapath *dp, const char *ifname);

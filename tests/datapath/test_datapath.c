@@ -153,30 +153,20 @@ static int flow_count(struct fixture *f)
 
 static struct weir_metrics_value metrics(struct fixture *f, __u8 reason, enum hook_point h)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct weir_metrics_value vals[ncpu], sum = { 0 };
-	__u32 idx = weir_metrics_index(reason, dir_of(h), hook_of(h));
-	int i;
+	__u64 sum[2];
 
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.weir_metrics), &idx, vals),
+	assert_int_equal(weir_percpu_sum(bpf_map__fd(f->skel->maps.weir_metrics),
+					 weir_metrics_index(reason, dir_of(h), hook_of(h)), sum, 2),
 			 0);
-	for (i = 0; i < ncpu; i++) {
-		sum.packets += vals[i].packets;
-		sum.bytes += vals[i].bytes;
-	}
-	return sum;
+	return (struct weir_metrics_value){ .packets = sum[0], .bytes = sum[1] };
 }
 
 static __u64 counter(struct fixture *f, __u32 idx)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 vals[ncpu], sum = 0;
-	int i;
+	__u64 sum;
 
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.weir_counters), &idx, vals),
+	assert_int_equal(weir_percpu_sum(bpf_map__fd(f->skel->maps.weir_counters), idx, &sum, 1),
 			 0);
-	for (i = 0; i < ncpu; i++)
-		sum += vals[i];
 	return sum;
 }
 

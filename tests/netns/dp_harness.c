@@ -261,68 +261,43 @@ out:
 	return err;
 }
 
-static int dump_metrics(struct weir_bpf *skel, int ncpus)
+static int dump_metrics(struct weir_datapath *dp)
 {
-	int fd = bpf_map__fd(skel->maps.weir_metrics);
-	struct weir_metrics_value *vals;
+	static struct weir_metrics_value m[WEIR_METRICS_ENTRIES];
 	__u32 idx;
-	int cpu, err = 0;
+	int err;
 
-	vals = calloc(ncpus, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
+	err = weir_datapath_read_metrics(dp, m);
+	if (err)
+		return err;
 	for (idx = 0; idx < WEIR_METRICS_ENTRIES; idx++) {
 		struct weir_metrics_key k = weir_metrics_key_of(idx);
-		unsigned long long packets = 0, bytes = 0;
 
-		if (bpf_map_lookup_elem(fd, &idx, vals)) {
-			err = -errno;
-			log_err("look up map=%s index=%u: %s", WEIR_MAP_METRICS, idx,
-				strerror(-err));
-			break;
-		}
-		for (cpu = 0; cpu < ncpus; cpu++) {
-			packets += vals[cpu].packets;
-			bytes += vals[cpu].bytes;
-		}
-		if (!packets && !bytes)
+		if (!m[idx].packets && !m[idx].bytes)
 			continue;
 		printf("{\"type\":\"metrics\",");
 		print_name("reason", weir_reason_name(k.reason), k.reason);
 		printf(",\"code\":%u,\"dir\":\"%s\",\"hook\":\"%s\",\"packets\":%llu,"
 		       "\"bytes\":%llu}\n",
-		       k.reason, dir_name(k.dir), hook_name(k.hook), packets, bytes);
+		       k.reason, dir_name(k.dir), hook_name(k.hook),
+		       (unsigned long long)m[idx].packets, (unsigned long long)m[idx].bytes);
 	}
-	free(vals);
-	return err;
+	return 0;
 }
 
-static int dump_counters(struct weir_bpf *skel, int ncpus)
+static int dump_counters(struct weir_datapath *dp)
 {
-	int fd = bpf_map__fd(skel->maps.weir_counters);
-	unsigned long long sum;
-	__u64 *vals;
+	__u64 counters[WEIR_CNT_MAX];
 	__u32 idx;
-	int cpu, err = 0;
+	int err;
 
-	vals = calloc(ncpus, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	for (idx = 0; idx < WEIR_CNT_MAX; idx++) {
-		if (bpf_map_lookup_elem(fd, &idx, vals)) {
-			err = -errno;
-			log_err("look up map=%s index=%u: %s", WEIR_MAP_COUNTERS, idx,
-				strerror(-err));
-			break;
-		}
-		sum = 0;
-		for (cpu = 0; cpu < ncpus; cpu++)
-			sum += vals[cpu];
+	err = weir_datapath_read_counters(dp, counters);
+	if (err)
+		return err;
+	for (idx = 0; idx < WEIR_CNT_MAX; idx++)
 		printf("{\"type\":\"counter\",\"name\":\"%s\",\"value\":%llu}\n",
-		       weir_counter_name(idx), sum);
-	}
-	free(vals);
-	return err;
+		       weir_counter_name(idx), (unsigned long long)counters[idx]);
+	return 0;
 }
 
 static int dump_all(struct weir_datapath *dp)
@@ -337,9 +312,9 @@ static int dump_all(struct weir_datapath *dp)
 	}
 	err = dump_flows(skel, ncpus);
 	if (!err)
-		err = dump_metrics(skel, ncpus);
+		err = dump_metrics(dp);
 	if (!err)
-		err = dump_counters(skel, ncpus);
+		err = dump_counters(dp);
 	if (fflush(stdout) || ferror(stdout)) {
 		log_err("write stdout: %s", strerror(errno));
 		if (!err)
