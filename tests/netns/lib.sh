@@ -216,7 +216,7 @@ bg_stop() {
 	local pid=$1 sig=${2:-TERM} rc=0 i
 
 	kill "-$sig" "$pid" 2>/dev/null
-	wait "$pid" || rc=$?
+	wait "$pid" 2>/dev/null || rc=$? # no job notice for a kill we meant
 	for i in "${!T_PIDS[@]}"; do
 		[ "${T_PIDS[$i]}" = "$pid" ] && unset 'T_PIDS[i]'
 	done

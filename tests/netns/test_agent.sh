@@ -40,7 +40,7 @@ agent_start() {
 	ns_bg AGENT node "$T_TMP/agent.log" "$agent" --node-name node-a --tc-pattern 'w*' \
 		--pin-dir "$PIN" --socket "$SOCK" --listen 127.0.0.1:4244 \
 		--endpoints-file "$EPFILE" --sweep-interval 200 --active-timeout 2 \
-		--idle-timeout 3
+		--idle-timeout 3 "$@"
 	for _ in $(seq 50); do
 		api /v1/status >/dev/null 2>&1 && return 0
 		sleep 0.1
@@ -191,15 +191,17 @@ t_check "flows from the new pod carry its name from the reloaded endpoints file"
 	wait_until 5 bash -c "curl -sf --unix-socket '$SOCK' --get --data-urlencode 'allowlist=[$f_p4]' http://agent/v1/flows | jq -e 'length > 0 and (.[0].flow.source.labels | index(\"k8s:app=late\"))'"
 
 # --- a killed agent, restarted, loses no counts ---------------------------------------------
-send_udp() { # send_udp N: N datagrams of 100 bytes p1:45555 -> p2:5555
+send_udp() { # send_udp N [PORT]: N datagrams of 100 bytes p1:4PORT -> p2:PORT
 	ns_exec p1 python3 -c '
 import socket, sys
+port = int(sys.argv[3])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", 45555))
+s.bind(("0.0.0.0", 40000 + port))
 for _ in range(int(sys.argv[2])):
-    s.sendto(b"y" * 100, (sys.argv[1], 5555))' "$P2" "$1"
+    s.sendto(b"y" * 100, (sys.argv[1], port))' "$P2" "$1" "${2:-5555}"
 }
 f_rs='{"source_port": ["45555"], "destination_port": ["5555"], "interface": [{"name": "wp1"}]}'
+f_keep='{"source_port": ["45556"], "destination_port": ["5556"], "interface": [{"name": "wp1"}]}'
 send_udp 5
 wait_until 3 bash -c "[ \"\$(curl -sf --unix-socket '$SOCK' --get --data-urlencode 'allowlist=[$f_rs]' http://agent/v1/flows | jq '[.[].flow.weir.packets] | max // 0')\" -ge 1 ]"
 bg_stop "$AGENT" KILL
@@ -234,6 +236,18 @@ t_is "a wrong method: 405" "$(status DELETE /v1/status)" 405
 t_is "a mutating call over TCP without the token: 403" \
 	"$(ns_exec node curl -s -o /dev/null -w '%{http_code}' -X POST --data '{}' http://127.0.0.1:4244/v1/endpoints)" 403
 t_check "the agent still serves after all that" api /v1/status
+
+# --- --keep-datapath: the programs stay and keep counting; the next agent takes over ---------
+bg_stop "$AGENT" TERM
+agent_start --keep-datapath || t_fail "the agent starts with --keep-datapath"
+send_udp 5 5556
+bg_stop "$AGENT" TERM
+t_is "with --keep-datapath, SIGTERM leaves the TC programs attached" \
+	"$(ns_exec node tc filter show dev wp1 ingress | grep -c weir_tc_ingress)" 1
+send_udp 5 5556
+agent_start || t_fail "an agent starts over a kept datapath"
+t_check "datagrams sent before, between and after the two agents are all counted (10)" \
+	wait_until 6 bash -c "[ \"\$(curl -sf --unix-socket '$SOCK' --get --data-urlencode 'allowlist=[$f_keep]' http://agent/v1/flows | jq '[.[].flow.weir.packets] | max // 0')\" -eq 10 ]"
 
 # --- SIGTERM: exit 0, nothing left attached -------------------------------------------------
 bg_stop "$AGENT" TERM
