@@ -51,7 +51,6 @@ void weir_agent_status(struct weir_agent *a, struct weir_agent_status *st)
 {
 	__u64 counters[WEIR_CNT_MAX];
 	struct weir_store_stats ss;
-	json_t *eps;
 
 	memset(st, 0, sizeof(*st));
 	st->uptime_ns = realtime_ns() - a->start_realtime_ns;
@@ -72,8 +71,6 @@ void weir_agent_status(struct weir_agent *a, struct weir_agent_status *st)
 	st->active_flows = a->assembler_stats.active_flows;
 	pthread_mutex_unlock(&a->stats_lock);
 
-	eps = weir_endpoints_to_json(a->endpoints);
-	st->endpoints = json_array_size(eps);
-	json_decref(eps);
+	st->endpoints = weir_endpoints_count(a->endpoints);
 	st->rss_bytes = rss_bytes();
 }

@@ -747,6 +747,16 @@ json_t *weir_endpoints_to_json(struct weir_endpoints *eps)
 	return arr;
 }
 
+size_t weir_endpoints_count(struct weir_endpoints *eps)
+{
+	size_t n;
+
+	pthread_rwlock_rdlock(&eps->lock);
+	n = eps->pods.n; /* every source's entries; the host is not one */
+	pthread_rwlock_unlock(&eps->lock);
+	return n;
+}
+
 void weir_endpoints_on_gone(struct weir_endpoints *eps, weir_endpoints_gone_fn fn, void *ctx)
 {
 	pthread_rwlock_wrlock(&eps->lock);

@@ -66,6 +66,9 @@ void weir_endpoints_set_host(struct weir_endpoints *eps, const struct weir_addr 
 /* Every endpoint, for GET /v1/endpoints: [{doc..., "source": "api"}, ...]. */
 json_t *weir_endpoints_to_json(struct weir_endpoints *eps);
 
+/* How many endpoints the sources hold, all together (what to_json lists). */
+size_t weir_endpoints_count(struct weir_endpoints *eps);
+
 /* Called (outside the cache's lock) when a pod's last endpoint goes away, so
  * per-pod metric series can be removed.
  */

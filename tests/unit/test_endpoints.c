@@ -611,6 +611,7 @@ static void to_json_lists_every_source(void **state)
 			" \"pod_name\": \"cart\", \"node_name\": \"node-c\"}]}");
 	all = weir_endpoints_to_json(f->eps);
 	assert_int_equal(json_array_size(all), 2);
+	assert_int_equal(weir_endpoints_count(f->eps), 2);
 	api = listed(all, "api", "cart");
 	want = json_loads("{\"ips\": [\"10.5.0.1\", \"fd00:5::1\"], \"namespace\": \"shop\","
 			  " \"pod_name\": \"cart\", \"labels\": {\"a\": \"1\", \"b\": \"2\"},"
