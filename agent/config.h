@@ -12,7 +12,6 @@
 
 #define WEIR_AGENT_LISTEN_DEFAULT "127.0.0.1:4244"
 #define WEIR_AGENT_SOCKET_DEFAULT "/run/weir/agent.sock"
-#define WEIR_HTTP_BODY_MAX_BYTES  (1 << 20) /* larger request bodies get 413 */
 
 struct weir_strv {
 	char **v;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* The agent's HTTP API (libmicrohttpd): read endpoints on TCP, everything on
- * the unix socket; mutating endpoints on TCP only with the bearer token.
+/* The agent's HTTP API (libweir's server, lib/http_server.h): read endpoints
+ * on TCP, everything on the unix socket; mutating endpoints on TCP only with
+ * the bearer token.
  *   GET  /v1/flows          JSON array, or ?follow=1 an NDJSON stream
  *   GET  /v1/status
  *   GET  /v1/endpoints      POST /v1/endpoints   DELETE /v1/endpoints/NAMESPACE/POD

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* The flow store: ring wraparound, queries, followers, losses and close. */
+/* The flow store: ring wraparound, resizing, queries, followers, notes, losses
+ * and close.
+ */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -328,6 +331,118 @@ static void follower_free_puts_its_queue(void **state)
 	weir_flow_record_put(r);
 }
 
+static void resize_keeps_the_newest_records(void **state)
+{
+	struct weir_flow_request req = request(0, false, 0, 0);
+	static const uint64_t after_shrink[] = { 7, 8, 9, 10 };
+	static const uint64_t after_grow[] = { 7, 8, 9, 10, 11, 12, 13, 14 };
+	struct weir_flow_record *old = rec(5, WEIR_VERDICT_FORWARDED);
+	struct weir_store_stats st;
+	struct weir_store *s;
+
+	(void)state;
+	assert_int_equal(weir_store_new(&s, 10), 0);
+	add_range(s, 1, 4, WEIR_VERDICT_FORWARDED);
+	weir_store_add(s, old);
+	add_range(s, 6, 10, WEIR_VERDICT_FORWARDED);
+	assert_int_equal(weir_store_resize(s, 4), 0);
+	/* Shrunk out of the ring: the store's reference is gone. */
+	assert_int_equal(old->refcnt, 1);
+	expect_times(s, &req, after_shrink, 4);
+	assert_int_equal(weir_store_resize(s, 8), 0);
+	add_range(s, 11, 14, WEIR_VERDICT_FORWARDED);
+	expect_times(s, &req, after_grow, 8);
+	weir_store_stats(s, &st);
+	assert_int_equal(st.max_flows, 8);
+	assert_int_equal(st.num_flows, 8);
+	assert_int_equal(st.seen_flows, 14);
+	assert_int_equal(weir_store_resize(s, 0), -EINVAL);
+	weir_store_free(s);
+	weir_flow_record_put(old);
+	weir_flow_request_release(&req);
+}
+
+/* Notes go past the filter, first, and only to those that ask for them. */
+static void notes_reach_followers_past_their_filters(void **state)
+{
+	struct weir_filter_set *fs;
+	struct weir_flow_record *r;
+	struct weir_follower *f, *g;
+	struct weir_store *s;
+	json_t *allow;
+	uint64_t lost;
+	char err[256], *note;
+
+	(void)state;
+	allow = json_loads("[{\"verdict\": [\"DROPPED\"]}]", 0, NULL);
+	assert_non_null(allow);
+	assert_int_equal(weir_filter_set_new(&fs, allow, NULL, err, sizeof(err)), 0);
+	json_decref(allow);
+	assert_int_equal(weir_store_new(&s, 16), 0);
+	assert_int_equal(weir_store_follow(s, fs, 8, &f), 0);
+	assert_int_equal(weir_store_follow(s, NULL, 8, &g), 0);
+	add_range(s, 1, 1, WEIR_VERDICT_DROPPED);
+	weir_store_notify(s, "{\"node_status\":{}}");
+	assert_int_equal(weir_follower_notify(g, "{\"only\":\"g\"}"), 0);
+
+	assert_int_equal(weir_follower_next_note(f, 1000, &r, &note, &lost), 0);
+	assert_null(r);
+	assert_string_equal(note, "{\"node_status\":{}}");
+	free(note);
+	note = NULL;
+	assert_int_equal(weir_follower_next_note(f, 1000, &r, &note, &lost), 0);
+	assert_null(note);
+	assert_int_equal(r->time_ns, 1);
+	weir_flow_record_put(r);
+	assert_int_equal(weir_follower_next_note(f, 0, &r, &note, &lost), -EAGAIN);
+
+	/* weir_follower_next takes records and leaves the notes. */
+	assert_int_equal(weir_follower_next(g, 1000, &r, &lost), 0);
+	assert_int_equal(r->time_ns, 1);
+	weir_flow_record_put(r);
+	assert_int_equal(weir_follower_next(g, 0, &r, &lost), -EAGAIN);
+	assert_int_equal(weir_follower_next_note(g, 0, &r, &note, &lost), 0);
+	assert_string_equal(note, "{\"node_status\":{}}");
+	free(note);
+	note = NULL;
+	assert_int_equal(weir_follower_next_note(g, 0, &r, &note, &lost), 0);
+	assert_string_equal(note, "{\"only\":\"g\"}");
+	free(note);
+	note = NULL;
+	weir_follower_free(f);
+	weir_follower_free(g);
+	weir_store_free(s);
+	weir_filter_set_free(fs);
+}
+
+static void unread_notes_are_bounded_and_counted(void **state)
+{
+	struct weir_flow_record *r;
+	struct weir_follower *f;
+	struct weir_store_stats st;
+	struct weir_store *s;
+	char line[32], *note;
+	uint64_t lost;
+	int i;
+
+	(void)state;
+	assert_int_equal(weir_store_new(&s, 4), 0);
+	assert_int_equal(weir_store_follow(s, NULL, 4, &f), 0);
+	for (i = 0; i < WEIR_FOLLOW_NOTES_MAX + 3; i++) {
+		snprintf(line, sizeof(line), "%d", i);
+		weir_store_notify(s, line);
+	}
+	assert_int_equal(weir_follower_next_note(f, 0, &r, &note, &lost), 0);
+	assert_string_equal(note, "3");
+	assert_int_equal(lost, 3);
+	free(note);
+	note = NULL;
+	weir_store_stats(s, &st);
+	assert_int_equal(st.follower_lost, 3);
+	weir_follower_free(f); /* frees the notes still queued */
+	weir_store_free(s);
+}
+
 struct reader {
 	struct weir_follower *f;
 	int timeout_ms;
@@ -452,6 +567,9 @@ int main(void)
 		cmocka_unit_test(follower_gets_only_matching_records),
 		cmocka_unit_test(slow_follower_loses_oldest_and_counts),
 		cmocka_unit_test(follower_free_puts_its_queue),
+		cmocka_unit_test(resize_keeps_the_newest_records),
+		cmocka_unit_test(notes_reach_followers_past_their_filters),
+		cmocka_unit_test(unread_notes_are_bounded_and_counted),
 		cmocka_unit_test(writer_never_waits_for_a_slow_follower),
 		cmocka_unit_test(close_wakes_waiting_followers),
 	};

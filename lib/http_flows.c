@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* GET /v1/flows: the stored records a request selects, as a JSON array, or
- * with follow as NDJSON followed by new records until the client leaves.
+ * with follow as NDJSON followed by new records (and the store's notes) until
+ * the client leaves.
  *
  * The body is produced on demand by libmicrohttpd's reader callback, so a
  * large answer never sits in memory as one string, and a follow stream waits
@@ -17,7 +18,6 @@
 #include <time.h>
 #include <jansson.h>
 #include <microhttpd.h>
-#include "agent.h"
 #include "filter.h"
 #include "flow.h"
 #include "http_priv.h"
@@ -45,7 +45,7 @@ enum fill {
 };
 
 struct flows_stream {
-	struct weir_http *h;
+	struct weir_http_server *s;
 	struct MHD_Connection *conn;
 	struct weir_flow_request req; /* req.filters is borrowed by the follower */
 	struct weir_flow_record **hist;
@@ -153,7 +153,7 @@ static int stream_set_record(struct flows_stream *st, struct weir_flow_record *r
 /* Hubble's GetFlowsResponse with lost_events: what this stream fell behind by. */
 static int stream_set_lost(struct flows_stream *st, uint64_t lost)
 {
-	const char *node = st->h->a->cfg.node_name;
+	const char *node = st->s->o.node_name;
 	char now[WEIR_TIME_STR_LEN] = "";
 	json_t *j;
 
@@ -184,19 +184,37 @@ static int ptr_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* One step of a follow: a record, a lost_events line, or nothing yet. */
+/* A note from the store: a line as it is. */
+static int stream_set_note(struct flows_stream *st, char *note)
+{
+	size_t n = strlen(note);
+	char *line = realloc(note, n + 2);
+
+	if (!line) {
+		free(note);
+		return -ENOMEM;
+	}
+	line[n++] = '\n';
+	line[n] = '\0';
+	return set_output(st, line, n);
+}
+
+/* One step of a follow: a record, a note, a lost_events line, or nothing yet. */
 static int follow_step(struct flows_stream *st)
 {
 	struct weir_flow_record *r = st->held;
+	char *note = NULL;
 	uint64_t lost = 0;
 	int rc = 0;
 
 	st->held = NULL;
 	if (!r) {
-		rc = weir_follower_next(st->f, st->phase == PHASE_CATCH_UP ? 0 : FOLLOW_WAIT_MS, &r,
-					&lost);
+		rc = weir_follower_next_note(
+			st->f, st->phase == PHASE_CATCH_UP ? 0 : FOLLOW_WAIT_MS, &r, &note, &lost);
 		st->lost_pending += lost;
 	}
+	if (note)
+		return stream_set_note(st, note);
 	/* Losses go out before the record after the gap, batched to one line
 	 * a second under overload, and always before the stream idles or ends.
 	 */
@@ -328,20 +346,21 @@ static enum MHD_Result flows_arg(void *cls, enum MHD_ValueKind kind, const char 
 /* Follows first, then reads the history, so nothing added in between is
  * missed; the catch-up phase drops what both saw.
  */
-static int stream_open(struct weir_http *h, struct flows_stream *st)
+static int stream_open(struct weir_http_server *s, struct flows_stream *st)
 {
-	struct weir_agent *a = h->a;
 	size_t i;
 	int err;
 
 	if (st->req.follow) {
-		err = weir_store_follow(a->store, st->req.filters, a->cfg.follow_queue, &st->f);
+		err = weir_store_follow(s->o.store, st->req.filters, s->o.follow_queue, &st->f);
 		if (err)
 			return err;
+		if (s->o.follow_open)
+			s->o.follow_open(s->o.ctx, st->f);
 	}
 	/* Hubble: a follow with neither number nor since starts at the newest record. */
 	if (!st->req.follow || st->req.number || st->req.since_ns) {
-		err = weir_store_query(a->store, &st->req, &st->hist, &st->n_hist);
+		err = weir_store_query(s->o.store, &st->req, &st->hist, &st->n_hist);
 		if (err)
 			return err;
 	}
@@ -356,7 +375,7 @@ static int stream_open(struct weir_http *h, struct flows_stream *st)
 	return 0;
 }
 
-enum MHD_Result weir_http_flows_get(struct weir_http *h, struct MHD_Connection *c)
+enum MHD_Result weir_http_flows_get(struct weir_http_server *s, struct MHD_Connection *c)
 {
 	struct args_ctx args = { 0 };
 	struct MHD_Response *resp;
@@ -366,7 +385,7 @@ enum MHD_Result weir_http_flows_get(struct weir_http *h, struct MHD_Connection *
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return MHD_NO;
-	st->h = h;
+	st->s = s;
 	st->conn = c;
 	args.req = &st->req;
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, flows_arg, &args);
@@ -384,12 +403,12 @@ enum MHD_Result weir_http_flows_get(struct weir_http *h, struct MHD_Connection *
 	 */
 	if (st->req.follow)
 		MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
-	err = stream_open(h, st);
+	err = stream_open(s, st);
 	if (err) {
 		stream_free(st);
 		if (err == -EPIPE)
 			return weir_http_respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-						       "the agent is shutting down");
+						       "the %s is shutting down", s->o.name);
 		log_warn("http: flows request: %s", strerror(-err));
 		return weir_http_respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "flows: %s",
 					       strerror(-err));

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* The flow store: a ring of recent records, and bounded follower queues. */
+/* The flow store: a ring of recent records, and bounded follower queues of
+ * records and notes.
+ */
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -21,6 +23,9 @@ struct weir_follower {
 	size_t q_head; /* index of the oldest queued record */
 	size_t q_len;
 	uint64_t lost; /* dropped from q since the last weir_follower_next() */
+	char **notes;  /* FIFO of lines, WEIR_FOLLOW_NOTES_MAX long; NULL until the first */
+	size_t n_head;
+	size_t n_len;
 	pthread_cond_t cond;
 	struct weir_follower *prev;
 	struct weir_follower *next;
@@ -199,6 +204,36 @@ void weir_store_stats(struct weir_store *s, struct weir_store_stats *st)
 	pthread_mutex_unlock(&s->lock);
 }
 
+int weir_store_resize(struct weir_store *s, size_t capacity)
+{
+	struct weir_flow_record **ring, **old;
+	size_t i, keep, n_gone, old_head, old_cap;
+
+	if (!capacity)
+		return -EINVAL;
+	ring = calloc(capacity, sizeof(void *));
+	if (!ring)
+		return -ENOMEM;
+	pthread_mutex_lock(&s->lock);
+	keep = s->len < capacity ? s->len : capacity;
+	n_gone = s->len - keep;
+	for (i = 0; i < keep; i++)
+		ring[i] = s->ring[(s->head + n_gone + i) % s->cap];
+	old = s->ring;
+	old_head = s->head;
+	old_cap = s->cap;
+	s->ring = ring;
+	s->cap = capacity;
+	s->head = 0;
+	s->len = keep;
+	pthread_mutex_unlock(&s->lock);
+	/* The oldest that no longer fit; the last reference may free: outside the lock. */
+	for (i = 0; i < n_gone; i++)
+		weir_flow_record_put(old[(old_head + i) % old_cap]);
+	free(old);
+	return 0;
+}
+
 int weir_store_follow(struct weir_store *s, const struct weir_filter_set *fs, size_t queue_max,
 		      struct weir_follower **out)
 {
@@ -264,18 +299,37 @@ static void deadline_after(struct timespec *ts, int timeout_ms)
 	}
 }
 
-int weir_follower_next(struct weir_follower *f, int timeout_ms, struct weir_flow_record **r,
-		       uint64_t *lost)
+/* Called with the store locked. */
+static void note_push(struct weir_follower *f, char *line)
+{
+	if (f->n_len == WEIR_FOLLOW_NOTES_MAX) {
+		free(f->notes[f->n_head]);
+		f->notes[f->n_head] = line;
+		f->n_head = (f->n_head + 1) % WEIR_FOLLOW_NOTES_MAX;
+		f->lost++;
+		f->s->follower_lost++;
+	} else {
+		f->notes[(f->n_head + f->n_len) % WEIR_FOLLOW_NOTES_MAX] = line;
+		f->n_len++;
+	}
+	pthread_cond_signal(&f->cond);
+}
+
+/* notes NULL: records only, notes stay queued. */
+static int follower_wait(struct weir_follower *f, int timeout_ms, struct weir_flow_record **r,
+			 char **note, uint64_t *lost)
 {
 	struct weir_store *s = f->s;
 	struct timespec deadline;
 	int err = 0;
 
 	*r = NULL;
+	if (note)
+		*note = NULL;
 	if (timeout_ms > 0)
 		deadline_after(&deadline, timeout_ms);
 	pthread_mutex_lock(&s->lock);
-	while (!f->q_len && !s->closed) {
+	while (!f->q_len && !(note && f->n_len) && !s->closed) {
 		if (!timeout_ms) {
 			err = -EAGAIN;
 			break;
@@ -285,12 +339,16 @@ int weir_follower_next(struct weir_follower *f, int timeout_ms, struct weir_flow
 			continue;
 		}
 		if (pthread_cond_timedwait(&f->cond, &s->lock, &deadline) == ETIMEDOUT) {
-			err = f->q_len || s->closed ? 0 : -EAGAIN;
+			err = f->q_len || (note && f->n_len) || s->closed ? 0 : -EAGAIN;
 			break;
 		}
 	}
 	if (s->closed) {
 		err = -EPIPE;
+	} else if (!err && note && f->n_len) {
+		*note = f->notes[f->n_head];
+		f->n_head = (f->n_head + 1) % WEIR_FOLLOW_NOTES_MAX;
+		f->n_len--;
 	} else if (!err) {
 		*r = f->q[f->q_head];
 		f->q_head = (f->q_head + 1) % f->q_max;
@@ -300,6 +358,61 @@ int weir_follower_next(struct weir_follower *f, int timeout_ms, struct weir_flow
 	f->lost = 0;
 	pthread_mutex_unlock(&s->lock);
 	return err;
+}
+
+int weir_follower_next(struct weir_follower *f, int timeout_ms, struct weir_flow_record **r,
+		       uint64_t *lost)
+{
+	return follower_wait(f, timeout_ms, r, NULL, lost);
+}
+
+int weir_follower_next_note(struct weir_follower *f, int timeout_ms, struct weir_flow_record **r,
+			    char **note, uint64_t *lost)
+{
+	return follower_wait(f, timeout_ms, r, note, lost);
+}
+
+/* Called with the store locked; false when out of memory (the note is lost). */
+static bool notify_one(struct weir_follower *f, const char *line)
+{
+	char *copy;
+
+	if (!f->notes) {
+		f->notes = calloc(WEIR_FOLLOW_NOTES_MAX, sizeof(char *));
+		if (!f->notes)
+			return false;
+	}
+	copy = strdup(line);
+	if (!copy)
+		return false;
+	note_push(f, copy);
+	return true;
+}
+
+void weir_store_notify(struct weir_store *s, const char *line)
+{
+	struct weir_follower *f;
+
+	pthread_mutex_lock(&s->lock);
+	if (!s->closed) {
+		for (f = s->followers; f; f = f->next) {
+			if (!notify_one(f, line)) {
+				f->lost++;
+				s->follower_lost++;
+			}
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+int weir_follower_notify(struct weir_follower *f, const char *line)
+{
+	bool ok;
+
+	pthread_mutex_lock(&f->s->lock);
+	ok = notify_one(f, line);
+	pthread_mutex_unlock(&f->s->lock);
+	return ok ? 0 : -ENOMEM;
 }
 
 void weir_follower_free(struct weir_follower *f)
@@ -321,6 +434,9 @@ void weir_follower_free(struct weir_follower *f)
 	pthread_mutex_unlock(&s->lock);
 	for (i = 0; i < f->q_len; i++)
 		weir_flow_record_put(f->q[(f->q_head + i) % f->q_max]);
+	for (i = 0; i < f->n_len; i++)
+		free(f->notes[(f->n_head + i) % WEIR_FOLLOW_NOTES_MAX]);
+	free(f->notes);
 	pthread_cond_destroy(&f->cond);
 	free(f->q);
 	free(f);
