@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The options every command takes, command-line parsing with help, messages. */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include "cli.h"
+
+volatile sig_atomic_t weir_stop;
+
+/* clang-format off */
+const struct weir_opt weir_common_opts[] = {
+	DEFINE_OPTION("server", WEIR_OPT_STRING, struct weir_common, server,
+		      .metavar = "SERVER", .group = "Global options",
+		      .help = "Agent or relay: a unix socket (/path, unix:///path) or a URL\n"
+			      "(http://host:port, host:port); default $WEIR_SERVER, then\n"
+			      WEIR_DEFAULT_SOCKET),
+	DEFINE_OPTION("timeout", WEIR_OPT_DURATION, struct weir_common, timeout_ns,
+		      .metavar = "DURATION", .help = "How long to wait for a connection (default 5s)"),
+	DEFINE_OPTION("request-timeout", WEIR_OPT_DURATION, struct weir_common, request_timeout_ns,
+		      .metavar = "DURATION",
+		      .help = "How long to wait for an answer to status, nodes and endpoints\n"
+			      "(default 12s)"),
+	END_OPTIONS
+};
+/* clang-format on */
+
+void weir_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("weir: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void weir_cmd_help(FILE *out, const struct weir_cmd *cmd)
+{
+	const struct weir_opt *tables[] = { cmd->opts, weir_common_opts };
+
+	fprintf(out, "Usage: weir %s [options]%s%s\n\n%s\n\n", cmd->name, cmd->args ? " " : "",
+		cmd->args ? cmd->args : "", cmd->description);
+	weir_opts_help(out, tables, 2);
+}
+
+int weir_cmd_parse(const struct weir_cmd *cmd, const struct weir_optset *set,
+		   struct weir_common *common, int argc, char **argv)
+{
+	struct weir_optset sets[2] = { *set, { .opts = weir_common_opts, .cfg = common } };
+	char err[512] = "";
+	int next = 1, ret;
+
+	ret = weir_opts_parse(sets, 2, argc, argv, &next, err, sizeof(err));
+	if (ret == WEIR_OPTS_HELP) {
+		weir_cmd_help(stdout, cmd);
+		return WEIR_OPTS_HELP;
+	}
+	if (ret) {
+		fprintf(stderr, "weir %s: %s (see 'weir %s --help')\n", cmd->name, err, cmd->name);
+		return -EINVAL;
+	}
+	if (next < argc) {
+		fprintf(stderr, "weir %s: unexpected argument \"%.64s\" (see 'weir %s --help')\n",
+			cmd->name, argv[next], cmd->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int weir_common_client(const struct weir_common *common, struct weir_client *c)
+{
+	char err[256] = "";
+	int ret;
+
+	ret = weir_client_init(c, common->server, err, sizeof(err));
+	if (ret) {
+		weir_err("%s", err);
+		return ret;
+	}
+	if (common->timeout_ns)
+		c->connect_timeout_ns = common->timeout_ns;
+	c->request_timeout_ns =
+		common->request_timeout_ns ? common->request_timeout_ns : 12000000000ULL;
+	c->stop = &weir_stop;
+	return 0;
+}
+
+char *weir_age(uint64_t ns, char *buf, size_t len)
+{
+	uint64_t s = ns / 1000000000ULL;
+
+	if (s < 60)
+		snprintf(buf, len, "%llus", (unsigned long long)s);
+	else if (s < 3600)
+		snprintf(buf, len, "%llum%llus", (unsigned long long)(s / 60),
+			 (unsigned long long)(s % 60));
+	else if (s < 86400)
+		snprintf(buf, len, "%lluh%llum", (unsigned long long)(s / 3600),
+			 (unsigned long long)(s / 60 % 60));
+	else
+		snprintf(buf, len, "%llud%lluh", (unsigned long long)(s / 86400),
+			 (unsigned long long)(s / 3600 % 24));
+	return buf;
+}
