@@ -35,7 +35,7 @@ int weir_client_init(struct weir_client *c, const char *server, char *err, size_
 		/* a URL, with http:// when no scheme is given */
 		bool scheme = strstr(s, "://") != NULL;
 
-		if (scheme && strncmp(s, "http://", 7) && strncmp(s, "https://", 8)) {
+		if (scheme && strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) {
 			snprintf(err, err_len,
 				 "--server %.64s: only http:// and https:// are spoken", s);
 			return -EINVAL;
@@ -310,9 +310,7 @@ static int perform(struct weir_client *c, const char *path, struct xfer *x, uint
 		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->status);
 	if (status)
 		*status = x->status;
-	if (rc == CURLE_ABORTED_BY_CALLBACK)
-		ret = transfer_error(x, rc, errbuf, err, err_len);
-	else if (x->status >= 300)
+	if (x->status >= 300 && rc != CURLE_ABORTED_BY_CALLBACK)
 		ret = http_error(x, err, err_len);
 	else if (rc != CURLE_OK)
 		ret = transfer_error(x, rc, errbuf, err, err_len);

@@ -60,7 +60,7 @@ static void join(const json_t *v, char *buf, size_t len)
 		}
 	}
 	if (n >= len && len > 4)
-		strcpy(buf + len - 4, "...");
+		memcpy(buf + len - 4, "...", 4);
 }
 
 static int endpoints_print(const json_t *list)
@@ -117,7 +117,7 @@ int weir_endpoints_main(struct weir_common *common, int argc, char **argv)
 	if (ret)
 		return ret == WEIR_OPTS_HELP ? WEIR_EXIT_OK : WEIR_EXIT_USAGE;
 	json = cfg.output && !strcmp(cfg.output, "json");
-	if (cfg.output && !json && strcmp(cfg.output, "table")) {
+	if (cfg.output && !json && strcmp(cfg.output, "table") != 0) {
 		fprintf(stderr, "weir endpoints: invalid output format: %s (table, json)\n",
 			cfg.output);
 		return WEIR_EXIT_USAGE;

@@ -119,8 +119,10 @@ static int node_row(struct weir_table *t, const json_t *node, uint64_t now)
 	}
 	if (str_of(node, "last_contact") &&
 	    !weir_time_parse_rfc3339(str_of(node, "last_contact"), &at)) {
-		weir_age(now > at ? now - at : 0, contact, sizeof(contact) - 4);
-		strcat(contact, " ago");
+		char age_s[32];
+
+		weir_age(now > at ? now - at : 0, age_s, sizeof(age_s));
+		snprintf(contact, sizeof(contact), "%s ago", age_s);
 	}
 	cells[0] = str_of(node, "name") ?: "N/A";
 	cells[1] = state_of(node);
@@ -152,7 +154,7 @@ static int nodes_print(const json_t *list)
 	json_t **sorted;
 	int ret;
 
-	sorted = calloc(n ? n : 1, sizeof(*sorted));
+	sorted = calloc(n ? n : 1, sizeof(json_t *));
 	if (!t || !sorted) {
 		weir_table_free(t);
 		free(sorted);
@@ -160,7 +162,7 @@ static int nodes_print(const json_t *list)
 	}
 	for (i = 0; i < n; i++)
 		sorted[i] = json_array_get(list, i);
-	qsort(sorted, n, sizeof(*sorted), by_name);
+	qsort((void *)sorted, n, sizeof(json_t *), by_name);
 	ret = weir_table_add(t, head, 8);
 	for (i = 0; !ret && i < n; i++)
 		ret = json_is_object(sorted[i]) ? node_row(t, sorted[i], now) : 0;
@@ -187,7 +189,7 @@ int weir_nodes_main(struct weir_common *common, int argc, char **argv)
 	if (ret)
 		return ret == WEIR_OPTS_HELP ? WEIR_EXIT_OK : WEIR_EXIT_USAGE;
 	json = cfg.output && !strcmp(cfg.output, "json");
-	if (cfg.output && !json && strcmp(cfg.output, "table")) {
+	if (cfg.output && !json && strcmp(cfg.output, "table") != 0) {
 		fprintf(stderr, "weir nodes: invalid output format: %s (table, json)\n",
 			cfg.output);
 		return WEIR_EXIT_USAGE;

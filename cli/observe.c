@@ -192,7 +192,7 @@ static int observe_prepare(struct observe *ob, struct weir_printer_opts *po)
 {
 	struct observe_cfg *c = &ob->cfg;
 	char err[512] = "";
-	const char *color = c->color ? c->color : "auto";
+	const char *color = c->color ? c->color : "auto", *term = getenv("TERM");
 
 	if (c->first && c->last)
 		return usage("cannot set both --%s and --%s", "first", "last");
@@ -210,8 +210,8 @@ static int observe_prepare(struct observe *ob, struct weir_printer_opts *po)
 	if (c->time_format && weir_timefmt_parse(c->time_format, &po->time_format))
 		return usage("invalid --time-format value: %s", c->time_format);
 	if (!strcmp(color, "auto"))
-		po->color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR") &&
-			    strcmp(getenv("TERM") ? getenv("TERM") : "dumb", "dumb");
+		po->color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && term &&
+			    strcmp(term, "dumb") != 0;
 	else if (!strcmp(color, "always") || !strcmp(color, "never"))
 		po->color = !strcmp(color, "always");
 	else
@@ -443,20 +443,20 @@ static int observe_input(struct observe *ob)
 	int fd = STDIN_FILENO, ret;
 	size_t i;
 
-	ob->input_name = strcmp(ob->cfg.input_file, "-") ? ob->cfg.input_file : "stdin";
+	ob->input_name = strcmp(ob->cfg.input_file, "-") != 0 ? ob->cfg.input_file : "stdin";
 	if (weir_filter_set_new(&ob->filters, ob->allow, ob->deny, err, sizeof(err))) {
 		weir_err("filters: %s", err);
 		return WEIR_EXIT_USAGE;
 	}
 	if (!ob->first && ob->number) {
 		ob->ring_n = ob->number;
-		ob->ring = calloc(ob->ring_n, sizeof(*ob->ring));
+		ob->ring = calloc(ob->ring_n, sizeof(json_t *));
 		if (!ob->ring) {
 			weir_err("out of memory");
 			return WEIR_EXIT_FAIL;
 		}
 	}
-	if (strcmp(ob->cfg.input_file, "-")) {
+	if (strcmp(ob->cfg.input_file, "-") != 0) {
 		fd = open(ob->cfg.input_file, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			weir_err("cannot open %s: %s", ob->cfg.input_file, strerror(errno));

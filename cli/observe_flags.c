@@ -405,7 +405,7 @@ static int ns_conflict(const json_t *nss, const json_t *pods, char *err, size_t 
 			size_t len = slash ? (size_t)(slash - name) : 0;
 
 			if (len && (len != strlen(json_string_value(ns)) ||
-				    strncmp(name, json_string_value(ns), len))) {
+				    strncmp(name, json_string_value(ns), len) != 0)) {
 				snprintf(err, err_len,
 					 "namespace conflict: \"%.64s\" does not contain \"%.64s\"",
 					 json_string_value(ns), name);

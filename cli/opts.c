@@ -61,6 +61,8 @@ static int apply(const struct weir_optset *set, const struct weir_opt *o, const 
 	uint64_t u;
 	char *end;
 
+	if (!value && o->type != WEIR_OPT_BOOL && o->type != WEIR_OPT_CALL)
+		return -EINVAL; /* a table that gives a value option no metavar */
 	switch (o->type) {
 	case WEIR_OPT_BOOL:
 		if (!value) {
@@ -246,17 +248,15 @@ static void help_line(FILE *out, const struct weir_opt *o)
 void weir_opts_help(FILE *out, const struct weir_opt *const *tables, size_t n_tables)
 {
 	const struct weir_opt *o;
-	bool first = true;
 	size_t i;
 
 	for (i = 0; i < n_tables; i++) {
 		for (o = tables[i]; o && o->name; o++) {
-			if (o->group) {
-				fprintf(out, "%s%s:\n", first ? "" : "\n", o->group);
-				first = false;
-			}
+			/* a blank line before every group but a first one */
+			if (o->group)
+				fprintf(out, "%s%s:\n", i == 0 && o == tables[0] ? "" : "\n",
+					o->group);
 			help_line(out, o);
-			first = false;
 		}
 	}
 	fprintf(out, "  -h, --help%*s%s\n", HELP_COLUMN - 12, "", "Show this help");

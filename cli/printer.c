@@ -375,7 +375,7 @@ static void host_of(const struct weir_printer *p, const json_t *flow, const char
 		sb_text(&host, ip);
 	}
 	/* Go's net.JoinHostPort brackets a host with a colon in it */
-	if (port && *port && strcmp(port, "0")) {
+	if (port && *port && strcmp(port, "0") != 0) {
 		bool bracket = strchr(sb_str(&host), ':') != NULL;
 
 		sb_printf(b, "%s%s%s:%s", bracket ? "[" : "", sb_str(&host), bracket ? "]" : "",
@@ -452,7 +452,7 @@ static void type_of(const json_t *flow, struct sb *b)
 	}
 	juint(flow, "event_type.type", &type);
 	juint(flow, "event_type.sub_type", &sub);
-	if (record && strcmp(record, "drop")) {
+	if (record && strcmp(record, "drop") != 0) {
 		const char *itf = jstr(flow, "interface.name");
 
 		sb_add(b, "flow-");
@@ -766,7 +766,7 @@ static int node_status(struct weir_printer *p, const json_t *resp, const json_t 
 
 	if (p->o.output == WEIR_OUT_JSON)
 		return json_line(p->err, resp);
-	if (strcmp(state, "NODE_ERROR") && strcmp(state, "NODE_UNAVAILABLE"))
+	if (strcmp(state, "NODE_ERROR") != 0 && strcmp(state, "NODE_UNAVAILABLE") != 0)
 		return 0;
 	time_of(p, resp, NULL, time, sizeof(time));
 	json_array_foreach(names, i, n)

@@ -94,7 +94,8 @@ static void status_print(const json_t *st, const char *server)
 				printf("  - %s\n", json_string_value(n));
 		}
 		if (unav > json_array_size(names) && json_array_size(names))
-			printf("  - and %" PRIu64 " more...\n", unav - json_array_size(names));
+			printf("  - and %" PRIu64 " more...\n",
+			       (uint64_t)(unav - json_array_size(names)));
 	}
 }
 
@@ -112,7 +113,7 @@ int weir_status_main(struct weir_common *common, int argc, char **argv)
 	if (ret)
 		return ret == WEIR_OPTS_HELP ? WEIR_EXIT_OK : WEIR_EXIT_USAGE;
 	json = cfg.output && !strcmp(cfg.output, "json");
-	if (cfg.output && !json && strcmp(cfg.output, "compact")) {
+	if (cfg.output && !json && strcmp(cfg.output, "compact") != 0) {
 		fprintf(stderr, "weir status: invalid output format: %s (compact, json)\n",
 			cfg.output);
 		return WEIR_EXIT_USAGE;

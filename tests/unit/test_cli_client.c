@@ -67,7 +67,7 @@ static void fake_start(struct fake *f, const char *response, bool hold)
 	memset(f, 0, sizeof(*f));
 	snprintf(f->sock, sizeof(f->sock), "/tmp/weir-test-cli-%d.sock", (int)getpid());
 	unlink(f->sock);
-	strcpy(sa.sun_path, f->sock);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->sock);
 	f->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
 	assert_true(f->lfd >= 0);
 	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);

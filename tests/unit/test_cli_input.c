@@ -227,7 +227,7 @@ static void expect_ports(const char *const *args, const char *want)
 	if (r.rc)
 		fail_msg("exit %d: %s", r.rc, r.err);
 	ports_of(r.out, got, sizeof(got));
-	if (strcmp(got, want))
+	if (strcmp(got, want) != 0)
 		fail_msg("%s: got ports %s, want %s", argv[4] ? argv[4] : "", got, want);
 	run_free(&r);
 }
@@ -470,7 +470,7 @@ static void stream_splits_ndjson_arrays_and_pretty_json_in_any_chunking(void **s
 	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
 		for (step = 1; step <= strlen(texts[i]); step++) {
 			assert_int_equal(feed(&c, texts[i], step, false), 0);
-			if (strcmp(c.got, want[i]))
+			if (strcmp(c.got, want[i]) != 0)
 				fail_msg("text %zu step %zu: %s", i, step, c.got);
 		}
 	/* escaped quotes and backslashes inside strings */

@@ -60,7 +60,7 @@ static json_t *weir_tcp_end(void)
 	r->dport = 8080;
 	r->tcp_flags = WEIR_TCP_SYN | WEIR_TCP_ACK | WEIR_TCP_FIN;
 	r->ifindex = 7;
-	strcpy(r->ifname, "lxc1");
+	snprintf(r->ifname, sizeof(r->ifname), "lxc1");
 	r->dir = WEIR_DIR_EGRESS;
 	r->hook = WEIR_HOOK_TC;
 	r->verdict = WEIR_VERDICT_FORWARDED;
@@ -93,7 +93,7 @@ static json_t *weir_drop(void)
 	r->proto = IPPROTO_TCP;
 	r->sport = 1234;
 	r->dport = 80;
-	strcpy(r->ifname, "eth0");
+	snprintf(r->ifname, sizeof(r->ifname), "eth0");
 	r->ifindex = 2;
 	r->dir = WEIR_DIR_INGRESS;
 	r->verdict = WEIR_VERDICT_DROPPED;
@@ -191,7 +191,7 @@ static void expect_output(const struct weir_printer_opts *o, json_t *const *resp
 {
 	char *got = print_all(o, resps, n);
 
-	if (strcmp(got, want))
+	if (strcmp(got, want) != 0)
 		fail_msg("output differs:\n--- got\n%s--- want\n%s", got, want);
 	free(got);
 }
@@ -314,7 +314,7 @@ static void every_time_format(void **state)
 		o.time_format = tf;
 		got = print_all(&o, &f->syn, 1);
 		snprintf(want, sizeof(want), "%s: ", cases[i].text);
-		if (strncmp(got, want, strlen(want)))
+		if (strncmp(got, want, strlen(want)) != 0)
 			fail_msg("%s: got %s", cases[i].name, got);
 		free(got);
 	}
