@@ -5,7 +5,8 @@
  * The answer is {"nodes": [...]} or a bare array; each node is Hubble's Node
  * ({name, state, address, version, uptime_ns, num_flows, max_flows,
  * seen_flows, flows_rate}) with Weir's last_contact (RFC 3339) and
- * last_error. Absent fields print as N/A.
+ * last_error (weir-relay's relay/http.c). Absent fields, and an uptime of 0
+ * (a node never reached), print as N/A.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -104,7 +105,7 @@ static int node_row(struct weir_table *t, const json_t *node, uint64_t now)
 	const json_t *fr = json_object_get(node, "flows_rate");
 	char a[32], b[32];
 
-	if (u64_of(node, "uptime_ns", &up))
+	if (u64_of(node, "uptime_ns", &up) && up)
 		weir_age(up, age, sizeof(age));
 	if (json_is_number(fr))
 		snprintf(rate, sizeof(rate), "%.2f", json_number_value(fr));
