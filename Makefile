@@ -55,6 +55,13 @@ CLI_SRCS := $(filter-out cli/main.c,$(wildcard cli/*.c))
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 LIBCLI	 := $(BUILD)/libcli.a
 
+# weir-relay: main.c plus librelay (its components, which relay unit tests link too).
+RELAY_SRCS := $(filter-out relay/main.c,$(wildcard relay/*.c))
+RELAY_OBJS := $(RELAY_SRCS:%.c=$(BUILD)/%.o)
+LIBRELAY   := $(BUILD)/librelay.a
+RELAY_LIBS := $(shell pkg-config --libs libmicrohttpd libcurl 2>/dev/null)
+BINS	   += $(BUILD)/weir-relay
+
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 
@@ -118,6 +125,26 @@ $(LIBCLI): $(CLI_OBJS)
 $(BUILD)/weir: $(BUILD)/cli/main.o $(LIBCLI) $(LIBWEIR)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(CURL_LIBS)
+
+$(BUILD)/relay/%.o: relay/%.c $(BUILD)/.pkgs-ok Makefile
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Irelay -c $< -o $@
+
+$(LIBRELAY): $(RELAY_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/weir-relay: $(BUILD)/relay/main.o $(LIBRELAY) $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(RELAY_LIBS)
+
+# Relay unit tests link librelay.
+$(BUILD)/tests/unit/test_relay_%.o: CFLAGS += -Irelay
+$(BUILD)/tests/unit/test_relay_%: $(BUILD)/tests/unit/test_relay_%.o $(LIBRELAY) $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(RELAY_LIBS) $(CMOCKA_LIBS)
 
 # CLI unit tests link libcli; they find cli/weir.1 through WEIR_SRCDIR.
 $(BUILD)/tests/unit/test_cli_%.o: CFLAGS += -DWEIR_SRCDIR='"$(CURDIR)"'
