@@ -228,6 +228,11 @@ static int observe_prepare(struct observe *ob, struct weir_printer_opts *po)
 		return usage("failed to parse the until time: %s", c->until);
 	ob->first = c->first > 0;
 	ob->number = ob->first ? c->first : c->last;
+	/* Hubble: --all is --last 2^64-1 (so a follow prints the history first);
+	 * a file is read whole anyway
+	 */
+	if (c->all)
+		ob->number = c->input_file ? 0 : UINT64_MAX;
 	if (!ob->since_ns && !ob->until_ns && !ob->first && !c->all && !c->last && !c->follow &&
 	    !c->input_file)
 		ob->number = DEFAULT_LAST;
