@@ -190,10 +190,12 @@ static int http_error(struct xfer *x, char *err, size_t err_len)
 		msg = x->body;
 	snprintf(err, err_len, "%s: %ld%s%s%.300s", x->c->display, x->status,
 		 reason_phrase(x->status), msg ? ": " : "", msg ? msg : "");
-	/* one line, whatever the server sent */
+	/* one line of plain text, whatever the server sent */
 	for (p = err; *p; p++)
-		if (*p == '\n' || *p == '\r')
+		if (*p == '\n' || *p == '\r' || *p == '\t')
 			*p = ' ';
+		else if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	json_decref(j);
 	return -EPROTO;
 }

@@ -90,8 +90,12 @@ static void status_print(const json_t *st, const char *server)
 		printf("Unavailable Nodes: %" PRIu64 "\n", unav);
 		json_array_foreach(names, i, n)
 		{
-			if (json_is_string(n))
-				printf("  - %s\n", json_string_value(n));
+			const char *s = json_is_string(n) ? json_string_value(n) : "";
+
+			fputs("  - ", stdout);
+			for (; *s; s++)
+				putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+			putchar('\n');
 		}
 		if (unav > json_array_size(names) && json_array_size(names))
 			printf("  - and %" PRIu64 " more...\n",

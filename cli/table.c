@@ -56,9 +56,15 @@ int weir_table_add(struct weir_table *t, const char *const *cells, size_t n)
 	r->n = n;
 	t->n++;
 	for (i = 0; i < n; i++) {
+		char *p;
+
 		r->cells[i] = strdup(cells[i] ? cells[i] : "");
 		if (!r->cells[i])
 			return -ENOMEM;
+		/* cells hold what servers sent: nothing that drives a terminal */
+		for (p = r->cells[i]; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 	}
 	return 0;
 }

@@ -2,6 +2,7 @@
 /* Aligned columns the way Go's tabwriter lays out Hubble's tables (padding
  * 3, minimum width 2): every cell but a row's last is padded to its column's
  * widest cell. Rows are kept until printed, so the widths fit them all.
+ * Control characters in cells print as '?'.
  */
 #ifndef WEIR_CLI_TABLE_H
 #define WEIR_CLI_TABLE_H

@@ -523,6 +523,23 @@ static void table_pads_like_tabwriter(void **state)
 	weir_table_free(t);
 }
 
+static void table_cells_cannot_drive_the_terminal(void **state)
+{
+	struct weir_table *t = weir_table_new();
+	const char *row[] = { "node\033[2J", "up\nx" };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	assert_int_equal(weir_table_add(t, row, 2), 0);
+	assert_int_equal(weir_table_print(t, f), 0);
+	fclose(f);
+	assert_string_equal(text, "node?[2J   up?x\n");
+	free(text);
+	weir_table_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -539,6 +556,7 @@ int main(void)
 		cmocka_unit_test(node_status_goes_to_the_error_stream),
 		cmocka_unit_test(output_names_and_grouped_counts),
 		cmocka_unit_test(table_pads_like_tabwriter),
+		cmocka_unit_test(table_cells_cannot_drive_the_terminal),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
