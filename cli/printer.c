@@ -775,9 +775,13 @@ static int node_status(struct weir_printer *p, const json_t *resp, const json_t 
 			sb_add(&list, ", ");
 		sb_text(&list, json_string_value(n));
 	}
-	sb_printf(&out, "%s [", time);
-	sb_text(&out, jstr(resp, "node_name"));
-	sb_add(&out, "]: ");
+	sb_add(&out, time);
+	if (jstr(resp, "node_name") && *jstr(resp, "node_name")) {
+		sb_add(&out, " [");
+		sb_text(&out, jstr(resp, "node_name"));
+		sb_add(&out, "]");
+	}
+	sb_add(&out, ": ");
 	if (!strcmp(state, "NODE_ERROR")) {
 		sb_add(&out, "Error \"");
 		sb_text(&out, jstr(st, "message"));

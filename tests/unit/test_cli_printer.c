@@ -459,6 +459,8 @@ static void node_status_goes_to_the_error_stream(void **state)
 		     "[\"a\",\"b\"]},\"node_name\":\"relay\",\"time\":\"2026-08-05T10:12:18Z\"}");
 	json_t *ok = load("{\"node_status\":{\"state_change\":\"NODE_CONNECTED\",\"node_names\":"
 			  "[\"c\"]},\"time\":\"2026-08-05T10:12:18Z\"}");
+	json_t *e = load("{\"node_status\":{\"state_change\":\"NODE_ERROR\",\"node_names\":"
+			 "[\"d\"],\"message\":\"EOF\"},\"time\":\"2026-08-05T10:12:18Z\"}");
 	char *out = NULL, *err = NULL;
 	size_t lo = 0, le = 0;
 	FILE *fo = open_memstream(&out, &lo), *fe = open_memstream(&err, &le);
@@ -467,15 +469,18 @@ static void node_status_goes_to_the_error_stream(void **state)
 	(void)state;
 	assert_int_equal(weir_printer_write(p, j), 0);
 	assert_int_equal(weir_printer_write(p, ok), 0);
+	assert_int_equal(weir_printer_write(p, e), 0);
 	assert_int_equal(weir_printer_close(p), 0);
 	fclose(fo);
 	fclose(fe);
 	assert_string_equal(out, "");
-	assert_string_equal(err, "Aug  5 10:12:18.000 [relay]: 2 nodes are unavailable: a, b\n");
+	assert_string_equal(err, "Aug  5 10:12:18.000 [relay]: 2 nodes are unavailable: a, b\n"
+				 "Aug  5 10:12:18.000: Error \"EOF\" on 1 nodes: d\n");
 	free(out);
 	free(err);
 	json_decref(j);
 	json_decref(ok);
+	json_decref(e);
 }
 
 /* ---- names and the table writer ---- */
