@@ -10,9 +10,12 @@
  * stream resumes from the newest record seen (?since=), so a short outage
  * loses nothing; what was seen already is skipped by its id.
  *
- * Locking: the loop holds ps->lock for everything but its wait in
- * curl_multi_poll(), so every curl callback runs with it held; readers
- * (snapshot, greet) take it too. Lock order: ps->lock, then the store's.
+ * Threads: the connections are the loop's alone, so curl's callbacks and the
+ * owner's run without a lock. Others see the peers through a copy the loop
+ * publishes (every PUBLISH_INTERVAL, and at once on a state change, before
+ * the event goes out: a follow stream that opens in between hears of a
+ * change either from its greeting or from the event), and hand DNS changes
+ * over through a pending list. ps->lock guards those two, never held long.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -32,12 +35,12 @@
 #include "store.h"
 #include "timefmt.h"
 
-#define LOOP_WAIT_MAX_MS                                                                       \
-	200		   /* timers (backoff, status, the sort window) are checked this often \
-			    */
-#define RESUME_IDS	32 /* ids remembered at the newest record time, to skip on resume */
-#define PARSE_ERROR_LEN 160
-#define USER_AGENT	"weir-relay"
+/* Timers (backoff, status, the sort window) are checked this often. */
+#define LOOP_WAIT_MAX_MS    200
+#define PUBLISH_INTERVAL_NS (100 * 1000000ULL) /* how stale the API's figures may be */
+#define RESUME_IDS	    32 /* ids remembered at the newest record time, to skip on resume */
+#define PARSE_ERROR_LEN	    160
+#define USER_AGENT	    "weir-relay"
 
 enum step {
 	STEP_IDLE,	/* not connected: waiting for the next attempt */
@@ -50,7 +53,6 @@ struct conn {
 	struct weir_peers *ps;
 	struct weir_peer p;
 	char *source; /* the DNS source it came from; NULL: static */
-	bool removed;
 	enum step step;
 	uint64_t step_ns; /* when the step began */
 	CURL *stream;
@@ -78,18 +80,32 @@ struct conn {
 	size_t n_resume_ids;
 };
 
+/* A DNS source's addresses, from the resolving thread to the loop. */
+struct pending {
+	struct pending *next;
+	char *source;
+	char **addrs;
+	size_t n;
+};
+
 struct weir_peers {
 	struct weir_peers_opts o;
-	pthread_mutex_t lock;
+	/* The loop's own. */
 	struct conn **v;
 	size_t n;
 	size_t cap;
 	size_t reported_n; /* the count on_count last heard */
+	uint64_t published_ns;
 	CURLM *multi;
+	uint64_t rand_state;
+	/* Shared, under lock. */
+	pthread_mutex_t lock;
+	struct pending *pending;
+	struct weir_node_info *pub; /* the published copy */
+	size_t n_pub;
 	pthread_t thread;
 	bool running;
 	bool stop; /* atomic */
-	uint64_t rand_state;
 };
 
 static uint64_t clock_ns(clockid_t clk)
@@ -118,6 +134,8 @@ static uint64_t to_real(uint64_t t, uint64_t mono, uint64_t real)
 	return t <= mono ? real - (mono - t) : real + (t - mono);
 }
 
+static void publish(struct weir_peers *ps, bool now);
+
 /* Node status events. */
 
 static void note_event(struct weir_peers *ps, struct conn *c, struct weir_peer_event ev)
@@ -127,6 +145,7 @@ static void note_event(struct weir_peers *ps, struct conn *c, struct weir_peer_e
 
 	if (ev.state == WEIR_NODE_UNKNOWN)
 		return;
+	publish(ps, true); /* before the event: see the top of the file */
 	if (ev.state == WEIR_NODE_CONNECTED)
 		log_info("relay: node=%s address=%s connected", c->p.name, c->p.address);
 	else
@@ -552,14 +571,14 @@ static void attempt_start(struct conn *c)
 		conn_fail(c, false, "status: cannot start the request: %s", strerror(-err));
 }
 
-/* The peer table. */
+/* The peer table: the loop's. */
 
 static struct conn *conn_find(struct weir_peers *ps, const char *address)
 {
 	size_t i;
 
 	for (i = 0; i < ps->n; i++)
-		if (!ps->v[i]->removed && !strcmp(ps->v[i]->p.address, address))
+		if (!strcmp(ps->v[i]->p.address, address))
 			return ps->v[i];
 	return NULL;
 }
@@ -576,7 +595,6 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
-/* Called locked. */
 static int conn_add(struct weir_peers *ps, const char *address, const char *source)
 {
 	struct weir_backoff b;
@@ -620,11 +638,11 @@ int weir_peers_add(struct weir_peers *ps, const char *address)
 {
 	int err;
 
-	pthread_mutex_lock(&ps->lock);
+	if (ps->running)
+		return -EBUSY;
 	err = conn_add(ps, address, NULL);
-	pthread_mutex_unlock(&ps->lock);
-	if (!err && ps->multi)
-		curl_multi_wakeup(ps->multi);
+	if (!err)
+		publish(ps, true);
 	return err;
 }
 
@@ -638,54 +656,124 @@ static bool listed(const char *address, char *const *addrs, size_t n)
 	return false;
 }
 
-int weir_peers_set_resolved(struct weir_peers *ps, const char *source, char *const *addrs, size_t n)
+static void pending_free(struct pending *pd)
 {
-	struct conn *c;
 	size_t i;
-	int err = 0, rc;
 
-	pthread_mutex_lock(&ps->lock);
-	for (i = 0; i < ps->n; i++) {
-		c = ps->v[i];
-		if (c->source && !strcmp(c->source, source) && !listed(c->p.address, addrs, n))
-			c->removed = true; /* the loop closes it: its transfers are the loop's */
-	}
-	for (i = 0; i < n; i++) {
-		rc = conn_add(ps, addrs[i], source);
-		if (rc && rc != -EEXIST && !err)
-			err = rc;
-	}
-	pthread_mutex_unlock(&ps->lock);
-	curl_multi_wakeup(ps->multi);
-	return err;
+	if (!pd)
+		return;
+	for (i = 0; i < pd->n; i++)
+		free(pd->addrs[i]);
+	free(pd->addrs);
+	free(pd->source);
+	free(pd);
 }
 
-/* The loop: called locked. */
-static void remove_gone(struct weir_peers *ps)
+int weir_peers_set_resolved(struct weir_peers *ps, const char *source, char *const *addrs, size_t n)
 {
-	const char *name;
-	size_t i, k = 0;
+	struct pending *pd, **pp, *old = NULL;
+	size_t i;
+
+	pd = calloc(1, sizeof(*pd));
+	if (!pd)
+		return -ENOMEM;
+	pd->source = strdup(source);
+	pd->addrs = calloc(n ? n : 1, sizeof(char *));
+	if (!pd->source || !pd->addrs) {
+		pending_free(pd);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++, pd->n++) {
+		pd->addrs[i] = strdup(addrs[i]);
+		if (!pd->addrs[i]) {
+			pending_free(pd);
+			return -ENOMEM;
+		}
+	}
+	pthread_mutex_lock(&ps->lock);
+	/* The newest answer for a source replaces one the loop has not taken yet. */
+	for (pp = &ps->pending; *pp; pp = &(*pp)->next) {
+		if (!strcmp((*pp)->source, source)) {
+			old = *pp;
+			*pp = old->next;
+			break;
+		}
+	}
+	pd->next = ps->pending;
+	ps->pending = pd;
+	pthread_mutex_unlock(&ps->lock);
+	pending_free(old);
+	if (ps->running)
+		curl_multi_wakeup(ps->multi);
+	return 0;
+}
+
+/* Says a peer is gone and frees it; it is out of the table and the published copy. */
+static void conn_gone(struct weir_peers *ps, struct conn *c)
+{
+	const char *name = c->p.name;
 	char *line;
 
+	log_info("relay: peer node=%s address=%s removed: %s no longer resolves to it", c->p.name,
+		 c->p.address, c->source);
+	line = ps->o.on_note ? weir_node_status_line(WEIR_NODE_GONE, &name, 1, NULL, real_now()) :
+			       NULL;
+	if (line)
+		ps->o.on_note(ps->o.ctx, line);
+	free(line);
+	conn_free(c);
+}
+
+/* A DNS source's peers become its addresses now. */
+static void apply_resolved(struct weir_peers *ps, const struct pending *pd)
+{
+	struct conn **gone;
+	size_t i, k = 0, n_gone = 0;
+	int err;
+
+	gone = calloc(ps->n ? ps->n : 1, sizeof(void *));
+	if (!gone)
+		return; /* tried again at the next resolve */
 	for (i = 0; i < ps->n; i++) {
 		struct conn *c = ps->v[i];
 
-		if (!c->removed) {
+		if (c->source && !strcmp(c->source, pd->source) &&
+		    !listed(c->p.address, pd->addrs, pd->n))
+			gone[n_gone++] = c;
+		else
 			ps->v[k++] = c;
-			continue;
-		}
-		log_info("relay: peer node=%s address=%s removed: %s no longer resolves to it",
-			 c->p.name, c->p.address, c->source);
-		name = c->p.name;
-		line = ps->o.on_note ?
-			       weir_node_status_line(WEIR_NODE_GONE, &name, 1, NULL, real_now()) :
-			       NULL;
-		if (line)
-			ps->o.on_note(ps->o.ctx, line);
-		free(line);
-		conn_free(c);
 	}
 	ps->n = k;
+	if (n_gone)
+		publish(ps, true); /* before the events, as for any state change */
+	for (i = 0; i < n_gone; i++)
+		conn_gone(ps, gone[i]);
+	free(gone);
+	for (i = 0; i < pd->n; i++) {
+		err = conn_add(ps, pd->addrs[i], pd->source);
+		if (err && err != -EEXIST)
+			log_warn("relay: peer address=%s from %s: %s", pd->addrs[i], pd->source,
+				 strerror(-err));
+	}
+}
+
+static void apply_pending(struct weir_peers *ps)
+{
+	struct pending *list, *pd;
+
+	pthread_mutex_lock(&ps->lock);
+	list = ps->pending;
+	ps->pending = NULL;
+	pthread_mutex_unlock(&ps->lock);
+	if (!list)
+		return;
+	while (list) {
+		pd = list;
+		list = pd->next;
+		apply_resolved(ps, pd);
+		pending_free(pd);
+	}
+	publish(ps, true);
 	if (ps->n != ps->reported_n && ps->o.on_count) {
 		ps->reported_n = ps->n;
 		ps->o.on_count(ps->o.ctx, ps->n);
@@ -753,24 +841,21 @@ static void *loop(void *arg)
 	int running;
 	size_t i;
 
-	pthread_mutex_lock(&ps->lock);
 	while (!__atomic_load_n(&ps->stop, __ATOMIC_ACQUIRE)) {
-		remove_gone(ps);
+		apply_pending(ps);
 		curl_multi_perform(ps->multi, &running);
 		transfers_done(ps);
 		timers(ps, mono_now());
+		publish(ps, false);
 		wait_ns = ps->o.on_tick ? ps->o.on_tick(ps->o.ctx, real_now()) : UINT64_MAX;
 		if (wait_ns > LOOP_WAIT_MAX_MS * 1000000ULL)
 			wait_ns = LOOP_WAIT_MAX_MS * 1000000ULL;
-		pthread_mutex_unlock(&ps->lock);
 		curl_multi_poll(ps->multi, NULL, 0, (int)(wait_ns / 1000000ULL) + 1, NULL);
-		pthread_mutex_lock(&ps->lock);
 	}
 	for (i = 0; i < ps->n; i++)
 		conn_close(ps->v[i]);
 	if (ps->o.on_stop)
 		ps->o.on_stop(ps->o.ctx);
-	pthread_mutex_unlock(&ps->lock);
 	return NULL;
 }
 
@@ -807,11 +892,12 @@ int weir_peers_start(struct weir_peers *ps)
 {
 	int err;
 
-	pthread_mutex_lock(&ps->lock);
+	/* DNS answers given before the start are peers from the first turn. */
+	apply_pending(ps);
 	ps->reported_n = ps->n;
 	if (ps->o.on_count)
 		ps->o.on_count(ps->o.ctx, ps->n);
-	pthread_mutex_unlock(&ps->lock);
+	publish(ps, true);
 	err = -pthread_create(&ps->thread, NULL, loop, ps);
 	if (err) {
 		log_err("relay: start the peers thread: %s", strerror(-err));
@@ -831,31 +917,6 @@ void weir_peers_stop(struct weir_peers *ps)
 	ps->running = false;
 }
 
-void weir_peers_free(struct weir_peers *ps)
-{
-	size_t i;
-
-	if (!ps)
-		return;
-	weir_peers_stop(ps);
-	for (i = 0; i < ps->n; i++)
-		conn_free(ps->v[i]);
-	free(ps->v);
-	curl_multi_cleanup(ps->multi);
-	pthread_mutex_destroy(&ps->lock);
-	free(ps);
-}
-
-/* For the API. */
-
-static int info_cmp(const void *a, const void *b)
-{
-	const struct weir_node_info *x = a, *y = b;
-	int d = strcmp(x->name, y->name);
-
-	return d ? d : strcmp(x->address, y->address);
-}
-
 void weir_node_info_free(struct weir_node_info *v, size_t n)
 {
 	size_t i;
@@ -867,56 +928,115 @@ void weir_node_info_free(struct weir_node_info *v, size_t n)
 	free(v);
 }
 
+void weir_peers_free(struct weir_peers *ps)
+{
+	struct pending *pd;
+	size_t i;
+
+	if (!ps)
+		return;
+	weir_peers_stop(ps);
+	for (i = 0; i < ps->n; i++)
+		conn_free(ps->v[i]);
+	free(ps->v);
+	while ((pd = ps->pending)) {
+		ps->pending = pd->next;
+		pending_free(pd);
+	}
+	weir_node_info_free(ps->pub, ps->n_pub);
+	curl_multi_cleanup(ps->multi);
+	pthread_mutex_destroy(&ps->lock);
+	free(ps);
+}
+
+/* For the API: the published copy. */
+
+static int info_cmp(const void *a, const void *b)
+{
+	const struct weir_node_info *x = a, *y = b;
+	int d = strcmp(x->name, y->name);
+
+	return d ? d : strcmp(x->address, y->address);
+}
+
+/* One node as the API shows it; 0, or -ENOMEM. */
+static int info_fill(struct weir_node_info *d, const struct weir_peer *p, uint64_t mono,
+		     uint64_t real)
+{
+	d->name = strdup(p->name);
+	d->address = strdup(p->address);
+	if (!d->name || !d->address)
+		return -ENOMEM;
+	d->from_dns = p->from_dns;
+	d->state = p->node_state;
+	d->connection = p->state;
+	d->last_contact_ns = to_real(p->last_contact_ns, mono, real);
+	d->connected_since_ns =
+		p->state == WEIR_PEER_CONNECTED ? to_real(p->connected_since_ns, mono, real) : 0;
+	if (p->state == WEIR_PEER_UNAVAILABLE || p->state == WEIR_PEER_ERROR)
+		d->next_attempt_ns = to_real(p->next_attempt_ns, mono, real);
+	memcpy(d->last_error, p->last_error, sizeof(d->last_error));
+	d->last_error_ns = to_real(p->last_error_ns, mono, real);
+	d->flows_seen = p->flows_seen;
+	d->flows_per_second = weir_peer_flows_per_second(p, mono);
+	d->parse_errors = p->parse_errors;
+	d->lost_events = p->lost_events;
+	d->connects = p->connects;
+	d->failures = p->failures;
+	d->have_status = p->have_status;
+	d->node = p->node;
+	return 0;
+}
+
+/* A fresh copy of every peer for readers: at once (now), or when the last is stale. */
+static void publish(struct weir_peers *ps, bool now)
+{
+	uint64_t mono = mono_now(), real = real_now();
+	struct weir_node_info *v, *old;
+	size_t i, n_old;
+
+	if (!now && mono - ps->published_ns < PUBLISH_INTERVAL_NS)
+		return;
+	v = calloc(ps->n ? ps->n : 1, sizeof(*v));
+	if (!v)
+		return;
+	for (i = 0; i < ps->n; i++) {
+		if (info_fill(&v[i], &ps->v[i]->p, mono, real)) {
+			weir_node_info_free(v, i + 1);
+			return; /* readers keep the last copy */
+		}
+	}
+	qsort(v, ps->n, sizeof(*v), info_cmp);
+	pthread_mutex_lock(&ps->lock);
+	old = ps->pub;
+	n_old = ps->n_pub;
+	ps->pub = v;
+	ps->n_pub = ps->n;
+	pthread_mutex_unlock(&ps->lock);
+	weir_node_info_free(old, n_old);
+	ps->published_ns = mono;
+}
+
 int weir_peers_snapshot(struct weir_peers *ps, struct weir_node_info **out, size_t *n)
 {
-	uint64_t mono, real;
 	struct weir_node_info *v;
-	size_t i, k = 0;
+	size_t i, k;
 
 	pthread_mutex_lock(&ps->lock);
-	mono = mono_now();
-	real = real_now();
-	v = calloc(ps->n ? ps->n : 1, sizeof(*v));
-	if (!v) {
-		pthread_mutex_unlock(&ps->lock);
-		return -ENOMEM;
-	}
-	for (i = 0; i < ps->n; i++) {
-		const struct weir_peer *p = &ps->v[i]->p;
-		struct weir_node_info *d = &v[k];
-
-		if (ps->v[i]->removed)
-			continue;
-		d->name = strdup(p->name);
-		d->address = strdup(p->address);
-		k++;
-		if (!d->name || !d->address) {
-			pthread_mutex_unlock(&ps->lock);
-			weir_node_info_free(v, k);
-			return -ENOMEM;
+	k = ps->n_pub;
+	v = calloc(k ? k : 1, sizeof(*v));
+	for (i = 0; v && i < k; i++) {
+		v[i] = ps->pub[i];
+		v[i].name = strdup(ps->pub[i].name);
+		v[i].address = strdup(ps->pub[i].address);
+		if (!v[i].name || !v[i].address) {
+			weir_node_info_free(v, i + 1);
+			v = NULL;
 		}
-		d->from_dns = p->from_dns;
-		d->state = p->node_state;
-		d->connection = p->state;
-		d->last_contact_ns = to_real(p->last_contact_ns, mono, real);
-		d->connected_since_ns = p->state == WEIR_PEER_CONNECTED ?
-						to_real(p->connected_since_ns, mono, real) :
-						0;
-		if (p->state == WEIR_PEER_UNAVAILABLE || p->state == WEIR_PEER_ERROR)
-			d->next_attempt_ns = to_real(p->next_attempt_ns, mono, real);
-		memcpy(d->last_error, p->last_error, sizeof(d->last_error));
-		d->last_error_ns = to_real(p->last_error_ns, mono, real);
-		d->flows_seen = p->flows_seen;
-		d->flows_per_second = weir_peer_flows_per_second(p, mono);
-		d->parse_errors = p->parse_errors;
-		d->lost_events = p->lost_events;
-		d->connects = p->connects;
-		d->failures = p->failures;
-		d->have_status = p->have_status;
-		d->node = p->node;
 	}
 	pthread_mutex_unlock(&ps->lock);
-	qsort(v, k, sizeof(*v), info_cmp);
+	if (!v)
+		return -ENOMEM;
 	*out = v;
 	*n = k;
 	return 0;
@@ -937,29 +1057,27 @@ static void greet_one(struct weir_follower *f, enum weir_node_state state, const
 
 void weir_peers_greet(struct weir_peers *ps, struct weir_follower *f)
 {
+	struct weir_node_info *v;
 	const char **up, **down;
-	size_t i, n_up = 0, n_down = 0;
+	size_t i, n, n_up = 0, n_down = 0;
 	uint64_t now = real_now();
 
-	pthread_mutex_lock(&ps->lock);
-	up = calloc(ps->n + 1, sizeof(*up));
-	down = calloc(ps->n + 1, sizeof(*down));
-	for (i = 0; up && down && i < ps->n; i++) {
-		const struct weir_peer *p = &ps->v[i]->p;
-
-		if (ps->v[i]->removed)
-			continue;
-		if (p->node_state == WEIR_NODE_CONNECTED)
-			up[n_up++] = p->name;
-		else if (p->node_state == WEIR_NODE_ERROR)
-			greet_one(f, WEIR_NODE_ERROR, (const char *const *)&p->name, 1,
-				  p->last_error, now);
+	if (weir_peers_snapshot(ps, &v, &n))
+		return;
+	up = calloc(n + 1, sizeof(*up));
+	down = calloc(n + 1, sizeof(*down));
+	for (i = 0; up && down && i < n; i++) {
+		if (v[i].state == WEIR_NODE_CONNECTED)
+			up[n_up++] = v[i].name;
+		else if (v[i].state == WEIR_NODE_ERROR)
+			greet_one(f, WEIR_NODE_ERROR, (const char *const *)&v[i].name, 1,
+				  v[i].last_error, now);
 		else
-			down[n_down++] = p->name;
+			down[n_down++] = v[i].name;
 	}
 	greet_one(f, WEIR_NODE_CONNECTED, up, n_up, NULL, now);
 	greet_one(f, WEIR_NODE_UNAVAILABLE, down, n_down, NULL, now);
-	pthread_mutex_unlock(&ps->lock);
 	free(up);
 	free(down);
+	weir_node_info_free(v, n);
 }

@@ -8,7 +8,8 @@
  *
  * The owner hears of records, of lines for follow streams (node status
  * events, the peers' lost events) and of the number of peers through
- * callbacks on the peers' thread, with the manager's lock held.
+ * callbacks on the peers' thread; other threads read a copy of the peers'
+ * state that is at most 100 ms old (at once on a state change).
  */
 #ifndef WEIR_RELAY_PEERS_H
 #define WEIR_RELAY_PEERS_H
@@ -71,7 +72,9 @@ struct weir_node_info {
 int weir_peers_new(struct weir_peers **out, const struct weir_peers_opts *opts);
 /* Stops the loop if it runs, then frees. */
 void weir_peers_free(struct weir_peers *ps);
-/* A peer "host:port" that stays. -EEXIST when it is one already. */
+/* A peer "host:port" that stays, before weir_peers_start(). -EEXIST when it
+ * is one already.
+ */
 int weir_peers_add(struct weir_peers *ps, const char *address);
 /* The addresses a DNS source ("name:port") resolves to now: new ones become
  * peers, ones no longer there are dropped. Any thread.

@@ -109,6 +109,9 @@ ns_bg RELAY_PID "$RELAY" "$T_TMP/relay.log" "$relay" --listen 127.0.0.1:4245 \
 	--peer-dns "$DNS_NAME:4244" --resolve-interval 1s --status-interval 1s \
 	--backoff-max 4s --sort-window 1s
 
+# jq 1.6 -e exits 0 on empty input: checks read their input with -n and
+# `input`, so a relay that does not answer fails them.
+
 # rapi PATH [CURL ARGS...]: a call to the relay.
 rapi() {
 	local path=$1
@@ -134,7 +137,7 @@ relay_flows() {
 # flows_from POD NODE: the relay has a record from POD, and all such name NODE.
 flows_from() {
 	relay_flows "{\"source_pod\": [\"demo/$1\"]}" |
-		jq -e --arg n "$2" 'length > 0 and all(.[]; .node_name == $n and .flow.node_name == $n)'
+		jq -ne --arg n "$2" 'input | length > 0 and all(.[]; .node_name == $n and .flow.node_name == $n)'
 }
 
 # ping_pods I: traffic inside node-I, pod a to pod b.
@@ -143,7 +146,7 @@ ping_pods() {
 }
 
 all_connected() {
-	rapi /v1/nodes | jq -e '[.[] | select(.name | startswith("node-")) | .state] ==
+	rapi /v1/nodes | jq -ne 'input | [.[] | select(.name | startswith("node-")) | .state] ==
 		["NODE_CONNECTED", "NODE_CONNECTED", "NODE_CONNECTED"]'
 }
 wait_for 10 all_connected ||
@@ -189,22 +192,22 @@ rapi /v1/flows >"$T_TMP/all.json"
 t_check "the relay's records are in time order" in_time_order <"$T_TMP/all.json"
 t_is "no record came late so far" "$(rapi /v1/status | jq .relay.late_records)" 0
 status=$(rapi /v1/status)
-t_check "/v1/status sums the nodes' figures" jq -e \
-	'.num_connected_nodes == 3 and .max_flows == 3 * 65535 and .seen_flows > 0 and .num_flows > 0' \
+t_check "/v1/status sums the nodes' figures" jq -ne \
+	'input | .num_connected_nodes == 3 and .max_flows == 3 * 65535 and .seen_flows > 0 and .num_flows > 0' \
 	<<<"$status"
 
 # --- a fake agent that sends garbage: error, and nobody else notices ---------------------------
 # fake_error REGEX: the fake agent is in error, its last error matching REGEX.
 fake_error() {
-	rapi /v1/nodes | jq -e --arg re "$1" \
-		'.[] | select(.name == "fake-node") | .state == "NODE_ERROR" and (.last_error | test($re))'
+	rapi /v1/nodes | jq -ne --arg re "$1" \
+		'input | any(.[]; .name == "fake-node" and .state == "NODE_ERROR" and (.last_error | test($re)))'
 }
 t_check "the fake agent is in error after a burst of invalid lines" \
 	wait_for 5 fake_error "invalid lines"
 t_check "... and in error for a line that never ends" \
 	wait_for 10 fake_error "line over 1048576 bytes"
 t_check "its invalid lines are counted" \
-	jq -e '.[] | select(.name == "fake-node") | .parse_errors >= 13' <<<"$(rapi /v1/nodes)"
+	jq -ne 'input | any(.[]; .name == "fake-node" and .parse_errors >= 13)' <<<"$(rapi /v1/nodes)"
 t_check "follow streams hear of the error (NODE_ERROR)" \
 	jq -se 'any(.[]; .node_status.state_change == "NODE_ERROR" and .node_status.node_names == ["fake-node"])' \
 	"$T_TMP/follow"
@@ -214,8 +217,8 @@ t_check "the three agents stay connected meanwhile" all_connected
 bg_stop "$AG2" TERM
 t_check "node-2 is reported unavailable in /v1/nodes" wait_for 5 node_state_is node-2 NODE_UNAVAILABLE
 status=$(rapi /v1/status)
-t_check "/v1/status counts node-2 unavailable, the other two connected" jq -e \
-	'.num_connected_nodes == 2 and (.unavailable_nodes | index("node-2")) and .num_unavailable_nodes == 2' \
+t_check "/v1/status counts node-2 unavailable, the other two connected" jq -ne \
+	'input | .num_connected_nodes == 2 and (.unavailable_nodes | index("node-2")) and .num_unavailable_nodes == 2' \
 	<<<"$status"
 t_check "follow streams hear node-2 is unavailable" \
 	wait_for 2 jq -se 'any(.[]; .node_status.state_change == "NODE_UNAVAILABLE" and .node_status.node_names == ["node-2"])' \
@@ -252,7 +255,7 @@ t_check "new flows from node-2 come through again" wait_for 5 more_flows n2a "$n
 # --- DNS: a node whose address leaves the name is dropped, and comes back with it -------------
 hosts
 node_gone() {
-	rapi /v1/nodes | jq -e 'all(.[]; .name != "node-3")'
+	rapi /v1/nodes | jq -ne 'input | all(.[]; .name != "node-3")'
 }
 t_check "node-3 is dropped once its name no longer resolves to it" wait_for 5 node_gone
 hosts 10.230.3.1
