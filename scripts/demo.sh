@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
-# make demo: one simulated node (a network namespace with a bridge) with
-# three pods in the namespace "shop", the real weir-agent on the node, a few
-# kinds of traffic between the pods, and the flows the agent reports.
-# Runs DEMO_SECONDS (default 20) of live flows, or until Ctrl-C with
-# DEMO_SECONDS=0. Everything it made is removed on exit.
+# make demo: two simulated nodes and a relay. Each node is a network namespace
+# with a bridge, pods of the Kubernetes namespace "shop" and a real weir-agent;
+# the nodes are joined by a veth with routes, so pods on different nodes talk;
+# weir-relay runs in a namespace of its own, linked to both nodes. Traffic
+# within and across nodes, then what the relay reports: its nodes, the flows
+# of both nodes merged in time order, and DEMO_SECONDS (default 20) of live
+# flows, or until Ctrl-C with DEMO_SECONDS=0. Everything it made is removed
+# on exit.
+#
+#   node-a: frontend 10.210.1.11, cart 10.210.1.12   br0 10.210.1.1
+#   node-b: db 10.210.2.11, search 10.210.2.12       br0 10.210.2.1
+#   node-a ab 10.210.0.1 <-> ba 10.210.0.2 node-b    (routes to each other's pods)
+#   relay:  ra 10.210.101.2 <-> rl0 10.210.101.1 node-a,  rb 10.210.102.2 <-> rl0 10.210.102.1 node-b
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
@@ -14,17 +22,25 @@ export T_PREFIX="weir-demo-$$-"
 . "$top/tests/netns/topo.sh"
 
 seconds=${DEMO_SECONDS:-20}
-sock=$T_TMP/agent.sock
+# The bridges' IGMP to multicast groups is real traffic too; the filter
+# language keeps it out of the way here.
+deny='[{"destination_ip": ["224.0.0.0/4"]}]'
+not_multicast=(--not --to-ip 224.0.0.0/4)
 bpffs_mount || exit 1
-pin=$T_BPFFS/weir
-GW=10.210.0.1 FRONTEND=10.210.0.11 CART=10.210.0.12 DB=10.210.0.13
+RELAY_URL=http://127.0.0.1:4245
+FRONTEND=10.210.1.11 CART=10.210.1.12 DB=10.210.2.11 SEARCH=10.210.2.12
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-api() { curl -sf --max-time 5 --unix-socket "$sock" "$@"; }
+rapi() { ns_exec relay curl -sf --max-time 5 "$@"; }
 
-# One line per flow: time, node, source -> destination, protocol, verdict, counters.
+# The CLI when it is built and works, else curl and jq.
+use_cli=false
+"$build/weir" version >/dev/null 2>&1 && use_cli=true
+weir() { ns_exec relay "$build/weir" --server "$RELAY_URL" "$@"; }
+
+# One line per flow (the curl fallback): time, node, source -> destination, protocol, verdict.
 print_flows() {
-	jq -r '.[] | .flow as $f |
+	jq -r '.[] | select(.flow) | .flow as $f |
 		($f.l4 | to_entries[0]) as $l4 |
 		def ep(e; ip; port): if e.pod_name then "\(e.namespace)/\(e.pod_name)" else ip end +
 			(if port then ":\(port)" else "" end);
@@ -32,48 +48,98 @@ print_flows() {
 		 "\($f.interface.name // "-") \($f.traffic_direction // "" | ascii_downcase)",
 		 ep($f.source; $f.IP.source; $l4.value.source_port), "->",
 		 ep($f.destination; $f.IP.destination; $l4.value.destination_port),
-		 $l4.key, $f.verdict, ($f.weir.record // ""),
-		 "\($f.weir.packets // 0)/\($f.weir.reply_packets // 0) pkts",
-		 "\($f.weir.bytes // 0)/\($f.weir.reply_bytes // 0) B"] | @tsv' | column -t -s $'\t'
+		 $l4.key, $f.verdict, ($f.weir.record // "")] | @tsv' | column -t -s $'\t'
 }
 
-say "Building one node with three pods (frontend, cart, db in namespace shop)"
-topo_node node "$GW/24"
-topo_pod node frontend "$FRONTEND/24" "$GW"
-topo_pod node cart "$CART/24" "$GW"
-topo_pod node db "$DB/24" "$GW"
-cat >"$T_TMP/endpoints.json" <<JSON
-{"endpoints": [
-  {"ips": ["$FRONTEND"], "namespace": "shop", "pod_name": "frontend", "labels": {"app": "frontend"},
-   "workload": {"name": "frontend", "kind": "Deployment"}},
-  {"ips": ["$CART"], "namespace": "shop", "pod_name": "cart", "labels": {"app": "cart"},
-   "workload": {"name": "cart", "kind": "Deployment"}},
-  {"ips": ["$DB"], "namespace": "shop", "pod_name": "db", "labels": {"app": "db"},
-   "workload": {"name": "db", "kind": "StatefulSet"}}
-]}
-JSON
+# An endpoint document of every pod, with its node: the agents share it, as
+# they would share a Kubernetes API's view of the cluster.
+endpoint() { # endpoint POD IP APP NODE KIND
+	printf '{"ips": ["%s"], "namespace": "shop", "pod_name": "%s", "labels": {"app": "%s"}, "node_name": "%s", "workload": {"name": "%s", "kind": "%s"}}' \
+		"$2" "$1" "$3" "$4" "$1" "$5"
+}
 
-say "Starting weir-agent on the node (TC on every pod interface, w*)"
-ns_bg agent node "$T_TMP/agent.log" "$build/weir-agent" --node-name demo-node \
-	--tc-pattern 'w*' --pin-dir "$pin" --socket "$sock" --listen 127.0.0.1:4244 \
-	--endpoints-file "$T_TMP/endpoints.json" --sweep-interval 500 --active-timeout 5 \
-	--idle-timeout 5
-for _ in $(seq 50); do
-	api http://agent/v1/status >/dev/null && break
-	sleep 0.1
-done
-api http://agent/v1/status >/dev/null || { cat "$T_TMP/agent.log.err"; exit 1; }
+# quiet NS...: no IPv6 (its neighbour discovery would fill the screen), forwarding on.
+quiet() {
+	local n
+
+	for n in "$@"; do
+		ns_exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1 net.ipv4.ip_forward=1 || return
+	done
+}
+
+# link A IF_A ADDR_A B IF_B ADDR_B: a veth between two namespaces, addressed, up.
+link() {
+	veth_add "$1" "$2" "$4" "$5" || return
+	ns_exec "$1" ip addr add "$3" dev "$2" && ns_exec "$1" ip link set "$2" up &&
+		ns_exec "$4" ip addr add "$6" dev "$5" && ns_exec "$4" ip link set "$5" up
+}
+
+build_topology() {
+	ns_add relay && quiet relay || return
+	topo_node node-a 10.210.1.1/24 && quiet node-a || return
+	topo_node node-b 10.210.2.1/24 && quiet node-b || return
+	topo_pod node-a frontend "$FRONTEND/24" 10.210.1.1 && quiet frontend || return
+	topo_pod node-a cart "$CART/24" 10.210.1.1 && quiet cart || return
+	topo_pod node-b db "$DB/24" 10.210.2.1 && quiet db || return
+	topo_pod node-b search "$SEARCH/24" 10.210.2.1 && quiet search || return
+	link node-a ab 10.210.0.1/30 node-b ba 10.210.0.2/30 || return
+	ns_exec node-a ip route add 10.210.2.0/24 via 10.210.0.2 || return
+	ns_exec node-b ip route add 10.210.1.0/24 via 10.210.0.1 || return
+	link relay ra 10.210.101.2/24 node-a rl0 10.210.101.1/24 || return
+	link relay rb 10.210.102.2/24 node-b rl0 10.210.102.1/24 || return
+	{
+		echo '{"endpoints": ['
+		endpoint frontend "$FRONTEND" frontend node-a Deployment && echo ,
+		endpoint cart "$CART" cart node-a Deployment && echo ,
+		endpoint db "$DB" db node-b StatefulSet && echo ,
+		endpoint search "$SEARCH" search node-b Deployment
+		echo ']}'
+	} >"$T_TMP/endpoints.json"
+}
+
+# agent NODE: the node's weir-agent, TC on every pod interface (w*), API on TCP.
+agent() {
+	local var=agent_${1#node-}
+
+	ns_bg "$var" "$1" "$T_TMP/$1.log" "$build/weir-agent" --node-name "$1" \
+		--tc-pattern 'w*' --pin-dir "$T_BPFFS/$1" --socket "$T_TMP/$1.sock" \
+		--listen 0.0.0.0:4244 --endpoints-file "$T_TMP/endpoints.json" \
+		--sweep-interval 500 --active-timeout 5 --idle-timeout 5
+}
 
 traffic() {
-	ns_exec frontend ping -c 3 -i 0.2 -q "$DB" >/dev/null
+	# Within node-a: frontend -> cart, TCP.
 	head -c 50000 /dev/urandom | ns_exec frontend nc -N -n -w 2 "$CART" 8080
+	# Across nodes: frontend pings db; cart -> db, UDP; frontend -> search, TCP.
+	ns_exec frontend ping -c 2 -i 0.2 -q "$DB" >/dev/null
 	ns_exec cart python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for n in (64, 512, 1200):
     s.sendto(b"q" * n, (sys.argv[1], 5432))' "$DB"
+	echo 'GET /?q=weir' | ns_exec frontend nc -N -n -w 2 "$SEARCH" 9200 >/dev/null
 }
+
+say "Building two nodes (node-a: frontend, cart; node-b: db, search) and a relay namespace"
+build_topology || { echo "building the topology failed" >&2; exit 1; }
+
+say "Starting weir-agent on both nodes and weir-relay beside them"
+agent node-a
+agent node-b
+for n in node-a node-b; do
+	wait_for 5 ns_exec "$n" curl -sf --max-time 1 http://127.0.0.1:4244/v1/status ||
+		{ cat "$T_TMP/$n.log.err"; exit 1; }
+done
+ns_bg relay_pid relay "$T_TMP/relay.log" "$build/weir-relay" --listen 127.0.0.1:4245 \
+	--peer 10.210.101.1:4244 --peer 10.210.102.1:4244 --status-interval 2s
+connected() {
+	rapi "$RELAY_URL/v1/status" | jq -ne 'input | .num_connected_nodes == 2'
+}
+wait_for 10 connected || { cat "$T_TMP/relay.log.err"; exit 1; }
+
 ns_bg web cart /dev/null bash -c "while nc -l -n -d $CART 8080 >/dev/null; do :; done"
+ns_bg api search /dev/null bash -c "while echo ok | nc -l -n -q 0 $SEARCH 9200 >/dev/null; do :; done"
 ns_bg sink db /dev/null python3 -c '
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -82,23 +148,36 @@ while True:
     s.recv(65536)'
 sleep 0.3
 
-say "Traffic: frontend pings db, sends 50 kB to cart:8080 over TCP; cart sends UDP to db:5432"
-traffic
-sleep 1.5
-# IPv6 neighbour discovery and MLD to multicast groups are real flows too;
-# the filter language keeps them out of the way here.
-deny='[{"destination_ip": ["ff00::/8"]}]'
-say "Flows the agent reports (GET /v1/flows with denylist=$deny)"
-echo "Each flow shows at both pods' interfaces: w<pod>, from the node's side."
-api --get --data-urlencode "denylist=$deny" http://agent/v1/flows | print_flows
+say "The relay's nodes (weir nodes)"
+if "$use_cli"; then
+	weir nodes
+else
+	rapi "$RELAY_URL/v1/nodes" | jq -c '.[] | {name, state, address, last_contact, flows_seen}'
+fi
 
-say "Agent status (/v1/status)"
-api http://agent/v1/status | jq -c '{node_name, num_flows, max_flows, seen_flows, lost_events}'
+say "Traffic: frontend -> cart (TCP, within node-a); frontend -> db (ICMP), cart -> db (UDP) and frontend -> search (TCP), across nodes"
+traffic
+sleep 2 # the relay holds records for its 1 s sort window, then merges them in time order
+say "Flows from both nodes through the relay, in time order (weir observe --server $RELAY_URL)"
+echo "A flow across nodes shows twice: leaving its pod on one node, reaching its pod on the other."
+if "$use_cli"; then
+	weir observe --last 40 --print-node-name "${not_multicast[@]}"
+else
+	rapi --get --data-urlencode number=40 --data-urlencode "denylist=$deny" "$RELAY_URL/v1/flows" |
+		print_flows
+fi
+
+say "Relay status (weir status)"
+if "$use_cli"; then
+	weir status
+else
+	rapi "$RELAY_URL/v1/status" | jq -c .
+fi
 
 if [ "$seconds" -eq 0 ]; then
-	say "Live flows (follow=1), until Ctrl-C"
+	say "Live flows through the relay (weir observe -f), until Ctrl-C"
 else
-	say "Live flows (follow=1) for $seconds s, traffic every few seconds"
+	say "Live flows through the relay (weir observe -f) for $seconds s, traffic every few seconds"
 fi
 (
 	end=$((SECONDS + seconds))
@@ -108,9 +187,18 @@ fi
 	done
 ) &
 T_PIDS+=("$!")
-timeout_arg=()
-[ "$seconds" -gt 0 ] && timeout_arg=(--max-time "$seconds")
-curl -sN "${timeout_arg[@]}" --unix-socket "$sock" --get --data-urlencode follow=1 \
-	--data-urlencode "denylist=$deny" http://agent/v1/flows |
-	while read -r line; do printf '[%s]\n' "$line" | print_flows; done
+if "$use_cli"; then
+	if [ "$seconds" -gt 0 ]; then
+		timeout "$seconds" ip netns exec "$(ns_name relay)" "$build/weir" --server "$RELAY_URL" \
+			observe -f --print-node-name "${not_multicast[@]}"
+	else
+		weir observe -f --print-node-name "${not_multicast[@]}"
+	fi
+else
+	timeout_arg=()
+	[ "$seconds" -gt 0 ] && timeout_arg=(--max-time "$seconds")
+	ns_exec relay curl -sN "${timeout_arg[@]}" --get --data-urlencode follow=1 \
+		--data-urlencode "denylist=$deny" "$RELAY_URL/v1/flows" |
+		while read -r line; do printf '[%s]\n' "$line" | print_flows; done
+fi
 say "Done: removing the namespaces"
