@@ -66,7 +66,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 TEST_BINS := $(BUILD)/tests/datapath/test_datapath $(BUILD)/tests/netns/dp_harness $(UNIT_BINS)
-BENCH_BINS := $(BUILD)/bench/datapath
+BENCH_BINS := $(BUILD)/bench/datapath $(BUILD)/bench/agent
 
 all: $(BUILD)/.pkgs-ok $(LIBWEIR) $(BINS) $(TEST_BINS) $(BENCH_BINS)
 
@@ -196,6 +196,19 @@ $(BUILD)/bench/datapath.o: bench/datapath.c $(SKEL) $(BENCH_SKELS) Makefile
 $(BUILD)/bench/datapath: $(BUILD)/bench/datapath.o $(BUILD)/tests/datapath/pkt.o $(LIBWEIR)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS)
+
+# bench/agent: the agent's parts (libagent, libweir) through their real code; libcurl as client.
+$(BUILD)/bench/agent.o: bench/agent.c $(SKEL) Makefile
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)pkg-config --exists libcurl || \
+		{ echo "missing pkg-config package 'libcurl': run 'make deps'" >&2; exit 1; }
+	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags libcurl 2>/dev/null) -Itests -Iagent \
+		-c $< -o $@
+
+$(BUILD)/bench/agent: $(BUILD)/bench/agent.o $(BUILD)/tests/datapath/pkt.o $(LIBAGENT) $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(AGENT_LIBS) $(shell pkg-config --libs libcurl 2>/dev/null)
 
 deps:
 	$(Q)scripts/deps.sh
