@@ -59,6 +59,8 @@ struct weir_assembler {
 	struct weir_htab sides;
 	struct weir_htab ifnames;
 	struct conv *convs; /* every conversation, a list */
+	uint64_t n_convs;
+	int64_t real_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC_COARSE, per sweep */
 	uint64_t gen;
 	uint64_t start_mono_ns;
 	uint64_t next_id;
@@ -75,12 +77,18 @@ static uint64_t clock_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
 }
 
-/* The datapath stamps CLOCK_MONOTONIC_COARSE; records carry CLOCK_REALTIME. */
-static uint64_t mono_to_real(uint64_t mono_ns)
+/* The datapath stamps CLOCK_MONOTONIC_COARSE; records carry CLOCK_REALTIME.
+ * The offset between the two is taken once per sweep and per ring-buffer
+ * drain, not per record.
+ */
+static void clock_offset_update(struct weir_assembler *a)
 {
-	uint64_t now_real = clock_ns(CLOCK_REALTIME), now_mono = clock_ns(CLOCK_MONOTONIC_COARSE);
+	a->real_offset_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC_COARSE));
+}
 
-	return now_real - now_mono + mono_ns;
+static uint64_t mono_to_real(const struct weir_assembler *a, uint64_t mono_ns)
+{
+	return mono_ns + a->real_offset_ns;
 }
 
 static uint64_t key_hash(const struct weir_flow_key *k)
@@ -179,6 +187,7 @@ static struct conv *conv_awaiting_reply(struct weir_assembler *a, const struct w
 
 static void conv_unlink(struct weir_assembler *a, struct conv *c)
 {
+	a->n_convs--;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -217,6 +226,7 @@ static struct side *side_new(struct weir_assembler *a, const struct weir_flow_ke
 		if (a->convs)
 			a->convs->prev = c;
 		a->convs = c;
+		a->n_convs++;
 		*created = true;
 	}
 	s->key = *k;
@@ -371,8 +381,8 @@ static void conv_record(struct weir_assembler *a, struct conv *c, enum weir_reco
 		if (rv->last_seen_ns > last)
 			last = rv->last_seen_ns;
 	}
-	r->first_seen_ns = mono_to_real(first);
-	r->last_seen_ns = mono_to_real(last);
+	r->first_seen_ns = mono_to_real(a, first);
+	r->last_seen_ns = mono_to_real(a, last);
 	r->is_reply = WEIR_REPLY_NO;
 	record_emit(a, r);
 }
@@ -421,7 +431,7 @@ static void on_drop(struct weir_assembler *a, const struct weir_event *ev)
 
 	if (!r)
 		return;
-	r->first_seen_ns = r->last_seen_ns = mono_to_real(ev->ts_ns);
+	r->first_seen_ns = r->last_seen_ns = mono_to_real(a, ev->ts_ns);
 	r->packets = 1;
 	r->bytes = ev->pkt_len_bytes;
 	r->tcp_flags = ev->tcp_flags;
@@ -459,7 +469,10 @@ static int on_event(void *ctx, void *data, size_t size)
 
 int weir_assembler_consume(struct weir_assembler *a)
 {
-	int n = ring_buffer__consume(a->rb);
+	int n;
+
+	clock_offset_update(a);
+	n = ring_buffer__consume(a->rb);
 
 	return n < 0 ? n : 0;
 }
@@ -629,14 +642,15 @@ void weir_assembler_flush(struct weir_assembler *a)
 void weir_assembler_stats(struct weir_assembler *a, struct weir_assembler_stats *st)
 {
 	*st = a->st;
-	st->active_flows = 0;
-	for (struct conv *c = a->convs; c; c = c->next)
-		st->active_flows++;
+	st->active_flows = a->n_convs;
 }
 
 int weir_assembler_new(struct weir_assembler **out, const struct weir_assembler_opts *opts)
 {
 	struct weir_assembler *a = calloc(1, sizeof(*a));
+	struct bpf_map_info info = { 0 };
+	__u32 info_len = sizeof(info);
+	size_t expected = 1024;
 	int err = -ENOMEM;
 
 	if (!a)
@@ -647,7 +661,10 @@ int weir_assembler_new(struct weir_assembler **out, const struct weir_assembler_
 	a->batch_vals = calloc(SWEEP_BATCH, sizeof(*a->batch_vals));
 	if (!a->node_name || !a->batch_keys || !a->batch_vals)
 		goto err_free;
-	err = weir_htab_init(&a->sides, 1024);
+	/* sized for a full flow table, so a large sweep never regrows it */
+	if (!bpf_obj_get_info_by_fd(opts->flows_fd, &info, &info_len) && info.max_entries)
+		expected = info.max_entries;
+	err = weir_htab_init(&a->sides, expected);
 	if (err)
 		goto err_free;
 	err = weir_htab_init(&a->ifnames, 64);

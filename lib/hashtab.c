@@ -2,6 +2,7 @@
 /* An intrusive chained hash table. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include "hashtab.h"
 
 int weir_htab_init(struct weir_htab *t, size_t expected)
@@ -74,19 +75,33 @@ void weir_htab_remove(struct weir_htab *t, struct weir_hnode *node)
 	}
 }
 
-uint64_t weir_hash_bytes(const void *data, size_t len)
+/* A word at a time: flow keys are 48 bytes, and the byte-at-a-time loop this
+ * replaced cost ~50 ns per key, a tenth of a steady flow-table sweep.
+ */
+static uint64_t mix(uint64_t h)
 {
-	const unsigned char *p = data;
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	/* FNV's low bits mix poorly; the bucket index uses them */
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
 	return h;
+}
+
+uint64_t weir_hash_bytes(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
+	size_t i;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&w, p + i, 8);
+		h = (h ^ mix(w)) * 0x100000001b3ULL;
+	}
+	if (i < len) {
+		w = 0;
+		memcpy(&w, p + i, len - i);
+		h = (h ^ mix(w)) * 0x100000001b3ULL;
+	}
+	return mix(h);
 }

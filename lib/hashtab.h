@@ -38,7 +38,7 @@ void weir_htab_remove(struct weir_htab *t, struct weir_hnode *node);
 		for ((pos) = (t)->buckets[i], (tmp) = (pos) ? (pos)->next : NULL; (pos); \
 		     (pos) = (tmp), (tmp) = (pos) ? (pos)->next : NULL)
 
-/* A 64-bit hash of len bytes (FNV-1a, folded with a final mix). */
+/* A 64-bit hash of len bytes, eight at a time, well mixed in every bit. */
 uint64_t weir_hash_bytes(const void *data, size_t len);
 
 #endif /* WEIR_HASHTAB_H */
