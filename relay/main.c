@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <sys/signalfd.h>
 #include <curl/curl.h>
-#include "config.h"
+#include "relay_config.h"
 #include "http.h"
 #include "http_server.h"
 #include "log.h"
@@ -172,7 +172,7 @@ static int setup(struct daemon *d)
 	size_t held_max;
 	int err;
 
-	/* A fifth of --max-memory for the sort window (config.h). */
+	/* A fifth of --max-memory for the sort window (relay_config.h). */
 	held_max = cfg->max_memory_bytes / 5 / WEIR_RELAY_RECORD_BYTES_ESTIMATE;
 	r->store_capacity = weir_relay_store_capacity(cfg, 1);
 	err = weir_store_new(&r->store, r->store_capacity);

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "config.h"
+#include "relay_config.h"
 
 struct weir_store;
 struct weir_merge;

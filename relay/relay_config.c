@@ -11,7 +11,7 @@
 #include <strings.h>
 #include <unistd.h>
 #include <jansson.h>
-#include "config.h"
+#include "relay_config.h"
 #include "linebuf.h"
 #include "peer.h"
 #include "timefmt.h"

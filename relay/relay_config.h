@@ -3,8 +3,8 @@
  * each overriding the one before, as the agent's. A bad key or value is
  * refused by name.
  */
-#ifndef WEIR_RELAY_CONFIG_H
-#define WEIR_RELAY_CONFIG_H
+#ifndef WEIR_RELAY_RELAY_CONFIG_H
+#define WEIR_RELAY_RELAY_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -59,4 +59,4 @@ void weir_relay_config_release(struct weir_relay_config *cfg);
  */
 size_t weir_relay_store_capacity(const struct weir_relay_config *cfg, size_t n_peers);
 
-#endif /* WEIR_RELAY_CONFIG_H */
+#endif /* WEIR_RELAY_RELAY_CONFIG_H */

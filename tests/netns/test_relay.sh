@@ -10,7 +10,8 @@
 #             fk 10.230.9.2 -- rl0 10.230.9.1 :fake   (garbage on :4244)
 #
 # node-1, node-2 and the fake are --peer's; node-3 comes from DNS
-# (--peer-dns, the relay namespace's /etc/hosts through /etc/netns).
+# (--peer-dns, the relay namespace's /etc/hosts through /etc/netns). An agent
+# stops and restarts, a name stops resolving, a link breaks.
 
 # Functions called through wait_for and t_check look unreachable to shellcheck.
 # shellcheck disable=SC2317
@@ -107,7 +108,7 @@ t_ok "three agents and a fake agent start"
 ns_bg RELAY_PID "$RELAY" "$T_TMP/relay.log" "$relay" --listen 127.0.0.1:4245 \
 	--peer 10.230.1.1:4244 --peer 10.230.2.1:4244 --peer 10.230.9.1:4244 \
 	--peer-dns "$DNS_NAME:4244" --resolve-interval 1s --status-interval 1s \
-	--backoff-max 4s --sort-window 1s
+	--backoff-max 4s --sort-window 1s --connect-timeout 2s
 
 # jq 1.6 -e exits 0 on empty input: checks read their input with -n and
 # `input`, so a relay that does not answer fails them.
@@ -260,6 +261,26 @@ node_gone() {
 t_check "node-3 is dropped once its name no longer resolves to it" wait_for 5 node_gone
 hosts 10.230.3.1
 t_check "... and is followed again when it does" wait_for 8 node_state_is node-3 NODE_CONNECTED
+
+# --- the relay's link to node-1 breaks: records made meanwhile arrive once it is back ----------
+# icmp_starts: node-1's ICMP flow-start records from pod n1a at its interface, through the relay.
+icmp_starts() {
+	relay_flows '{"source_pod": ["demo/n1a"], "protocol": ["icmp"], "interface": [{"name": "wn1a"}]}' |
+		jq '[.[] | select(.flow.weir.record == "start")] | length'
+}
+starts_are() {
+	[ "$(icmp_starts)" -eq "$1" ]
+}
+before=$(icmp_starts)
+ns_exec "$RELAY" ip link set n1 down
+t_check "node-1 is unavailable once the relay cannot reach it" \
+	wait_for 8 node_state_is node-1 NODE_UNAVAILABLE
+ping_pods 1 # a new conversation, its start record made while the relay is cut off
+sleep 0.5
+ns_exec "$RELAY" ip link set n1 up
+t_check "the relay reconnects to node-1" wait_for 8 node_state_is node-1 NODE_CONNECTED
+t_check "the record made during the outage arrives after it (the stream resumes from the last record)" \
+	wait_for 5 starts_are $((before + 1))
 
 # --- /metrics, then SIGTERM -----------------------------------------------------------------
 rapi /metrics >"$T_TMP/metrics" || t_fail "GET /metrics"
