@@ -73,8 +73,7 @@ struct conn {
 	uint64_t max_ns;
 	uint64_t max_ids[RESUME_IDS];
 	size_t n_max_ids;
-	/* Set when a stream resumes from max_ns: records at that time with these ids are repeats.
-	 */
+	/* A stream resumed from max_ns: records at that time with these ids are repeats. */
 	uint64_t resume_ns;
 	uint64_t resume_ids[RESUME_IDS];
 	size_t n_resume_ids;
@@ -103,9 +102,10 @@ struct weir_peers {
 	struct pending *pending;
 	struct weir_node_info *pub; /* the published copy */
 	size_t n_pub;
+	/* The owner's thread. */
 	pthread_t thread;
 	bool running;
-	bool stop; /* atomic */
+	bool stop; /* atomic: the loop reads it */
 };
 
 static uint64_t clock_ns(clockid_t clk)
@@ -330,7 +330,8 @@ static void status_done(struct conn *c, CURLcode rc)
 		return;
 	}
 	if (code != 200) {
-		conn_fail(c, true, "status: HTTP %ld (is it a Weir agent?)", code);
+		conn_fail(c, code != 503, "status: HTTP %ld%s", code,
+			  code == 503 ? " (shutting down?)" : " (is it a Weir agent?)");
 		return;
 	}
 	j = json_loadb(c->body ? c->body : "", c->body_len, 0, &jerr);
@@ -493,7 +494,8 @@ static size_t stream_header(char *data, size_t size, size_t nmemb, void *ctx)
 	if (code == 100)
 		return n;
 	if (code != 200) {
-		conn_abort(c, true, "flows: HTTP %ld", code);
+		/* 503: an agent shutting down, to be retried; anything else is wrong. */
+		conn_abort(c, code != 503, "flows: HTTP %ld", code);
 		return 0;
 	}
 	if (c->step == STEP_OPENING) {
