@@ -108,7 +108,7 @@ t_ok "three agents and a fake agent start"
 ns_bg RELAY_PID "$RELAY" "$T_TMP/relay.log" "$relay" --listen 127.0.0.1:4245 \
 	--peer 10.230.1.1:4244 --peer 10.230.2.1:4244 --peer 10.230.9.1:4244 \
 	--peer-dns "$DNS_NAME:4244" --resolve-interval 1s --status-interval 1s \
-	--backoff-max 4s --sort-window 1s --connect-timeout 2s
+	--backoff-max 4s --sort-window 2s --connect-timeout 2s
 
 # jq 1.6 -e exits 0 on empty input: checks read their input with -n and
 # `input`, so a relay that does not answer fails them.
