@@ -105,7 +105,7 @@ t_is "ICMP record names the pods" \
 	"$(jq -r '[.flow.source.namespace, .flow.source.pod_name, .flow.destination.pod_name] | join(" ")' <<<"$rec")" \
 	"demo p1 p2"
 t_check "ICMP record carries the pods' labels" \
-	jq -e '(.flow.source.labels | index("k8s:app=client")) and (.flow.destination.labels | index("k8s:app=server"))' <<<"$rec"
+	jq -ne 'input | ((.flow.source.labels | index("k8s:app=client")) and (.flow.destination.labels | index("k8s:app=server")))' <<<"$rec"
 t_is "ICMP record: node, type and end reason" \
 	"$(jq -r '[.node_name, .flow.l4.ICMPv4.type, .flow.weir.end_reason] | join(" ")' <<<"$rec")" \
 	"node-a 8 idle"
@@ -159,7 +159,7 @@ t_is "TCP p3 -> p1: reply packets and bytes match the capture" \
 	"$cap_rev_pkts $cap_rev_bytes"
 t_is "TCP flow ends because FIN was seen both ways" "$(jq -r .flow.weir.end_reason <<<"$rec")" \
 	end_detected
-t_check "TCP record has SYN, ACK and FIN" jq -e '.flow.l4.TCP.flags | .SYN and .ACK and .FIN' <<<"$rec"
+t_check "TCP record has SYN, ACK and FIN" jq -ne 'input | (.flow.l4.TCP.flags | .SYN and .ACK and .FIN)' <<<"$rec"
 t_is "on p1's interface the flow is p1's EGRESS, as Hubble sees it" \
 	"$(jq -r .flow.traffic_direction <<<"$rec")" EGRESS
 rec=$(end_record '{"destination_pod": ["demo/p3"], "destination_port": ["7777"], "interface": [{"name": "wp3"}]}')
@@ -177,7 +177,7 @@ ns_exec p1 nc -z -n -w 1 "$P2" 9999
 t_check "a follow stream shows the new connection within 2 s" \
 	wait_until 2 grep -q '"destination_port":9999' "$T_TMP/follow"
 t_check "the streamed record is a flow start from p1" \
-	bash -c "grep -m1 '\"destination_port\":9999' '$T_TMP/follow' | jq -e '.flow.weir.record == \"start\" and .flow.source.pod_name == \"p1\"'"
+	bash -c "grep -m1 '\"destination_port\":9999' '$T_TMP/follow' | jq -ne 'input | (.flow.weir.record == \"start\" and .flow.source.pod_name == \"p1\")'"
 bg_stop "$follower" || true
 
 # --- an interface made after the agent started, and an endpoints file changed --------------
@@ -188,7 +188,7 @@ t_check "the agent attaches TC to a pod interface created after it started" \
 ns_exec p4 ping -c 2 -i 0.2 -q "$P1" >/dev/null
 f_p4='{"source_pod": ["demo/p4"], "interface": [{"name": "wp4"}]}'
 t_check "flows from the new pod carry its name from the reloaded endpoints file" \
-	wait_until 5 bash -c "curl -sf --unix-socket '$SOCK' --get --data-urlencode 'allowlist=[$f_p4]' http://agent/v1/flows | jq -e 'length > 0 and (.[0].flow.source.labels | index(\"k8s:app=late\"))'"
+	wait_until 5 bash -c "curl -sf --unix-socket '$SOCK' --get --data-urlencode 'allowlist=[$f_p4]' http://agent/v1/flows | jq -ne 'input | (length > 0 and (.[0].flow.source.labels | index(\"k8s:app=late\")))'"
 
 # --- a killed agent, restarted, loses no counts ---------------------------------------------
 send_udp() { # send_udp N [PORT]: N datagrams of 100 bytes p1:4PORT -> p2:PORT
@@ -223,7 +223,7 @@ t_check "/metrics has per-pod flow series" grep -q 'pod="p1"' "$T_TMP/metrics"
 
 # --- malformed requests get a 4xx and the agent keeps serving -------------------------------
 t_is "a filter that is not JSON: 400" "$(status GET '/v1/flows?allowlist=nope')" 400
-t_check "the 400 says what is wrong in JSON" jq -e '.error | length > 0' "$T_TMP/body"
+t_check "the 400 says what is wrong in JSON" jq -ne 'input | (.error | length > 0)' "$T_TMP/body"
 t_is "an unknown filter field: 400" \
 	"$(status GET /v1/flows --get --data-urlencode 'allowlist=[{"bogus": ["x"]}]')" 400
 t_is "a bad number: 400" "$(status GET '/v1/flows?number=abc')" 400
