@@ -9,14 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "datapath.h"
+#include "options.h"
 
 #define WEIR_AGENT_LISTEN_DEFAULT "127.0.0.1:4244"
 #define WEIR_AGENT_SOCKET_DEFAULT "/run/weir/agent.sock"
-
-struct weir_strv {
-	char **v;
-	size_t n;
-};
 
 struct weir_agent_config {
 	char *node_name;	     /* default: the host name */

@@ -372,22 +372,10 @@ static void teardown(struct daemon *d)
 		close(d->inofd);
 }
 
-/* The config file is read before the flags, which override it. */
-static const char *config_path(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
-			return argv[i + 1];
-		if (!strncmp(argv[i], "--config=", 9))
-			return argv[i] + 9;
-	}
-	return NULL;
-}
-
 int main(int argc, char **argv)
 {
 	static struct daemon d = { .epfd = -1, .sigfd = -1, .timerfd = -1, .inofd = -1 };
-	const char *path = config_path(argc, argv);
+	const char *path = weir_opts_config_path(argc, argv);
 	struct timespec ts;
 	char err[512];
 	sigset_t set;

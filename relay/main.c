@@ -103,7 +103,7 @@ static void on_stop(void *ctx)
 
 static void resolve_all(struct weir_relay *r)
 {
-	const struct weir_relay_strv *dns = &r->cfg.peers_dns;
+	const struct weir_strv *dns = &r->cfg.peers_dns;
 	char err[256], **addrs;
 	size_t i, n;
 	int rc;
@@ -234,22 +234,10 @@ static int run(struct daemon *d)
 	}
 }
 
-/* The config file is read before the flags, which override it. */
-static const char *config_path(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
-			return argv[i + 1];
-		if (!strncmp(argv[i], "--config=", 9))
-			return argv[i] + 9;
-	}
-	return NULL;
-}
-
 int main(int argc, char **argv)
 {
 	static struct daemon d = { .sigfd = -1 };
-	const char *path = config_path(argc, argv);
+	const char *path = weir_opts_config_path(argc, argv);
 	char err[512];
 	sigset_t set;
 	int ret;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "options.h"
 
 #define WEIR_RELAY_LISTEN_DEFAULT	  "127.0.0.1:4245" /* Hubble Relay's port */
 #define WEIR_RELAY_STORE_PER_PEER_DEFAULT 65535
@@ -19,28 +20,23 @@
  */
 #define WEIR_RELAY_RECORD_BYTES_ESTIMATE  1024
 
-struct weir_relay_strv {
-	char **v;
-	size_t n;
-};
-
 struct weir_relay_config {
-	struct weir_relay_strv peers;	  /* "host:port" */
-	struct weir_relay_strv peers_dns; /* "name:port", re-resolved */
-	uint64_t resolve_interval_ns;	  /* 10 s */
-	uint64_t status_interval_ns;	  /* 5 s */
-	uint64_t connect_timeout_ns;	  /* 5 s */
-	uint64_t backoff_min_ns;	  /* 1 s */
-	uint64_t backoff_max_ns;	  /* 30 s */
-	uint64_t sort_window_ns;	  /* 1 s */
-	size_t store_capacity;		  /* 0: 65535 per peer */
-	uint64_t max_memory_bytes;	  /* caps the store (and the sort window's records) */
-	uint64_t max_line_bytes;	  /* a longer line is an error (1 MiB) */
-	uint32_t max_bad_lines;		  /* invalid lines on one connection before an error */
-	size_t follow_queue;		  /* records a follow stream may fall behind (4096) */
-	char *listen;			  /* TCP "host:port"; "" for none */
-	char *socket_path;		  /* unix socket; "" for none */
-	char *name;			  /* the relay's name (default: the host name) */
+	struct weir_strv peers;	      /* "host:port" */
+	struct weir_strv peers_dns;   /* "name:port", re-resolved */
+	uint64_t resolve_interval_ns; /* 10 s */
+	uint64_t status_interval_ns;  /* 5 s */
+	uint64_t connect_timeout_ns;  /* 5 s */
+	uint64_t backoff_min_ns;      /* 1 s */
+	uint64_t backoff_max_ns;      /* 30 s */
+	uint64_t sort_window_ns;      /* 1 s */
+	size_t store_capacity;	      /* 0: 65535 per peer */
+	uint64_t max_memory_bytes;    /* caps the store (and the sort window's records) */
+	uint64_t max_line_bytes;      /* a longer line is an error (1 MiB) */
+	uint32_t max_bad_lines;	      /* invalid lines on one connection before an error */
+	size_t follow_queue;	      /* records a follow stream may fall behind (4096) */
+	char *listen;		      /* TCP "host:port"; "" for none */
+	char *socket_path;	      /* unix socket; "" for none */
+	char *name;		      /* the relay's name (default: the host name) */
 	int verbose;
 };
 
