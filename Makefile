@@ -188,12 +188,18 @@ $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
+$(BUILD)/bench/common.o: bench/common.c Makefile
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
 $(BUILD)/bench/datapath.o: bench/datapath.c $(SKEL) $(BENCH_SKELS) Makefile
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
 
-$(BUILD)/bench/datapath: $(BUILD)/bench/datapath.o $(BUILD)/tests/datapath/pkt.o $(LIBWEIR)
+$(BUILD)/bench/datapath: $(BUILD)/bench/datapath.o $(BUILD)/bench/common.o \
+		$(BUILD)/tests/datapath/pkt.o $(LIBWEIR)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS)
 
@@ -206,7 +212,8 @@ $(BUILD)/bench/agent.o: bench/agent.c $(SKEL) Makefile
 	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags libcurl 2>/dev/null) -Itests -Iagent \
 		-c $< -o $@
 
-$(BUILD)/bench/agent: $(BUILD)/bench/agent.o $(BUILD)/tests/datapath/pkt.o $(LIBAGENT) $(LIBWEIR)
+$(BUILD)/bench/agent: $(BUILD)/bench/agent.o $(BUILD)/bench/common.o \
+		$(BUILD)/tests/datapath/pkt.o $(LIBAGENT) $(LIBWEIR)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(AGENT_LIBS) $(shell pkg-config --libs libcurl 2>/dev/null)
 

@@ -49,6 +49,7 @@
 #include "datapath.h"
 #include "endpoints.h"
 #include "http.h"
+#include "common.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
@@ -93,19 +94,14 @@ struct stamp {
 	double wall_ns; /* CLOCK_MONOTONIC */
 };
 
-static double ts_ns(const struct timespec *t)
-{
-	return t->tv_sec * 1e9 + t->tv_nsec;
-}
-
 static void stamp_now(struct stamp *s)
 {
 	struct timespec t;
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-	s->cpu_ns = ts_ns(&t);
+	s->cpu_ns = bench_ts_ns(&t);
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	s->wall_ns = ts_ns(&t);
+	s->wall_ns = bench_ts_ns(&t);
 }
 
 /* The datapath's clock (bpf_ktime_get_coarse_ns()), which the assembler's
@@ -119,24 +115,6 @@ static __u64 coarse_ns(void)
 	return (__u64)t.tv_sec * NS_PER_S + t.tv_nsec;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double stat_min(const double *v, int n)
-{
-	double m = v[0];
-	int i;
-
-	for (i = 1; i < n; i++)
-		if (v[i] < m)
-			m = v[i];
-	return m;
-}
-
 /* The q-quantile (0..1) of n samples, nearest rank; sorts a copy. */
 static double stat_quantile(const double *v, int n, double q)
 {
@@ -146,7 +124,7 @@ static double stat_quantile(const double *v, int n, double q)
 	if (!s)
 		return v[0];
 	memcpy(s, v, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), cmp_double);
+	qsort(s, n, sizeof(*s), bench_cmp_double);
 	k = (int)(q * n + 0.999999) - 1;
 	if (k < 0)
 		k = 0;
@@ -155,17 +133,6 @@ static double stat_quantile(const double *v, int n, double q)
 	r = s[k];
 	free(s);
 	return r;
-}
-
-static double stat_median(const double *v, int n)
-{
-	double s[ROUNDS_MAX];
-
-	if (n > ROUNDS_MAX)
-		return stat_quantile(v, n, 0.5);
-	memcpy(s, v, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 /* One timed operation, repeated: CPU and wall ns per sample. */
@@ -742,7 +709,7 @@ static int store_fill(struct bench *b)
 	b->heap_agent = heap_bytes();
 	clock_gettime(CLOCK_REALTIME, &now);
 	for (c = 0; c < STORE_RECORDS; c++) {
-		struct weir_flow_record *r = record_make(b, c, (__u64)ts_ns(&now));
+		struct weir_flow_record *r = record_make(b, c, (__u64)bench_ts_ns(&now));
 
 		if (!r)
 			return -ENOMEM;
@@ -1328,18 +1295,13 @@ static void tables_destroy(struct bench *b)
 
 /* ---- output ---- */
 
-static const char *verdict(bool ok)
-{
-	return ok ? "PASS" : "MISS";
-}
-
 static void print_sweep_row(const struct row *r, const struct row *floor, __u32 entries)
 {
-	double med = stat_median(r->cpu_ns, r->n), q[ROUNDS_MAX];
+	double med = bench_median(r->cpu_ns, r->n), q[ROUNDS_MAX];
 	int i;
 
-	printf("%-46s %8.1f %8.1f %8.1f %9.1f %9llu", r->name, stat_min(r->cpu_ns, r->n) / 1e6,
-	       med / 1e6, med / entries, stat_median(r->wall_ns, r->n) / 1e6,
+	printf("%-46s %8.1f %8.1f %8.1f %9.1f %9llu", r->name, bench_min(r->cpu_ns, r->n) / 1e6,
+	       med / 1e6, med / entries, bench_median(r->wall_ns, r->n) / 1e6,
 	       (unsigned long long)r->records);
 	if (r->records)
 		printf(" %10.2f", r->records / (med / 1e9) / 1e6);
@@ -1349,9 +1311,9 @@ static void print_sweep_row(const struct row *r, const struct row *floor, __u32 
 		/* per round, against that round's floor */
 		for (i = 0; i < r->n; i++)
 			q[i] = r->cpu_ns[i] / floor->cpu_ns[i];
-		printf(" %7.2fx", stat_median(q, r->n));
+		printf(" %7.2fx", bench_median(q, r->n));
 	} else if (r != floor) {
-		printf(" %7.2fx", med / stat_median(floor->cpu_ns, floor->n));
+		printf(" %7.2fx", med / bench_median(floor->cpu_ns, floor->n));
 	}
 	printf("\n");
 }
@@ -1378,11 +1340,11 @@ static void report_sweeps(struct bench *b)
 		       t->first.n, t->steady.n, t->due.n);
 		printf("  derived (medians): %.0f ns per record made (active-timeout - steady, per "
 		       "record), %.0f ns per new conversation's state (first - active-timeout)\n",
-		       (stat_median(t->due.cpu_ns, t->due.n) -
-			stat_median(t->steady.cpu_ns, t->steady.n)) /
+		       (bench_median(t->due.cpu_ns, t->due.n) -
+			bench_median(t->steady.cpu_ns, t->steady.n)) /
 			       t->convs,
-		       (stat_median(t->first.cpu_ns, t->first.n) -
-			stat_median(t->due.cpu_ns, t->due.n)) /
+		       (bench_median(t->first.cpu_ns, t->first.n) -
+			bench_median(t->due.cpu_ns, t->due.n)) /
 			       t->convs);
 		printf("  assembler memory per conversation over a first sweep: %.0f B heap, %.0f "
 		       "B RSS; weir_assembler_stats() after a sweep: %.1f ms CPU\n",
@@ -1405,11 +1367,11 @@ static void report_ring(struct bench *b)
 	printf("%-46s %10s %10s %12s %10s %10s\n", "", "min", "med", "med CPU", "med", "");
 	for (i = 0; i < 2; i++) {
 		const struct row *c = &b->kinds[i].consume;
-		double med = stat_median(c->cpu_ns, c->n) / RING_CHUNK;
+		double med = bench_median(c->cpu_ns, c->n) / RING_CHUNK;
 
 		printf("%-46s %10.0f %10.0f %12.0f %10.0f %10llu\n", b->kinds[i].name,
-		       stat_min(c->cpu_ns, c->n) / RING_CHUNK, med, 1e9 / med,
-		       stat_median(c->wall_ns, c->n) / RING_CHUNK,
+		       bench_min(c->cpu_ns, c->n) / RING_CHUNK, med, 1e9 / med,
+		       bench_median(c->wall_ns, c->n) / RING_CHUNK,
 		       (unsigned long long)b->kinds[i].records);
 		for (j = 0; j < c->n; j++)
 			cpu_ns += c->cpu_ns[j];
@@ -1422,25 +1384,25 @@ static void report_ring(struct bench *b)
 
 static void print_work_row(const char *name, const struct row *r, const struct row *q)
 {
-	double work = stat_median(r->wall_ns, r->n), query = stat_median(q->wall_ns, q->n);
+	double work = bench_median(r->wall_ns, r->n), query = bench_median(q->wall_ns, q->n);
 
-	printf("%-50s %6d %8.2f %8.2f %8s %8.2f\n", name, r->n, stat_min(r->wall_ns, r->n) / 1e6,
+	printf("%-50s %6d %8.2f %8.2f %8s %8.2f\n", name, r->n, bench_min(r->wall_ns, r->n) / 1e6,
 	       work / 1e6, "", stat_quantile(r->wall_ns, r->n, 1.0) / 1e6);
 	printf("  = parse + store query + filter %.2f ms, then %llu records to JSON text at %.1f "
 	       "us each (%.2f ms CPU in all)\n",
 	       query / 1e6, (unsigned long long)r->records,
 	       r->records ? (work - query) / r->records / 1e3 : 0.0,
-	       stat_median(r->cpu_ns, r->n) / 1e6);
+	       bench_median(r->cpu_ns, r->n) / 1e6);
 }
 
 static void print_http_row(const struct http_row *r)
 {
 	double p50 = stat_quantile(r->ms, r->n, 0.5);
 
-	printf("%-50s %6d %8.2f %8.2f %8.2f %8.2f %11.0f", r->name, r->n, stat_min(r->ms, r->n),
+	printf("%-50s %6d %8.2f %8.2f %8.2f %8.2f %11.0f", r->name, r->n, bench_min(r->ms, r->n),
 	       p50, stat_quantile(r->ms, r->n, 0.99), stat_quantile(r->ms, r->n, 1.0), r->bytes);
 	if (r->floor)
-		printf(" %6.2fx", p50 / (stat_median(r->floor->wall_ns, r->floor->n) / 1e6));
+		printf(" %6.2fx", p50 / (bench_median(r->floor->wall_ns, r->floor->n) / 1e6));
 	printf("\n");
 }
 
@@ -1505,20 +1467,20 @@ static void report_targets(struct bench *b)
 		/* per 1M (2^20) flows */
 		scale = (double)(1u << 20) / t->entries;
 		for (i = 0; i < 3; i++) {
-			cpu_s = stat_median(rows[i]->cpu_ns, rows[i]->n) * scale / 1e9;
+			cpu_s = bench_median(rows[i]->cpu_ns, rows[i]->n) * scale / 1e9;
 			printf("  sweep of 1M flows < %.0f s CPU, %-15s %-8s  %6.2f s  %s\n",
 			       TARGET_SWEEP_S, what[i], s == SHAPE_TWO_WAY ? "two-way" : "one-way",
-			       cpu_s, verdict(cpu_s < TARGET_SWEEP_S));
+			       cpu_s, bench_verdict(cpu_s < TARGET_SWEEP_S));
 		}
 	}
 	for (i = 0; i < 2; i++) {
 		p99 = stat_quantile(hr[i]->ms, hr[i]->n, 0.99);
 		printf("  GET /v1/flows 1%% filter p99 < %.0f ms, %-21s %6.2f ms %s\n",
 		       TARGET_FLOWS_P99_MS, i ? "unix socket" : "TCP", p99,
-		       verdict(p99 < TARGET_FLOWS_P99_MS));
+		       bench_verdict(p99 < TARGET_FLOWS_P99_MS));
 	}
 	printf("  RSS with the store full < %.0f MiB %25s %6.1f MiB %s\n", TARGET_RSS_MIB, "",
-	       b->rss_full / MIB, verdict(b->rss_full / MIB < TARGET_RSS_MIB));
+	       b->rss_full / MIB, bench_verdict(b->rss_full / MIB < TARGET_RSS_MIB));
 }
 
 static int report_checks(struct bench *b)
@@ -1555,17 +1517,6 @@ static void usage(const char *prog)
 		prog, FLOWS_DEFAULT, HTTP_DEFAULT);
 }
 
-static int parse_num(const char *s, long long min, long long max, long long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoll(s, &end, 0);
-	if (errno || end == s || *end || *out < min || *out > max)
-		return -EINVAL;
-	return 0;
-}
-
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	long long v = 0;
@@ -1578,15 +1529,15 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case 'f':
 			/* conv_keys(): unique keys up to 2^21 one-way flows */
-			err = parse_num(optarg, 2, 1 << 21, &v);
+			err = bench_parse_num(optarg, 2, 1 << 21, &v);
 			o->flows = v & ~1ULL;
 			break;
 		case 'n':
-			err = parse_num(optarg, 1, HTTP_MAX, &v);
+			err = bench_parse_num(optarg, 1, HTTP_MAX, &v);
 			o->requests = v;
 			break;
 		case 'c':
-			err = parse_num(optarg, -1, CPU_SETSIZE - 1, &v);
+			err = bench_parse_num(optarg, -1, CPU_SETSIZE - 1, &v);
 			o->cpu = v;
 			break;
 		case 'v':
@@ -1601,29 +1552,6 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		}
 	}
 	return 0;
-}
-
-/* Pins the calling thread to want, or with -2 to the last allowed CPU (CPU 0
- * takes most interrupts). Threads started before stay unpinned. Returns the
- * CPU, or -1 when unpinned.
- */
-static int pin_cpu(int want)
-{
-	cpu_set_t set;
-	int cpu = want;
-
-	if (want == -1 || sched_getaffinity(0, sizeof(set), &set))
-		return -1;
-	if (want == -2)
-		for (cpu = CPU_SETSIZE - 1; cpu > 0 && !CPU_ISSET(cpu, &set); cpu--)
-			;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set)) {
-		log_warn("pin to cpu=%d: %s; running unpinned", cpu, strerror(errno));
-		return -1;
-	}
-	return cpu;
 }
 
 static void report_head(struct bench *b)
@@ -1687,7 +1615,7 @@ int main(int argc, char **argv)
 	if (err)
 		goto out;
 	/* The server's threads exist now: only the measuring thread is pinned. */
-	b->cpu = pin_cpu(b->o.cpu);
+	b->cpu = bench_pin_cpu(b->o.cpu);
 	err = http_measure(b);
 	err = err ?: ring_measure(b);
 	ring_destroy(b);
@@ -1706,7 +1634,7 @@ int main(int argc, char **argv)
 	report_memory(b);
 	report_targets(b);
 	err = report_checks(b);
-	printf("\nbench/agent: %.1f s\n", (ts_ns(&t1) - ts_ns(&t0)) / 1e9);
+	printf("\nbench/agent: %.1f s\n", (bench_ts_ns(&t1) - bench_ts_ns(&t0)) / 1e9);
 out:
 	tables_destroy(b);
 	ring_destroy(b);

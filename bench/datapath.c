@@ -10,7 +10,7 @@
  * floor timed the same way. Every case runs in every round, cases interleaved
  * and their order rotating; each figure is the min and the median over the
  * rounds, and a ratio is taken per round against that round's floor. Targets
- * print PASS or MISS and never change the exit status; a wrong verdict, a
+ * print PASS or MISS and never change the exit status; a wrong bench_verdict, a
  * miscounted flow or a failed syscall does (the figures would mean nothing).
  */
 #define _GNU_SOURCE
@@ -34,6 +34,7 @@
 #include "bench/baseline.skel.h"
 #include "bench/weir_percpu.skel.h"
 #include "datapath.h"
+#include "common.h"
 #include "log.h"
 #include "datapath/pkt.h"
 
@@ -95,7 +96,7 @@ enum pkt_mode {
 struct bcase {
 	const char *name;
 	int prog_fd;
-	__u32 retval;	    /* expected verdict, checked on every call */
+	__u32 retval;	    /* expected bench_verdict, checked on every call */
 	struct inst *in;    /* NULL for baselines and xdp-filter */
 	enum pkt_mode mode; /* one-call mode */
 	__u32 seq[F_MAX];   /* PKT_NEW: the next 5-tuple */
@@ -113,33 +114,6 @@ struct opts {
 static int ncpus; /* possible CPUs: per-CPU map values come in this many */
 
 /* ---- statistics ---- */
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double stat_min(const double *v)
-{
-	double m = v[0];
-	int i;
-
-	for (i = 1; i < ROUNDS; i++)
-		if (v[i] < m)
-			m = v[i];
-	return m;
-}
-
-static double stat_median(const double *v)
-{
-	double s[ROUNDS];
-
-	memcpy(s, v, sizeof(s));
-	qsort(s, ROUNDS, sizeof(s[0]), cmp_double);
-	return ROUNDS % 2 ? s[ROUNDS / 2] : (s[ROUNDS / 2 - 1] + s[ROUNDS / 2]) / 2;
-}
 
 /* Per round: a / b, or a - b. */
 static void paired(const double *a, const double *b, bool ratio, double *out)
@@ -201,11 +175,6 @@ static __u32 rand_below(__u64 *state, __u32 n)
 
 /* ---- running programs ---- */
 
-static double ts_ns(const struct timespec *t)
-{
-	return t->tv_sec * 1e9 + t->tv_nsec;
-}
-
 /* repeat runs on one buffer; *ns per run. The kernel times the runs alone
  * (not the syscall, and not the XDP dispatcher update that every repeat > 1
  * call pays: milliseconds here, so a wall clock is useless) and leaves out
@@ -223,7 +192,7 @@ static int run_repeat(struct bcase *c, const struct pkt *p, __u32 repeat, double
 		log_err("test run case=\"%s\": %s", c->name, strerror(-err));
 		return err;
 	}
-	/* The verdict of the last run: repeat re-runs on what the previous left. */
+	/* The bench_verdict of the last run: repeat re-runs on what the previous left. */
 	if (run.retval != c->retval) {
 		log_err("test run case=\"%s\" retval=%u want=%u", c->name, run.retval, c->retval);
 		return -EPROTO;
@@ -1018,8 +987,9 @@ static void print_rows(const struct bcase *c, const struct bcase *floor, int nfr
 	printf("%-44s", c->name);
 	for (f = 0; f < nframes; f++) {
 		paired(c->ns[f], floor->ns[f], true, q);
-		printf("  %6.1f %6.1f %6.2fx %6.2fx", stat_min(c->ns[f]), stat_median(c->ns[f]),
-		       stat_min(q), stat_median(q));
+		printf("  %6.1f %6.1f %6.2fx %6.2fx", bench_min(c->ns[f], ROUNDS),
+		       bench_median(c->ns[f], ROUNDS), bench_min(q, ROUNDS),
+		       bench_median(q, ROUNDS));
 	}
 	printf("\n");
 }
@@ -1135,11 +1105,6 @@ static void report_memory(struct bench *b)
 	       "value area)\n");
 }
 
-static const char *verdict(bool ok)
-{
-	return ok ? "PASS" : "MISS";
-}
-
 /* "  <frame> <median>" per frame; median of per-round a/b (ratio) or a-b. */
 static bool report_target(struct bench *b, const char *what, const struct bcase *x,
 			  const struct bcase *y, bool ratio, double lo, double hi)
@@ -1151,13 +1116,13 @@ static bool report_target(struct bench *b, const char *what, const struct bcase 
 	printf("  %-52s", what);
 	for (f = 0; f < F_MAX; f++) {
 		paired(x->ns[f], y->ns[f], ratio, q);
-		m = stat_median(q);
+		m = bench_median(q, ROUNDS);
 		if (ratio)
 			printf("  %s %5.2fx", b->frames[f].name, m);
 		else
 			printf("  %s %+5.0f ns", b->frames[f].name, m);
 		if (lo <= hi) {
-			printf(" %s", verdict(m >= lo && m <= hi));
+			printf(" %s", bench_verdict(m >= lo && m <= hi));
 			all &= m >= lo && m <= hi;
 		}
 	}
@@ -1176,7 +1141,7 @@ static void report_target1(struct bench *b, const char *what, const struct bcase
 	paired(y->ns[F_TCP4], floor->ns[F_TCP4], false, yo);
 	paired(xo, yo, true, q);
 	printf("  %-52s  %s %+5.0f ns, %.2fx over floor\n", what, b->frames[F_TCP4].name,
-	       stat_median(d), stat_median(q));
+	       bench_median(d, ROUNDS), bench_median(q, ROUNDS));
 }
 
 static void report_targets(struct bench *b)
@@ -1263,18 +1228,6 @@ static void usage(const char *prog)
 		prog, REPEAT_DEFAULT, CALLS_DEFAULT);
 }
 
-/* A whole number in [min, max], or -EINVAL. */
-static int parse_num(const char *s, long long min, long long max, long long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoll(s, &end, 0);
-	if (errno || end == s || *end || *out < min || *out > max)
-		return -EINVAL;
-	return 0;
-}
-
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	long long v = 0;
@@ -1286,16 +1239,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	while ((c = getopt(argc, argv, "r:n:c:x:vh")) != -1) {
 		switch (c) {
 		case 'r':
-			err = parse_num(optarg, SLICES, 1 << 30, &v);
+			err = bench_parse_num(optarg, SLICES, 1 << 30, &v);
 			o->repeat = v;
 			break;
 		case 'n':
 			/* frame_next() has 31 bits of 5-tuple per case */
-			err = parse_num(optarg, 1, 1 << 24, &v);
+			err = bench_parse_num(optarg, 1, 1 << 24, &v);
 			o->calls = v;
 			break;
 		case 'c':
-			err = parse_num(optarg, -1, CPU_SETSIZE - 1, &v);
+			err = bench_parse_num(optarg, -1, CPU_SETSIZE - 1, &v);
 			o->cpu = v;
 			break;
 		case 'x':
@@ -1313,28 +1266,6 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		}
 	}
 	return 0;
-}
-
-/* Pins to want, or with -2 to the last allowed CPU (CPU 0 takes most of the
- * interrupts). Returns the CPU, or -1 when unpinned.
- */
-static int pin_cpu(int want)
-{
-	cpu_set_t set;
-	int cpu = want;
-
-	if (want == -1 || sched_getaffinity(0, sizeof(set), &set))
-		return -1;
-	if (want == -2)
-		for (cpu = CPU_SETSIZE - 1; cpu > 0 && !CPU_ISSET(cpu, &set); cpu--)
-			;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set)) {
-		log_warn("pin to cpu=%d: %s; running unpinned", cpu, strerror(errno));
-		return -1;
-	}
-	return cpu;
 }
 
 int main(int argc, char **argv)
@@ -1381,7 +1312,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	b->cpu = pin_cpu(b->o.cpu);
+	b->cpu = bench_pin_cpu(b->o.cpu);
 	frame_init(&b->frames[F_TCP4], "TCP/IPv4", &tcp4);
 	frame_init(&b->frames[F_UDP6], "UDP/IPv6", &udp6);
 	bench_init(b);
@@ -1395,7 +1326,7 @@ int main(int argc, char **argv)
 	report_memory(b);
 	report_targets(b);
 	err = report_checks(b);
-	printf("\nbench/datapath: %.1f s\n", (ts_ns(&t1) - ts_ns(&t0)) / 1e9);
+	printf("\nbench/datapath: %.1f s\n", (bench_ts_ns(&t1) - bench_ts_ns(&t0)) / 1e9);
 out:
 	bench_destroy(b);
 	free(b);
