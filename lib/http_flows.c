@@ -6,6 +6,10 @@
  * The body is produced on demand by libmicrohttpd's reader callback, so a
  * large answer never sits in memory as one string, and a follow stream waits
  * for records in its connection's own thread (one thread per connection).
+ * Records are written straight to text (weir_flow_record_write_json()) and
+ * batched: each callback hands libmicrohttpd up to STREAM_BLOCK_BYTES, one
+ * HTTP chunk and one send for many records. A follow stream flushes as soon
+ * as no further record is at hand, so batching never delays a record.
  */
 #define _GNU_SOURCE /* POLLRDHUP */
 #include <errno.h>
@@ -21,12 +25,13 @@
 #include "filter.h"
 #include "flow.h"
 #include "http_priv.h"
+#include "json_writer.h"
 #include "log.h"
 #include "store.h"
 #include "timefmt.h"
 
 #define NDJSON_MEDIA	   "application/x-ndjson"
-#define STREAM_BLOCK_BYTES 16384	 /* libmicrohttpd's read size for the body */
+#define STREAM_BLOCK_BYTES 65536	 /* libmicrohttpd's read size for the body: one chunk */
 #define FOLLOW_WAIT_MS	   1000		 /* how often a waiting stream checks its client */
 #define LOST_INTERVAL_NS   1000000000ULL /* lost_events lines at most this often (Hubble: 1 s) */
 
@@ -37,11 +42,12 @@ enum stream_phase {
 	PHASE_DONE,
 };
 
-/* What stream_fill() did. */
+/* What stream_fill() and follow_step() did. */
 enum fill {
-	FILL_OUT,   /* pending output set */
+	FILL_OUT,   /* pending output to send */
 	FILL_END,   /* the body is complete */
 	FILL_AGAIN, /* nothing yet: go round */
+	FILL_IDLE,  /* follow_step(): nothing at hand within its wait */
 };
 
 struct flows_stream {
@@ -59,8 +65,7 @@ struct flows_stream {
 	enum stream_phase phase;
 	bool ndjson; /* follow: one JSON object per line; else a JSON array */
 	bool opened; /* the array's "[" is out */
-	char *buf;   /* pending output */
-	size_t len;
+	struct weir_json_buf out; /* pending output: out.data[off..out.len) */
 	size_t off;
 };
 
@@ -96,58 +101,74 @@ static void stream_free(void *cls)
 	if (st->held)
 		weir_flow_record_put(st->held);
 	weir_flow_request_release(&st->req);
-	free(st->buf);
+	weir_json_buf_release(&st->out);
+	__atomic_fetch_sub(&st->s->streams, 1, __ATOMIC_RELEASE);
 	free(st);
 }
 
-static int set_output(struct flows_stream *st, char *text, size_t len)
+/* Before a record or a line: the array's "[" or ",\n", nothing for NDJSON. */
+static void element_open(struct flows_stream *st)
 {
-	free(st->buf);
-	st->buf = text;
-	st->len = len;
-	st->off = 0;
-	return FILL_OUT;
+	if (st->ndjson)
+		return;
+	if (st->opened)
+		weir_json_lit(&st->out, ",\n");
+	else
+		weir_json_char(&st->out, '[');
+	st->opened = true;
 }
 
-/* j (stolen) as the pending output: a line of NDJSON, or an array element. */
-static int stream_set(struct flows_stream *st, json_t *j)
+static void element_close(struct flows_stream *st)
 {
-	const char *prefix = "";
-	char *text, *out;
-	size_t n;
+	if (st->ndjson)
+		weir_json_char(&st->out, '\n');
+}
+
+/* text (a JSON value) appended as the next element. */
+static int stream_add_text(struct flows_stream *st, const char *text, size_t n)
+{
+	element_open(st);
+	weir_json_raw(&st->out, text, n);
+	element_close(st);
+	return st->out.err ? st->out.err : FILL_OUT;
+}
+
+/* j (stolen) appended as the next element. */
+static int stream_add(struct flows_stream *st, json_t *j)
+{
+	char *text;
+	int rc;
 
 	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (!text)
 		return -ENOMEM;
-	if (!st->ndjson) {
-		prefix = st->opened ? ",\n" : "[";
-		st->opened = true;
-	}
-	n = strlen(prefix) + strlen(text) + 2;
-	out = malloc(n);
-	if (!out) {
-		free(text);
-		return -ENOMEM;
-	}
-	n = (size_t)snprintf(out, n, "%s%s%s", prefix, text, st->ndjson ? "\n" : "");
+	rc = stream_add_text(st, text, strlen(text));
 	free(text);
-	return set_output(st, out, n);
+	return rc;
 }
 
-static int stream_set_record(struct flows_stream *st, struct weir_flow_record *r)
+static int stream_add_record(struct flows_stream *st, struct weir_flow_record *r)
 {
-	json_t *j = weir_flow_record_to_json(r);
+	size_t mark = st->out.len;
+	bool opened = st->opened;
+	int err;
 
-	if (!j) {
+	element_open(st);
+	err = weir_flow_record_write_json(r, &st->out);
+	if (err) {
 		/* One record that cannot be written does not end the stream. */
-		log_warn("http: flow record id=%llu has no JSON form; skipped",
-			 (unsigned long long)r->id);
+		log_warn("http: flow record id=%llu has no JSON form: %s; skipped",
+			 (unsigned long long)r->id, strerror(-err));
 		weir_flow_record_put(r);
+		st->out.err = 0;
+		st->out.len = mark;
+		st->opened = opened;
 		return FILL_AGAIN;
 	}
 	weir_flow_record_put(r);
-	return stream_set(st, j);
+	element_close(st);
+	return st->out.err ? st->out.err : FILL_OUT;
 }
 
 /* Hubble's GetFlowsResponse with lost_events: what this stream fell behind by. */
@@ -161,7 +182,7 @@ static int stream_set_lost(struct flows_stream *st, uint64_t lost)
 	j = json_pack("{s:{s:s,s:I},s:s,s:s}", "lost_events", "source", "OBSERVER_EVENTS_QUEUE",
 		      "num_events_lost", (json_int_t)lost, "node_name", node ? node : "", "time",
 		      now);
-	return stream_set(st, j);
+	return stream_add(st, j);
 }
 
 /* Whether the client has gone: a hang-up on its socket, seen without reading. */
@@ -184,23 +205,20 @@ static int ptr_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* A note from the store: a line as it is. */
-static int stream_set_note(struct flows_stream *st, char *note)
+/* A note from the store (freed here): a line as it is. */
+static int stream_add_note(struct flows_stream *st, char *note)
 {
-	size_t n = strlen(note);
-	char *line = realloc(note, n + 2);
+	int rc = stream_add_text(st, note, strlen(note));
 
-	if (!line) {
-		free(note);
-		return -ENOMEM;
-	}
-	line[n++] = '\n';
-	line[n] = '\0';
-	return set_output(st, line, n);
+	free(note);
+	return rc;
 }
 
-/* One step of a follow: a record, a note, a lost_events line, or nothing yet. */
-static int follow_step(struct flows_stream *st)
+/* One step of a follow: a record, a note, a lost_events line appended
+ * (FILL_OUT), nothing to send (FILL_AGAIN), nothing within wait_ms
+ * (FILL_IDLE), or -errno.
+ */
+static int follow_step(struct flows_stream *st, int wait_ms)
 {
 	struct weir_flow_record *r = st->held;
 	char *note = NULL;
@@ -209,12 +227,12 @@ static int follow_step(struct flows_stream *st)
 
 	st->held = NULL;
 	if (!r) {
-		rc = weir_follower_next_note(
-			st->f, st->phase == PHASE_CATCH_UP ? 0 : FOLLOW_WAIT_MS, &r, &note, &lost);
+		rc = weir_follower_next_note(st->f, st->phase == PHASE_CATCH_UP ? 0 : wait_ms,
+					     &r, &note, &lost);
 		st->lost_pending += lost;
 	}
 	if (note)
-		return stream_set_note(st, note);
+		return stream_add_note(st, note);
 	/* Losses go out before the record after the gap, batched to one line
 	 * a second under overload, and always before the stream idles or ends.
 	 */
@@ -233,10 +251,12 @@ static int follow_step(struct flows_stream *st)
 			 */
 			put_seen(st);
 			st->phase = PHASE_FOLLOW;
-		} else if (client_gone(st)) {
-			return -ECONNRESET;
+			return FILL_AGAIN;
 		}
-		return FILL_AGAIN;
+		/* output waits to go: the client is checked once it has gone */
+		if (wait_ms && client_gone(st))
+			return -ECONNRESET;
+		return FILL_IDLE;
 	}
 	if (rc == -EPIPE) {
 		st->phase = PHASE_DONE;
@@ -262,43 +282,54 @@ static int follow_step(struct flows_stream *st)
 		st->phase = PHASE_DONE;
 		return FILL_AGAIN;
 	}
-	return stream_set_record(st, r);
+	return stream_add_record(st, r);
 }
 
-/* Sets the pending output: FILL_OUT, FILL_END, FILL_AGAIN (a record was
- * skipped: call again), or -errno.
+/* Appends to the pending output until it holds a block or nothing more is at
+ * hand: FILL_OUT, FILL_END (the body is complete and all of it sent), or
+ * -errno. Only a follow with nothing to send waits, FOLLOW_WAIT_MS at a time.
  */
 static int stream_fill(struct flows_stream *st)
 {
 	int rc;
 
-	for (;;) {
+	while (st->out.len < STREAM_BLOCK_BYTES) {
 		switch (st->phase) {
 		case PHASE_HISTORY:
-			if (st->next < st->n_hist)
-				return stream_set_record(st, st->hist[st->next++]);
+			if (st->next < st->n_hist) {
+				rc = stream_add_record(st, st->hist[st->next++]);
+				if (rc < 0)
+					return rc;
+				break;
+			}
 			if (st->f) {
 				st->phase = PHASE_CATCH_UP;
 				break;
 			}
 			st->phase = PHASE_DONE;
 			if (!st->ndjson) {
-				char *end = strdup(st->opened ? "\n]\n" : "[]\n");
-
-				return end ? set_output(st, end, strlen(end)) : -ENOMEM;
+				if (st->opened)
+					weir_json_lit(&st->out, "\n]\n");
+				else
+					weir_json_lit(&st->out, "[]\n");
+				if (st->out.err)
+					return st->out.err;
 			}
 			break;
 		case PHASE_CATCH_UP:
 		case PHASE_FOLLOW:
-			rc = follow_step(st);
-			if (rc != FILL_AGAIN)
+			rc = follow_step(st, st->out.len ? 0 : FOLLOW_WAIT_MS);
+			if (rc < 0)
 				return rc;
+			if (rc == FILL_IDLE && st->out.len)
+				return FILL_OUT;
 			break;
 		case PHASE_DONE:
 		default:
-			return FILL_END;
+			return st->out.len ? FILL_OUT : FILL_END;
 		}
 	}
+	return FILL_OUT;
 }
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
@@ -308,7 +339,9 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
 	int rc;
 
 	(void)pos;
-	while (st->off >= st->len) {
+	if (st->off >= st->out.len) {
+		weir_json_buf_reset(&st->out);
+		st->off = 0;
 		rc = stream_fill(st);
 		if (rc == FILL_END)
 			return MHD_CONTENT_READER_END_OF_STREAM;
@@ -318,10 +351,10 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		}
 	}
-	n = st->len - st->off;
+	n = st->out.len - st->off;
 	if (n > max)
 		n = max;
-	memcpy(out, st->buf + st->off, n);
+	memcpy(out, st->out.data + st->off, n);
 	st->off += n;
 	return (ssize_t)n;
 }
@@ -387,6 +420,8 @@ enum MHD_Result weir_http_flows_get(struct weir_http_server *s, struct MHD_Conne
 		return MHD_NO;
 	st->s = s;
 	st->conn = c;
+	/* weir_http_server_stop() waits for the streams to end (stream_free()) */
+	__atomic_fetch_add(&s->streams, 1, __ATOMIC_RELAXED);
 	args.req = &st->req;
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, flows_arg, &args);
 	err = args.rc;

@@ -21,6 +21,7 @@ struct weir_http_server {
 	struct weir_http_listener tcp;
 	struct weir_http_listener unix_sock;
 	bool socket_bound; /* o.socket_path is ours to remove at stop */
+	int streams;	   /* atomic: /v1/flows answers not yet freed (http_flows.c) */
 };
 
 /* "host:port", "[v6]:port" or ":port" (every address): a listening socket. */

@@ -19,6 +19,7 @@
 
 #define HTTP_CONNECTIONS_MAX 128 /* per daemon; each is a thread */
 #define HTTP_IDLE_TIMEOUT_S  60	 /* an idle keep-alive connection, or a stalled reader */
+#define HTTP_STOP_WAIT_MS    2000 /* for /v1/flows answers to end cleanly at stop */
 
 enum builtin {
 	BUILTIN_NONE,
@@ -408,6 +409,8 @@ err_stop:
 
 void weir_http_server_stop(struct weir_http_server *s)
 {
+	int i;
+
 	if (!s)
 		return;
 	/* Follow streams wait in the daemons' threads: wake them, so that
@@ -415,5 +418,11 @@ void weir_http_server_stop(struct weir_http_server *s)
 	 */
 	if (s->o.store)
 		weir_store_close(s->o.store);
+	/* Stopping a daemon shuts its connections' sockets at once: a woken
+	 * stream must first write its last chunk (the chunked body's "0"
+	 * terminator), or its client sees a truncated answer.
+	 */
+	for (i = 0; i < HTTP_STOP_WAIT_MS && __atomic_load_n(&s->streams, __ATOMIC_ACQUIRE); i++)
+		usleep(1000);
 	server_free(s);
 }

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The direct JSON writer against jansson: UTF-8 judged and strings escaped the
+ * same way for every byte and for random byte strings, and flow records
+ * written by weir_flow_record_write_json() byte for byte what
+ * json_dumps(weir_flow_record_to_json(), JSON_COMPACT) writes, for thousands of
+ * random records that set every optional field and odd strings (quotes,
+ * controls, UTF-8, bytes that are not UTF-8).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include "flow.h"
+#include "json_writer.h"
+
+#define RECORDS 20000
+
+/* xorshift64*: the same sequence on every run. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dULL;
+}
+
+static uint64_t rnd_below(uint64_t n)
+{
+	return rnd() % n;
+}
+
+/* Pieces of odd strings: escapes, controls, UTF-8 of every length, and
+ * sequences jansson refuses (overlong, surrogate, past U+10FFFF, cut short).
+ */
+static const char *const pieces[] = {
+	"a",	    "pod-1",	"\"",	      "\\",	      "/",	     "\n",
+	"\t",	    "\r",	"\b",	      "\f",	      "\x01",	     "\x1f",
+	"\x7f",	    " ",	"k8s:app=x",  "\xc3\xa9",     "\xe2\x80\xa8", "\xf0\x9f\x98\x80",
+	"\xef\xbf\xbf", "\xff", "\xc0\x80",   "\x80",	      "\xed\xa0\x80", "\xf4\x90\x80\x80",
+	"\xe2\x82",  "\xc3",	"reserved:world", "reserved:host", "\xf5\x80\x80\x80", "}",
+};
+
+/* A random string of up to max bytes (with its NUL); mostly plain. */
+static char *odd_string(size_t max)
+{
+	char *s = calloc(1, max);
+	size_t n = rnd_below(6), i, len = 0;
+
+	assert_non_null(s);
+	if (!rnd_below(3))
+		n = 0;
+	for (i = 0; i < n; i++) {
+		const char *p = pieces[rnd_below(sizeof(pieces) / sizeof(pieces[0]))];
+		size_t k = strlen(p);
+
+		if (len + k >= max)
+			break;
+		memcpy(s + len, p, k);
+		len += k;
+	}
+	if (!len && !rnd_below(4))
+		strcpy(s, max > 8 ? "plain" : "x");
+	return s;
+}
+
+static char *maybe_string(void)
+{
+	switch (rnd_below(4)) {
+	case 0:
+		return NULL;
+	case 1:
+		return strdup("");
+	default:
+		return odd_string(48);
+	}
+}
+
+static struct weir_endpoint *random_endpoint(void)
+{
+	struct weir_endpoint *ep;
+	size_t i, n;
+
+	switch (rnd_below(5)) {
+	case 0:
+		return NULL;
+	case 1:
+		return weir_endpoint_world();
+	default:
+		break;
+	}
+	ep = weir_endpoint_new((enum weir_identity)rnd_below(3));
+	assert_non_null(ep);
+	ep->namespace = maybe_string();
+	ep->pod_name = maybe_string();
+	ep->workload_name = maybe_string();
+	ep->workload_kind = maybe_string();
+	ep->node_name = maybe_string();
+	n = rnd_below(4);
+	if (n) {
+		ep->labels = calloc(n, sizeof(char *));
+		assert_non_null(ep->labels);
+		for (i = 0; i < n; i++)
+			ep->labels[i] = odd_string(40);
+		ep->n_labels = n;
+	}
+	return ep;
+}
+
+static uint64_t random_u64(void)
+{
+	switch (rnd_below(5)) {
+	case 0:
+		return 0;
+	case 1:
+		return rnd_below(1000);
+	case 2:
+		return (uint64_t)INT64_MAX + rnd_below(3); /* strings past INT64_MAX */
+	case 3:
+		return UINT64_MAX - rnd_below(2);
+	default:
+		return rnd() >> rnd_below(64);
+	}
+}
+
+/* A time with 0, 3, 6 or 9 fractional digits, or none at all. */
+static uint64_t random_time(void)
+{
+	static const uint64_t frac_units[] = { 1000000000ULL, 1000000ULL, 1000ULL, 1ULL };
+	uint64_t sec = 1700000000ULL + rnd_below(400000000ULL);
+
+	if (!rnd_below(6))
+		return 0;
+	return sec * 1000000000ULL + rnd_below(1000000000ULL) / frac_units[rnd_below(4)] *
+					     frac_units[rnd_below(4)] % 1000000000ULL;
+}
+
+static struct weir_flow_record *random_record(void)
+{
+	static const uint8_t protos[] = { 0,	       IPPROTO_TCP,  IPPROTO_UDP, IPPROTO_SCTP,
+					  IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_IGMP, 112,
+					  47,	       255 };
+	struct weir_flow_record *r = weir_flow_record_new();
+	char *ifname;
+	size_t i;
+
+	assert_non_null(r);
+	r->id = rnd();
+	r->time_ns = random_time();
+	r->first_seen_ns = random_time();
+	r->last_seen_ns = random_time();
+	r->type = (enum weir_record_type)rnd_below(6);
+	r->end_reason = (enum weir_end_reason)rnd_below(7);
+	r->family = (uint8_t[]){ 0, 4, 6, 6, 4, 5 }[rnd_below(6)];
+	r->proto = protos[rnd_below(sizeof(protos))];
+	for (i = 0; i < 16; i++) {
+		r->saddr[i] = (uint8_t)rnd();
+		r->daddr[i] = (uint8_t)rnd();
+	}
+	if (r->family == 4) {
+		memset(r->saddr + 4, 0, 12);
+		memset(r->daddr + 4, 0, 12);
+	}
+	r->sport = rnd_below(3) ? (uint16_t)rnd() : 0;
+	r->dport = rnd_below(3) ? (uint16_t)rnd() : 0;
+	r->icmp_type = rnd_below(2) ? (uint8_t)rnd() : 0;
+	r->icmp_code = rnd_below(2) ? (uint8_t)rnd_below(20) : 0;
+	r->l3_only = !rnd_below(5);
+	r->ifindex = rnd_below(2) ? (uint32_t)rnd() : 0;
+	ifname = odd_string(IF_NAMESIZE);
+	if (rnd_below(8))
+		memcpy(r->ifname, ifname, strlen(ifname));
+	else
+		memset(r->ifname, 'e', sizeof(r->ifname)); /* no NUL: strnlen's bound */
+	free(ifname);
+	r->dir = (uint8_t)rnd_below(4);
+	r->hook = (uint8_t)rnd_below(4);
+	r->verdict = (uint8_t)rnd_below(8);
+	r->reason = rnd_below(3) ? (uint8_t)rnd() : 0;
+	r->is_reply = (enum weir_reply)rnd_below(3);
+	r->tcp_flags = (uint32_t)rnd() & ((uint32_t)rnd() | 0x3);
+	r->packets = random_u64();
+	r->bytes = random_u64();
+	r->reply_packets = random_u64();
+	r->reply_bytes = random_u64();
+	r->node_name = maybe_string();
+	r->src = random_endpoint();
+	r->dst = random_endpoint();
+	return r;
+}
+
+/* What the jansson encoder writes for r, or NULL when it cannot (it cannot
+ * be asked about the text then: the writer must still produce valid JSON).
+ */
+static char *jansson_text(const struct weir_flow_record *r)
+{
+	json_t *j = weir_flow_record_to_json(r);
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	json_decref(j);
+	return text;
+}
+
+static void writes_records_as_jansson_does(void **state)
+{
+	struct weir_json_buf b = WEIR_JSON_BUF_INIT;
+	size_t i, start;
+	int compared = 0;
+
+	(void)state;
+	weir_json_lit(&b, "[");
+	for (i = 0; i < RECORDS; i++) {
+		struct weir_flow_record *r = random_record();
+		char *want = jansson_text(r);
+
+		start = b.len;
+		assert_int_equal(weir_flow_record_write_json(r, &b), 0);
+		assert_non_null(want);
+		if (strcmp(want, b.data + start)) {
+			fprintf(stderr, "# record %zu\n# want %s\n# got  %s\n", i, want,
+				b.data + start);
+			fail();
+		}
+		compared++;
+		free(want);
+		weir_flow_record_put(r);
+		/* the buffer keeps growing, then starts over: appends at any offset */
+		if (b.len > (1 << 20))
+			weir_json_buf_reset(&b);
+	}
+	assert_int_equal(compared, RECORDS);
+	weir_json_buf_release(&b);
+}
+
+/* Every record written is JSON jansson reads back to the same text. */
+static void writes_json_that_reads_back(void **state)
+{
+	struct weir_json_buf b = WEIR_JSON_BUF_INIT;
+	json_error_t jerr;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2000; i++) {
+		struct weir_flow_record *r = random_record();
+		json_t *j;
+		char *again;
+
+		weir_json_buf_reset(&b);
+		assert_int_equal(weir_flow_record_write_json(r, &b), 0);
+		j = json_loadb(b.data, b.len, 0, &jerr);
+		assert_non_null(j);
+		again = json_dumps(j, JSON_COMPACT);
+		assert_string_equal(again, b.data);
+		free(again);
+		json_decref(j);
+		weir_flow_record_put(r);
+	}
+	weir_json_buf_release(&b);
+}
+
+/* One byte, and random byte strings: valid for one exactly when valid for
+ * the other, and escaped the same.
+ */
+static void judges_and_escapes_strings_as_jansson_does(void **state)
+{
+	struct weir_json_buf b = WEIR_JSON_BUF_INIT;
+	char s[16];
+	size_t i, n, k;
+
+	(void)state;
+	for (i = 0; i < 200000; i++) {
+		json_t *j;
+		char *want;
+
+		n = i < 256 ? 1 : 1 + rnd_below(sizeof(s));
+		for (k = 0; k < n; k++)
+			s[k] = (char)(i < 256 ? i : rnd_below(4) ? 0x80 + rnd_below(0x80) : rnd());
+		j = json_stringn(s, n);
+		assert_int_equal(weir_json_utf8_valid(s, n), j != NULL);
+		if (!j)
+			continue;
+		want = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
+		weir_json_buf_reset(&b);
+		weir_json_str(&b, s, n);
+		assert_non_null(want);
+		assert_int_equal(b.len, strlen(want));
+		assert_memory_equal(b.data, want, b.len);
+		free(want);
+		json_decref(j);
+	}
+	weir_json_buf_release(&b);
+}
+
+static void writes_integers(void **state)
+{
+	static const int64_t v[] = { 0, 1, -1, 9, 10, 99, 100, INT64_MAX, INT64_MIN, -4200 };
+	struct weir_json_buf b = WEIR_JSON_BUF_INIT;
+	char want[32];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		weir_json_buf_reset(&b);
+		weir_json_i64(&b, v[i]);
+		snprintf(want, sizeof(want), "%lld", (long long)v[i]);
+		assert_string_equal(b.data, want);
+	}
+	weir_json_buf_reset(&b);
+	weir_json_u64(&b, UINT64_MAX);
+	assert_string_equal(b.data, "18446744073709551615");
+	weir_json_buf_release(&b);
+}
+
+static void steals_the_text(void **state)
+{
+	struct weir_json_buf b = WEIR_JSON_BUF_INIT;
+	size_t len = 0;
+	char *text;
+
+	(void)state;
+	text = weir_json_buf_steal(&b, &len);
+	assert_non_null(text);
+	assert_string_equal(text, "");
+	free(text);
+	weir_json_lit(&b, "[1,2]");
+	text = weir_json_buf_steal(&b, &len);
+	assert_string_equal(text, "[1,2]");
+	assert_int_equal(len, 5);
+	assert_null(b.data);
+	assert_int_equal(b.len, 0);
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(writes_records_as_jansson_does),
+		cmocka_unit_test(writes_json_that_reads_back),
+		cmocka_unit_test(judges_and_escapes_strings_as_jansson_does),
+		cmocka_unit_test(writes_integers),
+		cmocka_unit_test(steals_the_text),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
