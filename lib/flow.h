@@ -113,6 +113,12 @@ void weir_flow_record_put(struct weir_flow_record *r);
  * Hubble's field names inside "flow" and Weir's additions under "flow"."weir".
  */
 json_t *weir_flow_record_to_json(const struct weir_flow_record *r);
+struct weir_json_buf;
+/* Appends r's JSON text (json_dumps(weir_flow_record_to_json(r), JSON_COMPACT),
+ * byte for byte) to b, without building the tree: ~10x faster. 0, or -ENOMEM
+ * with b as it was before the call (and b->err set).
+ */
+int weir_flow_record_write_json(const struct weir_flow_record *r, struct weir_json_buf *b);
 /* Parses Weir's output or Hubble's (`hubble observe -o json` lines, or a bare
  * Flow object). Returns 0, or -EINVAL with a one-line reason in err, or
  * -ENODATA for a GetFlowsResponse that holds no flow (node_status,

@@ -5,6 +5,7 @@
  * ignores fields it does not know and rejects known fields of the wrong type.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <netinet/in.h>
 #include "flow.h"
 #include "hubble_names.h"
+#include "json_writer.h"
 #include "timefmt.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -466,6 +468,496 @@ json_t *weir_flow_record_to_json(const struct weir_flow_record *r)
 err:
 	json_decref(flow);
 	return NULL;
+}
+
+/* ---- writing text directly ----
+ *
+ * The same JSON as json_dumps(weir_flow_record_to_json(r), JSON_COMPACT),
+ * byte for byte (tests/unit/test_json_writer.c compares them), written into a
+ * buffer with no tree, no allocation per field and no printf: the key order
+ * is the order the functions above insert keys in.
+ */
+
+/* Two decimal digits at p. */
+static char *put2(char *p, unsigned int v)
+{
+	p[0] = (char)('0' + v / 10 % 10);
+	p[1] = (char)('0' + v % 10);
+	return p + 2;
+}
+
+/* Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm, as timefmt.c). */
+static void civil_date(uint64_t days, unsigned int *y, unsigned int *m, unsigned int *d)
+{
+	uint64_t z = days + 719468, era = z / 146097;
+	unsigned int doe = (unsigned int)(z - era * 146097), yoe, doy, mp;
+
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (unsigned int)(yoe + era * 400 + (*m <= 2));
+}
+
+/* weir_time_format()'s text without printf: "2026-08-05T10:12:18.510Z".
+ * Returns its length (at most 30).
+ */
+static size_t time_text(uint64_t ns, char buf[WEIR_TIME_STR_LEN])
+{
+	uint64_t sec = ns / 1000000000ULL, sod = sec % 86400;
+	uint32_t frac = (uint32_t)(ns % 1000000000ULL);
+	unsigned int y, m, d, digits = 9, i;
+	char *p = buf;
+
+	civil_date(sec / 86400, &y, &m, &d);
+	p = put2(p, y / 100);
+	p = put2(p, y % 100);
+	*p++ = '-';
+	p = put2(p, m);
+	*p++ = '-';
+	p = put2(p, d);
+	*p++ = 'T';
+	p = put2(p, (unsigned int)(sod / 3600));
+	*p++ = ':';
+	p = put2(p, (unsigned int)(sod / 60 % 60));
+	*p++ = ':';
+	p = put2(p, (unsigned int)(sod % 60));
+	/* protojson: the shortest of 0, 3, 6 or 9 digits that is exact */
+	if (frac % 1000000 == 0) {
+		digits = frac ? 3 : 0;
+		frac /= 1000000;
+	} else if (frac % 1000 == 0) {
+		digits = 6;
+		frac /= 1000;
+	}
+	if (digits) {
+		*p++ = '.';
+		for (i = digits; i > 0; i--) {
+			p[i - 1] = (char)('0' + frac % 10);
+			frac /= 10;
+		}
+		p += digits;
+	}
+	*p++ = 'Z';
+	*p = '\0';
+	return (size_t)(p - buf);
+}
+
+/* uuid_format() without printf. */
+static void uuid_text(const char *node, uint64_t id, char buf[37])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t hi = (fnv1a(node) & ~0xf000ULL) | 0x8000ULL;
+	uint64_t lo = (id & UUID_ID_MASK) | 0x8000000000000000ULL;
+	int i, k = 35;
+
+	buf[36] = '\0';
+	for (i = 0; i < 16; i++, k--) {
+		if (k == 23)
+			buf[k--] = '-';
+		buf[k] = hex[lo & 0xf];
+		lo >>= 4;
+	}
+	for (i = 0; i < 16; i++, k--) {
+		if (k == 18 || k == 13 || k == 8)
+			buf[k--] = '-';
+		buf[k] = hex[hi & 0xf];
+		hi >>= 4;
+	}
+}
+
+/* weir_addr_str(): IPv4 without printf, IPv6 through inet_ntop(). */
+static const char *addr_text(uint8_t family, const uint8_t *a, char *buf, size_t len)
+{
+	char *p = buf;
+	int i;
+
+	if (family != 4)
+		return weir_addr_str(family, a, buf, len);
+	for (i = 0; i < 4; i++) {
+		if (a[i] >= 100)
+			*p++ = (char)('0' + a[i] / 100);
+		if (a[i] >= 10)
+			*p++ = (char)('0' + a[i] / 10 % 10);
+		*p++ = (char)('0' + a[i] % 10);
+		*p++ = i < 3 ? '.' : '\0';
+	}
+	return buf;
+}
+
+/* "TCP Flags: ..." for every combination of the 9 flags, made once. */
+#define TCP_SUMMARIES 512
+static char tcp_summaries[TCP_SUMMARIES][64];
+static pthread_once_t tcp_summaries_once = PTHREAD_ONCE_INIT;
+
+static void tcp_summaries_make(void)
+{
+	char s[48];
+	uint32_t bits, flags;
+	size_t i;
+
+	for (bits = 0; bits < TCP_SUMMARIES; bits++) {
+		for (i = 0, flags = 0; i < ARRAY_SIZE(weir_tcp_flags); i++)
+			if (bits & (1u << i))
+				flags |= weir_tcp_flags[i].bit;
+		weir_tcp_flags_summary(flags, s, sizeof(s));
+		snprintf(tcp_summaries[bits], sizeof(tcp_summaries[bits]), "TCP Flags: %s", s);
+	}
+}
+
+static const char *tcp_summary(uint32_t flags)
+{
+	uint32_t bits = 0;
+	size_t i;
+
+	pthread_once(&tcp_summaries_once, tcp_summaries_make);
+	for (i = 0; i < ARRAY_SIZE(weir_tcp_flags); i++)
+		if (flags & weir_tcp_flags[i].bit)
+			bits |= 1u << i;
+	return tcp_summaries[bits];
+}
+
+static void w_key(struct weir_json_buf *b, bool *first, const char *key, size_t n)
+{
+	if (!*first)
+		weir_json_char(b, ',');
+	*first = false;
+	weir_json_char(b, '"');
+	weir_json_raw(b, key, n);
+	weir_json_lit(b, "\":");
+}
+
+/* A key that needs no escape: a string literal. */
+#define W_KEY(b, first, key) w_key((b), (first), (key), sizeof(key) - 1)
+
+static void w_cstr(struct weir_json_buf *b, const char *s)
+{
+	weir_json_str(b, s, strlen(s));
+}
+
+static void w_ctext(struct weir_json_buf *b, const char *s)
+{
+	weir_json_text(b, s, strlen(s));
+}
+
+static void w_u64(struct weir_json_buf *b, uint64_t v)
+{
+	if (v <= INT64_MAX) {
+		weir_json_u64(b, v);
+		return;
+	}
+	weir_json_char(b, '"');
+	weir_json_u64(b, v);
+	weir_json_char(b, '"');
+}
+
+static void w_enum(struct weir_json_buf *b, const char *name, unsigned int code)
+{
+	if (name)
+		w_cstr(b, name);
+	else
+		weir_json_u64(b, code);
+}
+
+static void w_time(struct weir_json_buf *b, const char *text, size_t n)
+{
+	weir_json_char(b, '"');
+	weir_json_raw(b, text, n);
+	weir_json_char(b, '"');
+}
+
+static void w_endpoint(struct weir_json_buf *b, const struct weir_endpoint *ep, const char *key,
+		       size_t key_len, bool *first_out)
+{
+	const char *reserved = NULL;
+	bool first = true, wn, wk;
+	size_t i;
+
+	wn = ep->workload_name && *ep->workload_name;
+	wk = ep->workload_kind && *ep->workload_kind;
+	if (ep->identity == WEIR_IDENTITY_WORLD && !labels_have(ep, LABEL_WORLD, false))
+		reserved = LABEL_WORLD;
+	else if (ep->identity == WEIR_IDENTITY_HOST && !labels_have(ep, LABEL_HOST, true))
+		reserved = LABEL_HOST;
+	/* set_nonempty(): an endpoint with nothing to say is left out */
+	if (ep->identity != WEIR_IDENTITY_WORLD && ep->identity != WEIR_IDENTITY_HOST &&
+	    !(ep->namespace && *ep->namespace) && !reserved && !ep->n_labels &&
+	    !(ep->pod_name && *ep->pod_name) && !wn && !wk)
+		return;
+	w_key(b, first_out, key, key_len);
+	weir_json_char(b, '{');
+	if (ep->identity == WEIR_IDENTITY_WORLD || ep->identity == WEIR_IDENTITY_HOST) {
+		W_KEY(b, &first, "identity");
+		weir_json_u64(b, ep->identity == WEIR_IDENTITY_WORLD ? IDENTITY_WORLD :
+								       IDENTITY_HOST);
+	}
+	if (ep->namespace && *ep->namespace) {
+		W_KEY(b, &first, "namespace");
+		w_ctext(b, ep->namespace);
+	}
+	if (reserved || ep->n_labels) {
+		W_KEY(b, &first, "labels");
+		weir_json_char(b, '[');
+		if (reserved)
+			w_cstr(b, reserved);
+		for (i = 0; i < ep->n_labels; i++) {
+			if (i || reserved)
+				weir_json_char(b, ',');
+			w_ctext(b, ep->labels[i]);
+		}
+		weir_json_char(b, ']');
+	}
+	if (ep->pod_name && *ep->pod_name) {
+		W_KEY(b, &first, "pod_name");
+		w_ctext(b, ep->pod_name);
+	}
+	if (wn || wk) {
+		bool wfirst = true;
+
+		W_KEY(b, &first, "workloads");
+		weir_json_lit(b, "[{");
+		if (wn) {
+			W_KEY(b, &wfirst, "name");
+			w_ctext(b, ep->workload_name);
+		}
+		if (wk) {
+			W_KEY(b, &wfirst, "kind");
+			w_ctext(b, ep->workload_kind);
+		}
+		weir_json_lit(b, "}]");
+	}
+	weir_json_char(b, '}');
+}
+
+static void w_l4(struct weir_json_buf *b, const struct weir_flow_record *r, const char *name)
+{
+	bool first = true;
+	size_t i;
+
+	weir_json_lit(b, "{\"");
+	weir_json_raw(b, name, strlen(name));
+	weir_json_lit(b, "\":{");
+	if (has_ports(r->proto)) {
+		if (r->sport) {
+			W_KEY(b, &first, "source_port");
+			weir_json_u64(b, r->sport);
+		}
+		if (r->dport) {
+			W_KEY(b, &first, "destination_port");
+			weir_json_u64(b, r->dport);
+		}
+	} else if (is_icmp(r->proto)) {
+		if (r->icmp_type) {
+			W_KEY(b, &first, "type");
+			weir_json_u64(b, r->icmp_type);
+		}
+		if (r->icmp_code) {
+			W_KEY(b, &first, "code");
+			weir_json_u64(b, r->icmp_code);
+		}
+	}
+	if (r->proto == IPPROTO_TCP) {
+		bool ffirst = true;
+
+		W_KEY(b, &first, "flags");
+		weir_json_char(b, '{');
+		for (i = 0; i < ARRAY_SIZE(weir_tcp_flags); i++) {
+			if (!(r->tcp_flags & weir_tcp_flags[i].bit))
+				continue;
+			w_key(b, &ffirst, weir_tcp_flags[i].name, strlen(weir_tcp_flags[i].name));
+			weir_json_lit(b, "true");
+		}
+		weir_json_char(b, '}');
+	}
+	weir_json_lit(b, "}}");
+}
+
+static void w_weir(struct weir_json_buf *b, const struct weir_flow_record *r, bool *first_out)
+{
+	char t[WEIR_TIME_STR_LEN];
+	bool first = true;
+	size_t n;
+
+	/* weir_json() and set_nonempty(): the key only with something in it */
+#define W_WEIR_KEY(key)                                  \
+	do {                                             \
+		if (first)                               \
+			W_KEY(b, first_out, "weir");     \
+		if (first)                               \
+			weir_json_char(b, '{');          \
+		W_KEY(b, &first, key);                   \
+	} while (0)
+	if (r->type > 0 && (size_t)r->type < ARRAY_SIZE(record_names)) {
+		W_WEIR_KEY("record");
+		w_cstr(b, record_names[r->type]);
+	}
+	if (r->end_reason > 0 && (size_t)r->end_reason < ARRAY_SIZE(end_reason_names)) {
+		W_WEIR_KEY("end_reason");
+		w_cstr(b, end_reason_names[r->end_reason]);
+	}
+	if (r->first_seen_ns) {
+		W_WEIR_KEY("first_seen");
+		n = time_text(r->first_seen_ns, t);
+		w_time(b, t, n);
+	}
+	if (r->last_seen_ns) {
+		W_WEIR_KEY("last_seen");
+		n = time_text(r->last_seen_ns, t);
+		w_time(b, t, n);
+	}
+	if (r->packets) {
+		W_WEIR_KEY("packets");
+		w_u64(b, r->packets);
+	}
+	if (r->bytes) {
+		W_WEIR_KEY("bytes");
+		w_u64(b, r->bytes);
+	}
+	if (r->reply_packets) {
+		W_WEIR_KEY("reply_packets");
+		w_u64(b, r->reply_packets);
+	}
+	if (r->reply_bytes) {
+		W_WEIR_KEY("reply_bytes");
+		w_u64(b, r->reply_bytes);
+	}
+	if (r->type && r->hook < ARRAY_SIZE(hook_names)) {
+		W_WEIR_KEY("hook");
+		w_cstr(b, hook_names[r->hook]);
+	}
+	if (r->l3_only) {
+		W_WEIR_KEY("l3_only");
+		weir_json_lit(b, "true");
+	}
+	if (r->proto && !l4_name(r->proto)) {
+		W_WEIR_KEY("protocol");
+		weir_json_u64(b, r->proto);
+	}
+#undef W_WEIR_KEY
+	if (!first)
+		weir_json_char(b, '}');
+}
+
+int weir_flow_record_write_json(const struct weir_flow_record *r, struct weir_json_buf *b)
+{
+	bool dropped = r->verdict == WEIR_VERDICT_DROPPED, first = true;
+	const char *node = r->node_name && *r->node_name ? r->node_name : NULL;
+	char buf[INET6_ADDRSTRLEN], uuid[37], sum[96], time[WEIR_TIME_STR_LEN];
+	size_t start = b->len, time_len = 0;
+
+	/* a record is ~1 KiB: one growth up front, not many small ones */
+	weir_json_buf_reserve(b, 2048);
+	if (r->time_ns)
+		time_len = time_text(r->time_ns, time);
+	weir_json_lit(b, "{\"flow\":{");
+	if (r->time_ns) {
+		W_KEY(b, &first, "time");
+		w_time(b, time, time_len);
+	}
+	uuid_text(node, r->id, uuid);
+	W_KEY(b, &first, "uuid");
+	weir_json_raw(b, "\"", 1);
+	weir_json_raw(b, uuid, 36);
+	weir_json_raw(b, "\"", 1);
+	if (r->verdict) {
+		W_KEY(b, &first, "verdict");
+		w_enum(b, weir_hubble_verdict_name(r->verdict), r->verdict);
+	}
+	if (r->family == 4 || r->family == 6) {
+		W_KEY(b, &first, "IP");
+		weir_json_lit(b, "{\"source\":");
+		w_cstr(b, addr_text(r->family, r->saddr, buf, sizeof(buf)));
+		weir_json_lit(b, ",\"destination\":");
+		w_cstr(b, addr_text(r->family, r->daddr, buf, sizeof(buf)));
+		if (r->family == 4)
+			weir_json_lit(b, ",\"ipVersion\":\"IPv4\"}");
+		else
+			weir_json_lit(b, ",\"ipVersion\":\"IPv6\"}");
+	}
+	if (l4_name(r->proto)) {
+		W_KEY(b, &first, "l4");
+		w_l4(b, r, l4_name(r->proto));
+	}
+	if (r->src)
+		w_endpoint(b, r->src, "source", strlen("source"), &first);
+	if (r->dst)
+		w_endpoint(b, r->dst, "destination", strlen("destination"), &first);
+	W_KEY(b, &first, "Type");
+	weir_json_lit(b, "\"L3_L4\"");
+	if (node) {
+		W_KEY(b, &first, "node_name");
+		w_ctext(b, node);
+	}
+	W_KEY(b, &first, "event_type");
+	if (dropped && r->reason) {
+		weir_json_lit(b, "{\"type\":1,\"sub_type\":");
+		weir_json_u64(b, r->reason);
+		weir_json_char(b, '}');
+	} else if (dropped) {
+		weir_json_lit(b, "{\"type\":1}");
+	} else {
+		weir_json_lit(b, "{\"type\":4}");
+	}
+	if (r->dir) {
+		W_KEY(b, &first, "traffic_direction");
+		w_enum(b, weir_hubble_dir_name(r->dir), r->dir);
+	}
+	if (dropped && r->reason) {
+		W_KEY(b, &first, "drop_reason_desc");
+		w_enum(b, weir_hubble_drop_reason_name(r->reason), r->reason);
+	}
+	if (r->is_reply != WEIR_REPLY_UNKNOWN) {
+		W_KEY(b, &first, "is_reply");
+		if (r->is_reply == WEIR_REPLY_YES)
+			weir_json_lit(b, "true");
+		else
+			weir_json_lit(b, "false");
+	}
+	if (r->ifindex || r->ifname[0]) {
+		bool ifirst = true;
+
+		W_KEY(b, &first, "interface");
+		weir_json_char(b, '{');
+		if (r->ifindex) {
+			W_KEY(b, &ifirst, "index");
+			weir_json_u64(b, r->ifindex);
+		}
+		if (r->ifname[0]) {
+			W_KEY(b, &ifirst, "name");
+			weir_json_text(b, r->ifname, strnlen(r->ifname, sizeof(r->ifname)));
+		}
+		weir_json_char(b, '}');
+	}
+	if (r->family == 4 || r->family == 6) {
+		W_KEY(b, &first, "Summary");
+		if (!r->l3_only && r->proto == IPPROTO_TCP) {
+			w_cstr(b, tcp_summary(r->tcp_flags));
+		} else {
+			summary(r, sum, sizeof(sum));
+			w_cstr(b, sum);
+		}
+	}
+	w_weir(b, r, &first);
+	weir_json_char(b, '}');
+	if (node) {
+		weir_json_lit(b, ",\"node_name\":");
+		w_ctext(b, node);
+	}
+	if (r->time_ns) {
+		weir_json_lit(b, ",\"time\":");
+		w_time(b, time, time_len);
+	}
+	weir_json_char(b, '}');
+	if (b->err) {
+		/* what was there before stays; the caller sees err */
+		if (b->cap && start <= b->len) {
+			b->len = start;
+			b->data[start] = '\0';
+		}
+		return b->err;
+	}
+	return 0;
 }
 
 /* ---- decoding ---- */

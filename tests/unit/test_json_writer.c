@@ -139,6 +139,8 @@ static uint64_t random_time(void)
 
 	if (!rnd_below(6))
 		return 0;
+	if (!rnd_below(10))
+		return rnd(); /* up to 2554 */
 	return sec * 1000000000ULL + rnd_below(1000000000ULL) / frac_units[rnd_below(4)] *
 					     frac_units[rnd_below(4)] % 1000000000ULL;
 }
