@@ -145,16 +145,25 @@ static bool in_time(const struct weir_flow_request *req, const struct weir_flow_
 	return true;
 }
 
+/* Records a query looks at per hold of the lock: ~0.1-0.5 ms of matching. */
+#define QUERY_BATCH 4096
+
 int weir_store_query(struct weir_store *s, const struct weir_flow_request *req,
 		     struct weir_flow_record ***out, size_t *n)
 {
+	const struct weir_filter_set *fs = req ? req->filters : NULL;
+	uint64_t next, end, oldest;
 	struct weir_flow_record **v;
-	size_t i, k = 0, m = 0, drop;
+	size_t i, k = 0, batch, drop;
 
 	*out = NULL;
 	*n = 0;
-	/* Take references under the lock and filter outside it, so a long
-	 * query never holds up the assembler for more than a copy.
+	/* Match under the lock, a batch at a time, and reference only what
+	 * matches: a 1% query touches each record once, with no atomics for
+	 * the other 99%, and never holds up the assembler for long. Records
+	 * are numbered by when they were added (s->seen counts them), so a
+	 * batch finds where the last one stopped however the ring moved;
+	 * records added meanwhile are past end, those fallen out are skipped.
 	 */
 	pthread_mutex_lock(&s->lock);
 	v = calloc(s->len ? s->len : 1, sizeof(void *));
@@ -162,34 +171,39 @@ int weir_store_query(struct weir_store *s, const struct weir_flow_request *req,
 		pthread_mutex_unlock(&s->lock);
 		return -ENOMEM;
 	}
-	for (i = 0; i < s->len; i++) {
-		struct weir_flow_record *r = s->ring[(s->head + i) % s->cap];
+	end = s->seen;
+	next = s->seen - s->len;
+	for (;;) {
+		oldest = s->seen - s->len;
+		if (next < oldest)
+			next = oldest;
+		for (batch = 0; next < end && batch < QUERY_BATCH; next++, batch++) {
+			struct weir_flow_record *r = s->ring[(s->head + (next - oldest)) % s->cap];
 
-		if (!req || in_time(req, r))
-			v[k++] = weir_flow_record_get(r);
+			if ((!req || in_time(req, r)) && (!fs || weir_filter_set_match(fs, r)))
+				v[k++] = weir_flow_record_get(r);
+		}
+		if (next >= end)
+			break;
+		pthread_mutex_unlock(&s->lock);
+		pthread_mutex_lock(&s->lock);
 	}
 	pthread_mutex_unlock(&s->lock);
 
-	for (i = 0; i < k; i++) {
-		if (!req || !req->filters || weir_filter_set_match(req->filters, v[i]))
-			v[m++] = v[i];
-		else
-			weir_flow_record_put(v[i]);
-	}
-	if (req && req->number && m > req->number) {
-		drop = m - req->number;
+	if (req && req->number && k > req->number) {
+		drop = k - req->number;
 		if (req->first) {
-			for (i = req->number; i < m; i++)
+			for (i = req->number; i < k; i++)
 				weir_flow_record_put(v[i]);
 		} else {
 			for (i = 0; i < drop; i++)
 				weir_flow_record_put(v[i]);
 			memmove(v, v + drop, req->number * sizeof(void *));
 		}
-		m = req->number;
+		k = req->number;
 	}
 	*out = v;
-	*n = m;
+	*n = k;
 	return 0;
 }
 
