@@ -22,7 +22,10 @@ int weir_peer_init(struct weir_peer *p, const char *address, bool from_dns,
 	}
 	p->from_dns = from_dns;
 	p->state = WEIR_PEER_CONNECTING;
-	/* Not connected yet, as Hubble counts it; no event for that. */
+	/* Not connected yet, as Hubble counts it; no event for that until the
+	 * first attempt ends: a node that never connects is announced
+	 * UNAVAILABLE (or ERROR) then (p->announced).
+	 */
 	p->node_state = WEIR_NODE_UNAVAILABLE;
 	p->backoff = *backoff;
 	weir_backoff_reset(&p->backoff);
@@ -96,6 +99,7 @@ struct weir_peer_event weir_peer_connected(struct weir_peer *p, uint64_t now_ns)
 	p->connects++;
 	if (p->node_state != WEIR_NODE_CONNECTED) {
 		p->node_state = WEIR_NODE_CONNECTED;
+		p->announced = true;
 		ev.state = WEIR_NODE_CONNECTED;
 	}
 	return ev;
@@ -117,8 +121,9 @@ struct weir_peer_event weir_peer_failed(struct weir_peer *p, bool error, const c
 	/* A new error is news even in the same state; a retry that fails
 	 * again the same way is not.
 	 */
-	if (p->node_state != ns || (error && new_msg)) {
+	if (p->node_state != ns || !p->announced || (error && new_msg)) {
 		p->node_state = ns;
+		p->announced = true;
 		ev.state = ns;
 		ev.message = p->last_error;
 	}

@@ -54,7 +54,8 @@ struct weir_peer {
 	char *name;    /* the node's name from its status; the address until then */
 	bool from_dns;
 	enum weir_peer_state state;
-	enum weir_node_state node_state; /* as last announced */
+	enum weir_node_state node_state; /* as last announced (UNAVAILABLE before any) */
+	bool announced;			 /* an event was raised for this peer */
 	struct weir_backoff backoff;
 	uint64_t next_attempt_ns; /* when UNAVAILABLE or ERROR */
 	uint64_t connected_since_ns;
