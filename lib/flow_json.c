@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include "flow.h"
+#include "flow_json_priv.h"
 #include "hubble_names.h"
 #include "json_writer.h"
 #include "timefmt.h"
@@ -20,12 +21,12 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Cilium's monitor event types (pkg/monitor/api/types.go). */
-#define EVENT_DROP  1
+#define EVENT_DROP  WEIR_FLOW_JSON_EVENT_DROP
 #define EVENT_TRACE 4
 
 /* Hubble's reserved security identities. */
-#define IDENTITY_HOST  1
-#define IDENTITY_WORLD 2
+#define IDENTITY_HOST  WEIR_FLOW_JSON_IDENTITY_HOST
+#define IDENTITY_WORLD WEIR_FLOW_JSON_IDENTITY_WORLD
 
 #define LABEL_WORLD "reserved:world"
 #define LABEL_HOST  "reserved:host"
@@ -1501,4 +1502,46 @@ int weir_flow_record_from_json(const json_t *j, struct weir_flow_record **out, c
 	}
 	*out = r;
 	return 0;
+}
+
+/* ---- for flow_parse.c (flow_json_priv.h): one set of names and rules ---- */
+
+int weir_flow_json_uuid_id(const char *s, uint64_t *id)
+{
+	uint64_t lo;
+
+	if (uuid_parse(s, &lo))
+		return -EINVAL;
+	*id = lo & UUID_ID_MASK;
+	return 0;
+}
+
+int weir_flow_json_record_type(const char *s)
+{
+	return parse_record(s);
+}
+
+int weir_flow_json_end_reason(const char *s)
+{
+	return parse_end_reason(s);
+}
+
+int weir_flow_json_hook(const char *s)
+{
+	return parse_hook(s);
+}
+
+int weir_flow_json_ip_version(const char *s)
+{
+	return parse_ip_version(s);
+}
+
+int weir_flow_json_l4_proto(const char *name, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(l4_names); i++)
+		if (strlen(l4_names[i].name) == n && !memcmp(l4_names[i].name, name, n))
+			return l4_names[i].proto;
+	return -1;
 }

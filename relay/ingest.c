@@ -2,10 +2,18 @@
 /* One line of an agent's flow stream, judged. */
 #include <errno.h>
 #include <stdio.h>
+#include "flow_parse.h"
 #include "ingest.h"
 
 enum weir_line_kind weir_line_parse(const char *line, size_t len, struct weir_flow_record **r,
 				    json_t **obj, uint64_t *n_lost, char *err, size_t err_len)
+{
+	return weir_line_parse_cached(NULL, line, len, r, obj, n_lost, err, err_len);
+}
+
+enum weir_line_kind weir_line_parse_cached(struct weir_endpoint_cache *cache, const char *line,
+					   size_t len, struct weir_flow_record **r, json_t **obj,
+					   uint64_t *n_lost, char *err, size_t err_len)
 {
 	enum weir_line_kind kind = WEIR_LINE_BAD;
 	const json_t *lost, *n;
@@ -15,6 +23,8 @@ enum weir_line_kind weir_line_parse(const char *line, size_t len, struct weir_fl
 	*r = NULL;
 	*obj = NULL;
 	*n_lost = 0;
+	if (!weir_flow_record_parse_line(line, len, cache, r))
+		return WEIR_LINE_FLOW;
 	j = json_loadb(line, len, 0, &jerr);
 	if (!j) {
 		snprintf(err, err_len, "invalid JSON at column %d: %s", jerr.column, jerr.text);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* What one line of an agent's flow stream is: a flow (Hubble's
  * GetFlowsResponse with "flow"), the agent's lost events, a node status, or
- * garbage, said with a reason.
+ * garbage, said with a reason. Flow lines as Weir's agents write them take
+ * a fast path (lib/flow_parse.c, ~10x jansson's); every other line, and any
+ * line that path is not sure of, goes through jansson.
  */
 #ifndef WEIR_RELAY_INGEST_H
 #define WEIR_RELAY_INGEST_H
@@ -21,5 +23,12 @@ enum weir_line_kind {
 /* obj and n_lost are set for WEIR_LINE_LOST only (put obj with json_decref). */
 enum weir_line_kind weir_line_parse(const char *line, size_t len, struct weir_flow_record **r,
 				    json_t **obj, uint64_t *n_lost, char *err, size_t err_len);
+struct weir_endpoint_cache;
+/* As weir_line_parse(), with endpoints decoded from the same text shared
+ * through cache (flow_parse.h; NULL: none): the relay's peers loop.
+ */
+enum weir_line_kind weir_line_parse_cached(struct weir_endpoint_cache *cache, const char *line,
+					   size_t len, struct weir_flow_record **r, json_t **obj,
+					   uint64_t *n_lost, char *err, size_t err_len);
 
 #endif /* WEIR_RELAY_INGEST_H */

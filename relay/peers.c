@@ -28,6 +28,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include "events.h"
+#include "flow_parse.h"
 #include "ingest.h"
 #include "linebuf.h"
 #include "log.h"
@@ -97,6 +98,7 @@ struct weir_peers {
 	uint64_t published_ns;
 	CURLM *multi;
 	uint64_t rand_state;
+	struct weir_endpoint_cache *endpoints; /* shared by the records of every peer */
 	/* Shared, under lock. */
 	pthread_mutex_t lock;
 	struct pending *pending;
@@ -443,7 +445,8 @@ static int line_one(void *ctx, const char *line, size_t len)
 	json_t *obj;
 	int rc = 0;
 
-	switch (weir_line_parse(line, len, &r, &obj, &n_lost, err, sizeof(err))) {
+	switch (weir_line_parse_cached(c->ps->endpoints, line, len, &r, &obj, &n_lost, err,
+				       sizeof(err))) {
 	case WEIR_LINE_FLOW:
 		rc = line_record(c, r, now);
 		weir_flow_record_put(r);
@@ -881,7 +884,9 @@ int weir_peers_new(struct weir_peers **out, const struct weir_peers_opts *opts)
 		return err;
 	}
 	ps->multi = curl_multi_init();
-	if (!ps->multi) {
+	if (!ps->multi || weir_endpoint_cache_new(&ps->endpoints)) {
+		if (ps->multi)
+			curl_multi_cleanup(ps->multi);
 		pthread_mutex_destroy(&ps->lock);
 		free(ps);
 		return -ENOMEM;
@@ -947,6 +952,7 @@ void weir_peers_free(struct weir_peers *ps)
 	}
 	weir_node_info_free(ps->pub, ps->n_pub);
 	curl_multi_cleanup(ps->multi);
+	weir_endpoint_cache_free(ps->endpoints);
 	pthread_mutex_destroy(&ps->lock);
 	free(ps);
 }

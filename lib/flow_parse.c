@@ -1,0 +1,913 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The strict fast path for flow lines (flow_parse.h). It follows
+ * weir_flow_record_from_json() rule for rule on the subset it takes, and
+ * gives up (-EAGAIN) on everything else: tests/unit/test_flow_parse.c checks
+ * it against the general path on records of every shape and on random
+ * mutations of them.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+#include <netinet/in.h>
+#include "flow_json_priv.h"
+#include "flow_parse.h"
+#include "hubble_names.h"
+#include "json_writer.h"
+#include "timefmt.h"
+
+#define LABELS_MAX	   64  /* more: the general path */
+#define TEXT_MAX	   256 /* a string copied to be NUL-terminated: longer, the general path */
+#define CACHE_SLOTS	   4096
+#define CACHE_TEXT_MAX	   2048 /* an endpoint's JSON text cached up to this long */
+#define UINT_DIGITS_MAX	   18	/* digits that cannot overflow; past them, checked */
+#define LABEL_WORLD	   "reserved:world"
+#define LABEL_HOST	   "reserved:host"
+
+struct slice {
+	const char *s;
+	size_t n;
+};
+
+struct cur {
+	const char *p;
+	const char *end;
+};
+
+#define KEY_IS(k, lit) ((k).n == sizeof(lit) - 1 && !memcmp((k).s, (lit), sizeof(lit) - 1))
+
+/* ---- tokens, as strict as jansson or stricter ---- */
+
+static inline void ws(struct cur *c)
+{
+	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+		c->p++;
+}
+
+static inline bool punct(struct cur *c, char ch)
+{
+	/* Weir writes compact JSON: the next byte, most of the time */
+	if (c->p < c->end && *c->p == ch) {
+		c->p++;
+		return true;
+	}
+	ws(c);
+	if (c->p < c->end && *c->p == ch) {
+		c->p++;
+		return true;
+	}
+	return false;
+}
+
+static bool peek(struct cur *c, char ch)
+{
+	ws(c);
+	return c->p < c->end && *c->p == ch;
+}
+
+#define ONES  0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Whether any of the 8 bytes in w is '"', '\\', a control or not ASCII. */
+static inline bool word_special(uint64_t w)
+{
+	uint64_t quote = w ^ (ONES * '"'), bslash = w ^ (ONES * '\\');
+
+	return ((((quote - ONES) & ~quote) | ((bslash - ONES) & ~bslash) | (w - ONES * 0x20) | w) &
+		HIGHS) != 0;
+}
+
+/* p moved to the first '"', '\\', control or non-ASCII byte at or after it,
+ * or to (near) end: the bulk of a string's bytes, many at a time.
+ */
+static inline const char *skip_plain(const char *p, const char *end)
+{
+#ifdef __SSE2__
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+	const __m128i space = _mm_set1_epi8(0x20);
+
+	while (end - p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		/* signed: bytes from 0x80 on are negative, below ' ' like controls */
+		__m128i sp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
+						       _mm_cmpeq_epi8(v, bslash)),
+					  _mm_cmplt_epi8(v, space));
+		unsigned int mask = (unsigned int)_mm_movemask_epi8(sp);
+
+		if (mask)
+			return p + __builtin_ctz(mask);
+		p += 16;
+	}
+#endif
+	uint64_t w;
+
+	while (end - p >= 8) {
+		memcpy(&w, p, sizeof(w));
+		if (word_special(w))
+			break;
+		p += 8;
+	}
+	return p;
+}
+
+/* A string without escapes or controls, UTF-8 as jansson takes it. */
+static bool str(struct cur *c, struct slice *out)
+{
+	const char *s;
+	bool ascii = true;
+
+	if (!punct(c, '"'))
+		return false;
+	s = c->p;
+	for (;;) {
+		c->p = skip_plain(c->p, c->end);
+		if (c->p >= c->end)
+			return false;
+		if (*c->p == '"')
+			break;
+		if (*c->p == '\\' || (unsigned char)*c->p < 0x20)
+			return false;
+		if ((unsigned char)*c->p >= 0x80)
+			ascii = false;
+		c->p++;
+	}
+	out->s = s;
+	out->n = (size_t)(c->p - s);
+	c->p++;
+	return ascii || weir_json_utf8_valid(s, out->n);
+}
+
+/* s as a C string in buf (TEXT_MAX). */
+static bool cstr(const struct slice *s, char *buf)
+{
+	if (s->n >= TEXT_MAX)
+		return false;
+	memcpy(buf, s->s, s->n);
+	buf[s->n] = '\0';
+	return true;
+}
+
+/* A non-negative integer up to max, as jansson reads one ("0", or no
+ * leading zero); fractions, exponents and signs: the general path.
+ */
+static bool uint_max(struct cur *c, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	int n = 0;
+
+	ws(c);
+	if (c->p >= c->end || *c->p < '0' || *c->p > '9')
+		return false;
+	if (*c->p == '0' && c->p + 1 < c->end && c->p[1] >= '0' && c->p[1] <= '9')
+		return false;
+	/* jansson's integers are int64: more is its error to report */
+	while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
+		if (++n > UINT_DIGITS_MAX &&
+		    (__builtin_mul_overflow(v, 10, &v) ||
+		     __builtin_add_overflow(v, (uint64_t)(*c->p - '0'), &v) || v > INT64_MAX))
+			return false;
+		if (n <= UINT_DIGITS_MAX)
+			v = v * 10 + (uint64_t)(*c->p - '0');
+		c->p++;
+	}
+	if (c->p < c->end && (*c->p == '.' || *c->p == 'e' || *c->p == 'E'))
+		return false;
+	if (v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool is_alpha(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+static bool boolean(struct cur *c, bool *out)
+{
+	ws(c);
+	if ((size_t)(c->end - c->p) >= 4 && !memcmp(c->p, "true", 4)) {
+		c->p += 4;
+		*out = true;
+	} else if ((size_t)(c->end - c->p) >= 5 && !memcmp(c->p, "false", 5)) {
+		c->p += 5;
+		*out = false;
+	} else {
+		return false;
+	}
+	return c->p == c->end || !is_alpha(*c->p);
+}
+
+/* Object members: 1 with the key read and the cursor at its value, 0 at the
+ * end, -1 on anything else. A key seen twice (bit in *seen) is the general
+ * path's to judge (jansson keeps the last).
+ */
+static int member(struct cur *c, bool *first, struct slice *key)
+{
+	if (punct(c, '}'))
+		return 0;
+	if (!*first && !punct(c, ','))
+		return -1;
+	*first = false;
+	if (!str(c, key) || !punct(c, ':'))
+		return -1;
+	return 1;
+}
+
+static bool once(uint32_t *seen, uint32_t bit)
+{
+	if (*seen & bit)
+		return false;
+	*seen |= bit;
+	return true;
+}
+
+/* A time string as weir_time_parse_rfc3339() reads it. */
+static bool time_val(struct cur *c, uint64_t *out)
+{
+	char buf[TEXT_MAX];
+	struct slice s;
+
+	return str(c, &s) && cstr(&s, buf) && !weir_time_parse_rfc3339(buf, out);
+}
+
+/* An enum by name (parse) or by number up to max. */
+static bool enum_val(struct cur *c, int (*parse)(const char *), uint64_t max, unsigned int *out)
+{
+	char buf[TEXT_MAX];
+	struct slice s;
+	uint64_t u;
+	int code;
+
+	if (peek(c, '"')) {
+		if (!str(c, &s) || !cstr(&s, buf))
+			return false;
+		code = parse(buf);
+		if (code < 0)
+			return false;
+		*out = (unsigned int)code;
+		return true;
+	}
+	if (!uint_max(c, max, &u))
+		return false;
+	*out = (unsigned int)u;
+	return true;
+}
+
+static int verdict_parse(const char *s)
+{
+	return weir_hubble_verdict_parse(s);
+}
+
+/* ---- the flow's parts ---- */
+
+static bool ip_obj(struct cur *c, struct weir_flow_record *r)
+{
+	struct slice k, src = { 0 }, dst = { 0 };
+	bool first = true, have_src = false, have_dst = false;
+	char buf[TEXT_MAX];
+	unsigned int ver = 0;
+	uint32_t seen = 0;
+	int m;
+
+	if (!punct(c, '{'))
+		return false;
+	while ((m = member(c, &first, &k)) > 0) {
+		if (KEY_IS(k, "source") && once(&seen, 1))
+			have_src = str(c, &src);
+		else if (KEY_IS(k, "destination") && once(&seen, 2))
+			have_dst = str(c, &dst);
+		else if (KEY_IS(k, "ipVersion") && once(&seen, 4))
+			m = enum_val(c, weir_flow_json_ip_version, 2, &ver) ? 1 : -1;
+		else
+			return false;
+		if (m < 0 || (KEY_IS(k, "source") && !have_src) ||
+		    (KEY_IS(k, "destination") && !have_dst))
+			return false;
+	}
+	if (m < 0)
+		return false;
+	if (ver == 1 || ver == 2)
+		ver = ver == 1 ? 4 : 6;
+	if (!ver && have_src)
+		ver = memchr(src.s, ':', src.n) ? 6 : 4;
+	r->family = (uint8_t)ver;
+	if (have_src && src.n &&
+	    (!cstr(&src, buf) || inet_pton(ver == 6 ? AF_INET6 : AF_INET, buf, r->saddr) != 1))
+		return false;
+	if (have_dst && dst.n &&
+	    (!cstr(&dst, buf) || inet_pton(ver == 6 ? AF_INET6 : AF_INET, buf, r->daddr) != 1))
+		return false;
+	return true;
+}
+
+/* Only the exact names the general path looks up; any other key: give up. */
+static bool tcp_flags_obj(struct cur *c, struct weir_flow_record *r)
+{
+	bool first = true, on;
+	uint32_t seen = 0;
+	struct slice k;
+	size_t i;
+	int m;
+
+	if (!punct(c, '{'))
+		return false;
+	while ((m = member(c, &first, &k)) > 0) {
+		for (i = 0; i < sizeof(weir_tcp_flags) / sizeof(weir_tcp_flags[0]); i++)
+			if (strlen(weir_tcp_flags[i].name) == k.n &&
+			    !memcmp(weir_tcp_flags[i].name, k.s, k.n))
+				break;
+		if (i == sizeof(weir_tcp_flags) / sizeof(weir_tcp_flags[0]) ||
+		    !once(&seen, 1u << i) || !boolean(c, &on))
+			return false;
+		if (on)
+			r->tcp_flags |= weir_tcp_flags[i].bit;
+	}
+	return m == 0;
+}
+
+static bool l4_obj(struct cur *c, struct weir_flow_record *r)
+{
+	bool first = true, ports, icmp;
+	uint32_t seen = 0;
+	struct slice k;
+	uint64_t u;
+	int m, proto;
+
+	if (!punct(c, '{'))
+		return false;
+	/* exactly one protocol key */
+	if (member(c, &first, &k) <= 0)
+		return false;
+	proto = weir_flow_json_l4_proto(k.s, k.n);
+	if (proto < 0 || !punct(c, '{'))
+		return false;
+	r->proto = (uint8_t)proto;
+	ports = proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP;
+	icmp = proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
+	first = true;
+	while ((m = member(c, &first, &k)) > 0) {
+		if (ports && KEY_IS(k, "source_port") && once(&seen, 1) &&
+		    uint_max(c, UINT16_MAX, &u))
+			r->sport = (uint16_t)u;
+		else if (ports && KEY_IS(k, "destination_port") && once(&seen, 2) &&
+			 uint_max(c, UINT16_MAX, &u))
+			r->dport = (uint16_t)u;
+		else if (icmp && KEY_IS(k, "type") && once(&seen, 4) && uint_max(c, UINT8_MAX, &u))
+			r->icmp_type = (uint8_t)u;
+		else if (icmp && KEY_IS(k, "code") && once(&seen, 8) && uint_max(c, UINT8_MAX, &u))
+			r->icmp_code = (uint8_t)u;
+		else if (proto == IPPROTO_TCP && KEY_IS(k, "flags") && once(&seen, 16) &&
+			 tcp_flags_obj(c, r))
+			continue;
+		else
+			return false;
+	}
+	return m == 0 && punct(c, '}');
+}
+
+/* ---- endpoints ---- */
+
+struct cache_slot {
+	uint64_t hash;
+	char *text;
+	size_t len;
+	struct weir_endpoint *ep;
+};
+
+struct weir_endpoint_cache {
+	struct cache_slot slots[CACHE_SLOTS];
+};
+
+int weir_endpoint_cache_new(struct weir_endpoint_cache **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out ? 0 : -ENOMEM;
+}
+
+void weir_endpoint_cache_free(struct weir_endpoint_cache *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < CACHE_SLOTS; i++) {
+		free(c->slots[i].text);
+		weir_endpoint_put(c->slots[i].ep);
+	}
+	free(c);
+}
+
+/* A word at a time (the text is compared in full on a hit anyway). */
+static uint64_t text_hash(const char *s, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
+	size_t i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, sizeof(w));
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	for (; i < n; i++)
+		h = (h ^ (uint8_t)s[i]) * 0x100000001b3ULL;
+	return h ^ (h >> 29);
+}
+
+/* The extent of the object at c (its text, braces included) without
+ * decoding it; 0 when it holds an escape or is cut short (then decode it).
+ */
+static size_t object_extent(const struct cur *c)
+{
+	const char *p = c->p;
+	bool in_str = false;
+	int depth = 0;
+
+	while (p < c->end) {
+		if (in_str) {
+			p = skip_plain(p, c->end);
+			if (p >= c->end)
+				return 0;
+			if (*p == '\\')
+				return 0;
+			if (*p == '"')
+				in_str = false;
+		} else if (*p == '"') {
+			in_str = true;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+		} else if (*p == '}' || *p == ']') {
+			if (--depth == 0)
+				return (size_t)(p + 1 - c->p);
+		}
+		p++;
+	}
+	return 0;
+}
+
+static struct weir_endpoint *cache_find(struct weir_endpoint_cache *c, const char *s, size_t n,
+					uint64_t h)
+{
+	struct cache_slot *e = &c->slots[h % CACHE_SLOTS];
+
+	if (e->ep && e->hash == h && e->len == n && !memcmp(e->text, s, n))
+		return weir_endpoint_get(e->ep);
+	return NULL;
+}
+
+static void cache_put(struct weir_endpoint_cache *c, const char *s, size_t n, uint64_t h,
+		      struct weir_endpoint *ep)
+{
+	struct cache_slot *e = &c->slots[h % CACHE_SLOTS];
+	char *text = malloc(n);
+
+	if (!text)
+		return;
+	memcpy(text, s, n);
+	free(e->text);
+	weir_endpoint_put(e->ep);
+	e->hash = h;
+	e->text = text;
+	e->len = n;
+	e->ep = weir_endpoint_get(ep);
+}
+
+static char *dup_slice(const struct slice *s, bool *ok)
+{
+	char *d;
+
+	if (!s->s || !s->n)
+		return NULL;
+	d = malloc(s->n + 1);
+	if (!d) {
+		*ok = false;
+		return NULL;
+	}
+	memcpy(d, s->s, s->n);
+	d[s->n] = '\0';
+	return d;
+}
+
+static bool slice_is(const struct slice *s, const char *prefix, bool whole)
+{
+	size_t n = strlen(prefix);
+
+	return s->n >= n && !memcmp(s->s, prefix, n) && (!whole || s->n == n);
+}
+
+/* endpoint_from_json()'s rules; an absent endpoint (o false) is the world. */
+static bool endpoint_obj(struct cur *c, bool present, struct weir_endpoint_cache *cache,
+			 struct weir_endpoint **out)
+{
+	struct slice k, ns = { 0 }, pod = { 0 }, wname = { 0 }, wkind = { 0 };
+	struct slice labels[LABELS_MAX];
+	enum weir_identity identity = WEIR_IDENTITY_POD;
+	bool first = true, have_w = false, ok = true;
+	const char *start = NULL;
+	struct weir_endpoint *ep;
+	uint64_t id_num = 0, h = 0;
+	size_t i, n = 0;
+	uint32_t seen = 0;
+	int m;
+
+	if (present) {
+		ws(c);
+		start = c->p;
+		if (cache) {
+			/* the same text as before: the same endpoint, no decoding */
+			size_t n_text = object_extent(c);
+
+			if (n_text) {
+				h = text_hash(start, n_text);
+				*out = cache_find(cache, start, n_text, h);
+				if (*out) {
+					c->p += n_text;
+					return true;
+				}
+			}
+		}
+		if (!punct(c, '{'))
+			return false;
+		while ((m = member(c, &first, &k)) > 0) {
+			if (KEY_IS(k, "namespace") && once(&seen, 1)) {
+				if (!str(c, &ns))
+					return false;
+			} else if (KEY_IS(k, "pod_name") && once(&seen, 2)) {
+				if (!str(c, &pod))
+					return false;
+			} else if (KEY_IS(k, "identity") && once(&seen, 4)) {
+				if (!uint_max(c, UINT32_MAX, &id_num))
+					return false;
+			} else if (KEY_IS(k, "labels") && once(&seen, 8)) {
+				bool lfirst = true;
+
+				if (!punct(c, '['))
+					return false;
+				while (!punct(c, ']')) {
+					if ((!lfirst && !punct(c, ',')) || n == LABELS_MAX ||
+					    !str(c, &labels[n]))
+						return false;
+					lfirst = false;
+					n++;
+				}
+			} else if (KEY_IS(k, "workloads") && once(&seen, 16)) {
+				bool wfirst = true;
+				uint32_t wseen = 0;
+				struct slice wk;
+
+				/* [] or [{name, kind}]: more, the general path */
+				if (!punct(c, '['))
+					return false;
+				if (punct(c, ']'))
+					continue;
+				if (!punct(c, '{'))
+					return false;
+				have_w = true;
+				while ((m = member(c, &wfirst, &wk)) > 0) {
+					if (KEY_IS(wk, "name") && once(&wseen, 1)) {
+						if (!str(c, &wname))
+							return false;
+					} else if (KEY_IS(wk, "kind") && once(&wseen, 2)) {
+						if (!str(c, &wkind))
+							return false;
+					} else {
+						return false;
+					}
+				}
+				if (m < 0 || !punct(c, ']'))
+					return false;
+			} else {
+				return false;
+			}
+		}
+		if (m < 0)
+			return false;
+		if (cache)
+			h = text_hash(start, (size_t)(c->p - start));
+	}
+	for (i = 0; i < n; i++) {
+		if (slice_is(&labels[i], LABEL_WORLD, false))
+			identity = WEIR_IDENTITY_WORLD;
+		else if (slice_is(&labels[i], LABEL_HOST, true) && identity == WEIR_IDENTITY_POD)
+			identity = WEIR_IDENTITY_HOST;
+	}
+	if (identity == WEIR_IDENTITY_POD && id_num == WEIR_FLOW_JSON_IDENTITY_HOST)
+		identity = WEIR_IDENTITY_HOST;
+	else if (identity == WEIR_IDENTITY_POD &&
+		 (id_num == WEIR_FLOW_JSON_IDENTITY_WORLD || (!n && !ns.n && !pod.n && !have_w)))
+		identity = WEIR_IDENTITY_WORLD;
+	if (identity == WEIR_IDENTITY_WORLD && !ns.n && !pod.n && !have_w &&
+	    (!n || (n == 1 && slice_is(&labels[0], LABEL_WORLD, true)))) {
+		*out = weir_endpoint_world();
+		return true;
+	}
+	ep = weir_endpoint_new(identity);
+	if (!ep)
+		return false;
+	if (n) {
+		ep->labels = calloc(n, sizeof(*ep->labels));
+		ok = ep->labels != NULL;
+		for (i = 0; ok && i < n; i++) {
+			ep->labels[i] = malloc(labels[i].n + 1);
+			ok = ep->labels[i] != NULL;
+			if (ok) {
+				memcpy(ep->labels[i], labels[i].s, labels[i].n);
+				ep->labels[i][labels[i].n] = '\0';
+				ep->n_labels++;
+			}
+		}
+	}
+	ep->namespace = dup_slice(&ns, &ok);
+	ep->pod_name = dup_slice(&pod, &ok);
+	ep->workload_name = dup_slice(&wname, &ok);
+	ep->workload_kind = dup_slice(&wkind, &ok);
+	if (!ok) {
+		weir_endpoint_put(ep);
+		return false;
+	}
+	if (cache && present)
+		cache_put(cache, start, (size_t)(c->p - start), h, ep);
+	*out = ep;
+	return true;
+}
+
+/* ---- the flow ---- */
+
+/* What verdict_from_json() works from. */
+struct verdict_in {
+	unsigned int verdict, dir;
+	uint64_t ev_type, ev_sub;
+	bool have_desc, desc_is_str, have_reply, reply;
+	struct slice desc;
+	uint64_t desc_num;
+};
+
+static bool event_type_obj(struct cur *c, struct verdict_in *v)
+{
+	bool first = true;
+	uint32_t seen = 0;
+	struct slice k;
+	int m;
+
+	if (!punct(c, '{'))
+		return false;
+	while ((m = member(c, &first, &k)) > 0) {
+		if (KEY_IS(k, "type") && once(&seen, 1)) {
+			if (!uint_max(c, INT32_MAX, &v->ev_type))
+				return false;
+		} else if (KEY_IS(k, "sub_type") && once(&seen, 2)) {
+			if (!uint_max(c, INT32_MAX, &v->ev_sub))
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return m == 0;
+}
+
+static bool verdict_apply(const struct verdict_in *v, struct weir_flow_record *r)
+{
+	uint64_t fallback = 0, reason;
+	char buf[TEXT_MAX];
+	int code = -1;
+
+	if (v->ev_type == WEIR_FLOW_JSON_EVENT_DROP && v->ev_sub <= UINT8_MAX)
+		fallback = v->ev_sub;
+	reason = fallback;
+	if (v->have_desc && v->desc_is_str) {
+		if (!cstr(&v->desc, buf))
+			return false;
+		code = weir_hubble_drop_reason_parse(buf);
+		if (code >= 0)
+			reason = (uint64_t)code;
+		else if (!fallback)
+			return false; /* an unknown name: the general path says so */
+	} else if (v->have_desc) {
+		reason = v->desc_num;
+	}
+	r->verdict = (uint8_t)v->verdict;
+	r->reason = (uint8_t)reason;
+	r->dir = (uint8_t)v->dir;
+	if (v->have_reply)
+		r->is_reply = v->reply ? WEIR_REPLY_YES : WEIR_REPLY_NO;
+	return true;
+}
+
+static bool iface_obj(struct cur *c, struct weir_flow_record *r)
+{
+	bool first = true;
+	uint32_t seen = 0;
+	struct slice k, name;
+	uint64_t idx;
+	int m;
+
+	if (!punct(c, '{'))
+		return false;
+	while ((m = member(c, &first, &k)) > 0) {
+		if (KEY_IS(k, "index") && once(&seen, 1) && uint_max(c, UINT32_MAX, &idx)) {
+			r->ifindex = (uint32_t)idx;
+		} else if (KEY_IS(k, "name") && once(&seen, 2) && str(c, &name)) {
+			if (name.n >= sizeof(r->ifname) || memchr(name.s, '\0', name.n))
+				return false;
+			memcpy(r->ifname, name.s, name.n);
+			r->ifname[name.n] = '\0';
+		} else {
+			return false;
+		}
+	}
+	return m == 0;
+}
+
+static bool weir_obj(struct cur *c, struct weir_flow_record *r)
+{
+	unsigned int type = 0, end = 0, hook = 0;
+	bool first = true, l3 = false;
+	uint64_t proto = 0;
+	uint32_t seen = 0;
+	struct slice k;
+	int m;
+
+	if (!punct(c, '{'))
+		return false;
+	while ((m = member(c, &first, &k)) > 0) {
+		bool ok;
+
+		if (KEY_IS(k, "record") && once(&seen, 1))
+			ok = enum_val(c, weir_flow_json_record_type, WEIR_RECORD_DROP, &type);
+		else if (KEY_IS(k, "end_reason") && once(&seen, 2))
+			ok = enum_val(c, weir_flow_json_end_reason, WEIR_END_RESOURCES, &end);
+		else if (KEY_IS(k, "first_seen") && once(&seen, 4))
+			ok = time_val(c, &r->first_seen_ns);
+		else if (KEY_IS(k, "last_seen") && once(&seen, 8))
+			ok = time_val(c, &r->last_seen_ns);
+		else if (KEY_IS(k, "packets") && once(&seen, 16))
+			ok = uint_max(c, UINT64_MAX, &r->packets);
+		else if (KEY_IS(k, "bytes") && once(&seen, 32))
+			ok = uint_max(c, UINT64_MAX, &r->bytes);
+		else if (KEY_IS(k, "reply_packets") && once(&seen, 64))
+			ok = uint_max(c, UINT64_MAX, &r->reply_packets);
+		else if (KEY_IS(k, "reply_bytes") && once(&seen, 128))
+			ok = uint_max(c, UINT64_MAX, &r->reply_bytes);
+		else if (KEY_IS(k, "hook") && once(&seen, 256))
+			ok = enum_val(c, weir_flow_json_hook, WEIR_HOOK_MAX - 1, &hook);
+		else if (KEY_IS(k, "l3_only") && once(&seen, 512))
+			ok = boolean(c, &l3);
+		else if (KEY_IS(k, "protocol") && once(&seen, 1024))
+			ok = uint_max(c, UINT8_MAX, &proto);
+		else
+			ok = false;
+		if (!ok)
+			return false;
+	}
+	if (m < 0)
+		return false;
+	r->type = (enum weir_record_type)type;
+	r->end_reason = (enum weir_end_reason)end;
+	r->hook = (uint8_t)hook;
+	r->l3_only = l3;
+	if (proto && !r->proto)
+		r->proto = (uint8_t)proto;
+	return true;
+}
+
+/* What the flow and the response around it say of node and time. */
+struct outer {
+	bool have_time, have_node;
+	struct slice time, node;
+};
+
+static bool flow_obj(struct cur *c, struct weir_endpoint_cache *cache, struct weir_flow_record *r,
+		     struct outer *fl)
+{
+	struct verdict_in v = { 0 };
+	bool first = true, have_src = false, have_dst = false, have_weir = false;
+	struct slice k, uuid;
+	char buf[TEXT_MAX];
+	uint32_t seen = 0;
+	int m;
+
+	if (!punct(c, '{'))
+		return false;
+	/* the weir object goes last: its protocol defers to l4's */
+	while ((m = member(c, &first, &k)) > 0) {
+		bool ok;
+
+		if (KEY_IS(k, "time") && once(&seen, 1)) {
+			ok = str(c, &fl->time);
+			fl->have_time = ok;
+		} else if (KEY_IS(k, "uuid") && once(&seen, 2)) {
+			ok = str(c, &uuid) && cstr(&uuid, buf) &&
+			     !weir_flow_json_uuid_id(buf, &r->id);
+		} else if (KEY_IS(k, "verdict") && once(&seen, 4)) {
+			ok = enum_val(c, verdict_parse, UINT8_MAX, &v.verdict);
+		} else if (KEY_IS(k, "IP") && once(&seen, 8)) {
+			ok = ip_obj(c, r);
+		} else if (KEY_IS(k, "l4") && once(&seen, 16) && !have_weir) {
+			ok = l4_obj(c, r);
+		} else if (KEY_IS(k, "source") && once(&seen, 32)) {
+			ok = endpoint_obj(c, true, cache, &r->src);
+			have_src = ok;
+		} else if (KEY_IS(k, "destination") && once(&seen, 64)) {
+			ok = endpoint_obj(c, true, cache, &r->dst);
+			have_dst = ok;
+		} else if (KEY_IS(k, "Type") && once(&seen, 128)) {
+			ok = str(c, &uuid);
+		} else if (KEY_IS(k, "node_name") && once(&seen, 256)) {
+			ok = str(c, &fl->node);
+			fl->have_node = ok;
+		} else if (KEY_IS(k, "event_type") && once(&seen, 512)) {
+			ok = event_type_obj(c, &v);
+		} else if (KEY_IS(k, "traffic_direction") && once(&seen, 1024)) {
+			ok = enum_val(c, weir_hubble_dir_parse, UINT8_MAX, &v.dir);
+		} else if (KEY_IS(k, "drop_reason_desc") && once(&seen, 2048)) {
+			v.have_desc = true;
+			v.desc_is_str = peek(c, '"');
+			ok = v.desc_is_str ? str(c, &v.desc) : uint_max(c, UINT8_MAX, &v.desc_num);
+		} else if (KEY_IS(k, "is_reply") && once(&seen, 4096)) {
+			ok = boolean(c, &v.reply);
+			v.have_reply = true;
+		} else if (KEY_IS(k, "interface") && once(&seen, 8192)) {
+			ok = iface_obj(c, r);
+		} else if (KEY_IS(k, "Summary") && once(&seen, 16384)) {
+			ok = str(c, &uuid);
+		} else if (KEY_IS(k, "weir") && once(&seen, 32768)) {
+			ok = weir_obj(c, r);
+			have_weir = true;
+		} else {
+			ok = false;
+		}
+		if (!ok)
+			return false;
+	}
+	if (m < 0 || !verdict_apply(&v, r))
+		return false;
+	/* absent endpoints are the world, as the general path decodes them */
+	if (!have_src && !endpoint_obj(c, false, NULL, &r->src))
+		return false;
+	if (!have_dst && !endpoint_obj(c, false, NULL, &r->dst))
+		return false;
+	return true;
+}
+
+int weir_flow_record_parse_line(const char *line, size_t len, struct weir_endpoint_cache *cache,
+				struct weir_flow_record **out)
+{
+	struct cur c = { .p = line, .end = line + len };
+	struct outer fl = { 0 }, top = { 0 };
+	const struct slice *node;
+	struct weir_flow_record *r;
+	bool first = true, have_flow = false, ok = true;
+	char buf[TEXT_MAX];
+	uint32_t seen = 0;
+	struct slice k;
+	int m;
+
+	*out = NULL;
+	r = weir_flow_record_new();
+	if (!r)
+		return -EAGAIN;
+	if (!punct(&c, '{'))
+		goto fail;
+	while ((m = member(&c, &first, &k)) > 0) {
+		if (KEY_IS(k, "flow") && once(&seen, 1)) {
+			ok = flow_obj(&c, cache, r, &fl);
+			have_flow = ok;
+		} else if (KEY_IS(k, "node_name") && once(&seen, 2)) {
+			ok = str(&c, &top.node);
+			top.have_node = ok;
+		} else if (KEY_IS(k, "time") && once(&seen, 4)) {
+			ok = str(&c, &top.time);
+			top.have_time = ok;
+		} else {
+			ok = false;
+		}
+		if (!ok)
+			goto fail;
+	}
+	ws(&c);
+	if (m < 0 || !have_flow || c.p != c.end)
+		goto fail;
+	/* time and node name: the flow's, else the response's */
+	if (fl.have_time && !(cstr(&fl.time, buf) && !weir_time_parse_rfc3339(buf, &r->time_ns)))
+		goto fail;
+	if (!r->time_ns && top.have_time &&
+	    !(cstr(&top.time, buf) && !weir_time_parse_rfc3339(buf, &r->time_ns)))
+		goto fail;
+	node = fl.have_node ? &fl.node : top.have_node ? &top.node : NULL;
+	if (node && node->n) {
+		ok = true;
+		r->node_name = dup_slice(node, &ok);
+		if (!ok)
+			goto fail;
+	}
+	*out = r;
+	return 0;
+fail:
+	weir_flow_record_put(r);
+	return -EAGAIN;
+}
