@@ -23,6 +23,8 @@
 #include "log.h"
 
 #define SWEEP_BATCH 4096 /* flow-table entries read per batch syscall */
+#define PREFETCH_AHEAD 8 /* sweep entries whose hash bucket is fetched ahead */
+#define CONV_SLAB 1024	 /* conversations allocated at a time */
 #define NS_PER_S    1000000000ULL
 
 struct conv;
@@ -45,6 +47,15 @@ struct conv {
 	struct conv *prev, *next;
 };
 
+/* Conversations come from slabs, and go back to a free list (linked by
+ * next): a million of them in a first sweep cost one allocation per
+ * CONV_SLAB, no malloc header each, and sit next to each other in memory.
+ */
+struct conv_slab {
+	struct conv_slab *next;
+	struct conv convs[CONV_SLAB];
+};
+
 struct ifname_entry {
 	struct weir_hnode node;
 	int ifindex;
@@ -55,6 +66,7 @@ struct ifname_entry {
 struct weir_assembler {
 	struct weir_assembler_opts o;
 	char *node_name;
+	size_t node_name_len;
 	struct ring_buffer *rb;
 	struct weir_htab sides;
 	struct weir_htab ifnames;
@@ -67,6 +79,12 @@ struct weir_assembler {
 	struct weir_assembler_stats st;
 	struct weir_flow_key *batch_keys;
 	struct weir_flow_value *batch_vals;
+	uint64_t *batch_hashes;
+	uint64_t (*batch_rhashes)[2]; /* of the batch's new entries' reverse keys */
+	__u32 *batch_new;	      /* the batch's new entries */
+	struct conv_slab *slabs;
+	size_t slab_used; /* convs handed out from slabs (the newest one) */
+	struct conv *conv_free; /* returned convs, linked by next */
 };
 
 static uint64_t clock_ns(clockid_t clk)
@@ -91,14 +109,36 @@ static uint64_t mono_to_real(const struct weir_assembler *a, uint64_t mono_ns)
 	return mono_ns + a->real_offset_ns;
 }
 
+/* A flow key's hash: a multiply per word and a final mix (the generic
+ * weir_hash_bytes() mixes every word fully: 3x the multiplies, and a sweep
+ * hashes every entry).
+ */
 static uint64_t key_hash(const struct weir_flow_key *k)
 {
-	return weir_hash_bytes(k, sizeof(*k));
+	const unsigned char *p = (const unsigned char *)k;
+	uint64_t h = 0x9e3779b97f4a7c15ULL, w;
+	uint32_t tail;
+	size_t i;
+
+	_Static_assert(sizeof(*k) % 4 == 0, "flow key: whole 32-bit words");
+	for (i = 0; i + 8 <= sizeof(*k); i += 8) {
+		memcpy(&w, p + i, sizeof(w));
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 29;
+	}
+	if (i < sizeof(*k)) {
+		memcpy(&tail, p + i, sizeof(tail));
+		h = (h ^ tail) * 0xff51afd7ed558ccdULL;
+	}
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
 }
 
-static struct side *side_find(struct weir_assembler *a, const struct weir_flow_key *k)
+static struct side *side_find_hashed(struct weir_assembler *a, const struct weir_flow_key *k,
+				     uint64_t h)
 {
-	uint64_t h = key_hash(k);
 	struct weir_hnode *pos;
 
 	weir_htab_for_each_possible(&a->sides, pos, h)
@@ -109,6 +149,50 @@ static struct side *side_find(struct weir_assembler *a, const struct weir_flow_k
 			return s;
 	}
 	return NULL;
+}
+
+/* The bucket hash h falls in, into the cache before side_find_hashed() needs
+ * it; with ahead, its first node too (the bucket fetched earlier).
+ */
+static void side_prefetch(const struct weir_assembler *a, uint64_t h, bool node)
+{
+	struct weir_hnode *const *b;
+
+	if (!a->sides.n)
+		return;
+	b = &a->sides.buckets[h & (a->sides.n_buckets - 1)];
+	if (!node)
+		__builtin_prefetch(b);
+	else if (*b)
+		__builtin_prefetch(*b);
+}
+
+static struct conv *conv_alloc(struct weir_assembler *a)
+{
+	struct conv_slab *slab;
+	struct conv *c = a->conv_free;
+
+	if (c) {
+		a->conv_free = c->next;
+	} else {
+		if (!a->slabs || a->slab_used == CONV_SLAB) {
+			slab = malloc(sizeof(*slab));
+			if (!slab)
+				return NULL;
+			slab->next = a->slabs;
+			a->slabs = slab;
+			a->slab_used = 0;
+		}
+		c = &a->slabs->convs[a->slab_used++];
+	}
+	memset(c, 0, sizeof(*c));
+	return c;
+}
+
+static void conv_release(struct weir_assembler *a, struct conv *c)
+{
+	c->next = a->conv_free;
+	a->conv_free = c;
 }
 
 static bool is_icmp(uint8_t proto)
@@ -167,18 +251,26 @@ static bool reverse_key(const struct weir_flow_key *k, uint8_t hook, struct weir
 /* The conversation whose forward side is the reverse of k and which has no
  * reply yet: the same observation point first, then the other one.
  */
-static struct conv *conv_awaiting_reply(struct weir_assembler *a, const struct weir_flow_key *k)
+static void reply_hooks(const struct weir_flow_key *k, uint8_t hooks[2])
 {
-	const uint8_t hooks[2] = { k->hook,
-				   k->hook == WEIR_HOOK_XDP ? WEIR_HOOK_TC : WEIR_HOOK_XDP };
+	hooks[0] = k->hook;
+	hooks[1] = k->hook == WEIR_HOOK_XDP ? WEIR_HOOK_TC : WEIR_HOOK_XDP;
+}
+
+/* rh: the reverse keys' hashes (reverse_hashes()), or NULL to compute them. */
+static struct conv *conv_awaiting_reply(struct weir_assembler *a, const struct weir_flow_key *k,
+					const uint64_t *rh)
+{
 	struct weir_flow_key r;
+	uint8_t hooks[2];
 	struct side *s;
 	int i;
 
+	reply_hooks(k, hooks);
 	for (i = 0; i < 2; i++) {
 		if (!reverse_key(k, hooks[i], &r))
 			continue;
-		s = side_find(a, &r);
+		s = side_find_hashed(a, &r, rh ? rh[i] : key_hash(&r));
 		if (s && s == &s->conv->fwd && !s->conv->has_rev)
 			return s->conv;
 	}
@@ -202,15 +294,29 @@ static void conv_free(struct weir_assembler *a, struct conv *c)
 	if (c->has_rev)
 		weir_htab_remove(&a->sides, &c->rev.node);
 	conv_unlink(a, c);
-	free(c);
+	conv_release(a, c);
+}
+
+/* The hashes of k's reverse keys, at both observation points (0: none). */
+static void reverse_hashes(const struct weir_flow_key *k, uint64_t rh[2])
+{
+	struct weir_flow_key r;
+	uint8_t hooks[2];
+	int i;
+
+	reply_hooks(k, hooks);
+	for (i = 0; i < 2; i++)
+		rh[i] = reverse_key(k, hooks[i], &r) ? key_hash(&r) : 0;
 }
 
 /* A side for a kernel entry never seen before: the reply of a waiting
- * conversation, or the forward side of a new one (*created set).
+ * conversation, or the forward side of a new one (*created set). rh as
+ * for conv_awaiting_reply().
  */
-static struct side *side_new(struct weir_assembler *a, const struct weir_flow_key *k, bool *created)
+static struct side *side_new(struct weir_assembler *a, const struct weir_flow_key *k, uint64_t h,
+			     const uint64_t *rh, bool *created)
 {
-	struct conv *c = conv_awaiting_reply(a, k);
+	struct conv *c = conv_awaiting_reply(a, k, rh);
 	struct side *s;
 
 	*created = false;
@@ -218,7 +324,7 @@ static struct side *side_new(struct weir_assembler *a, const struct weir_flow_ke
 		s = &c->rev;
 		c->has_rev = true;
 	} else {
-		c = calloc(1, sizeof(*c));
+		c = conv_alloc(a);
 		if (!c)
 			return NULL;
 		s = &c->fwd;
@@ -231,10 +337,10 @@ static struct side *side_new(struct weir_assembler *a, const struct weir_flow_ke
 	}
 	s->key = *k;
 	s->conv = c;
-	if (weir_htab_insert(&a->sides, &s->node, key_hash(k))) {
+	if (weir_htab_insert(&a->sides, &s->node, h)) {
 		if (*created) {
 			conv_unlink(a, c);
-			free(c);
+			conv_release(a, c);
 		} else {
 			c->has_rev = false;
 		}
@@ -311,7 +417,7 @@ static void record_fill_key(struct weir_assembler *a, struct weir_flow_record *r
 		r->dport = ntohs(k->dport);
 	}
 	r->ifindex = k->ifindex;
-	snprintf(r->ifname, sizeof(r->ifname), "%s", ifc->name);
+	memcpy(r->ifname, ifc->name, sizeof(r->ifname)); /* NUL-terminated, zero-padded */
 	r->dir = k->dir;
 	if (ifc->pod_facing && k->dir != WEIR_DIR_UNKNOWN)
 		r->dir = k->dir == WEIR_DIR_INGRESS ? WEIR_DIR_EGRESS : WEIR_DIR_INGRESS;
@@ -322,14 +428,13 @@ static void record_fill_key(struct weir_assembler *a, struct weir_flow_record *r
 static struct weir_flow_record *record_new(struct weir_assembler *a, enum weir_record_type type,
 					   const struct weir_flow_key *k)
 {
-	struct weir_flow_record *r = weir_flow_record_new();
+	struct weir_flow_record *r = weir_flow_record_new_named(a->node_name, a->node_name_len);
 
 	if (!r)
 		return NULL;
 	r->id = ++a->next_id;
 	r->time_ns = clock_ns(CLOCK_REALTIME);
 	r->type = type;
-	r->node_name = strdup(a->node_name);
 	record_fill_key(a, r, k);
 	if (k->family == 4 || k->family == 6) {
 		r->src =
@@ -340,7 +445,7 @@ static struct weir_flow_record *record_new(struct weir_assembler *a, enum weir_r
 		r->src = weir_endpoint_get(weir_endpoint_world());
 		r->dst = weir_endpoint_get(weir_endpoint_world());
 	}
-	if (!r->node_name || !r->src || !r->dst) {
+	if (!r->src || !r->dst) {
 		weir_flow_record_put(r);
 		return NULL;
 	}
@@ -402,12 +507,13 @@ static void conv_end(struct weir_assembler *a, struct conv *c, enum weir_end_rea
 /* A flow-start event: the first record of a conversation, at once. */
 static void on_flow_start(struct weir_assembler *a, const struct weir_event *ev)
 {
-	struct side *s = side_find(a, &ev->key);
+	uint64_t h = key_hash(&ev->key);
+	struct side *s = side_find_hashed(a, &ev->key, h);
 	bool created;
 
 	if (s)
 		return; /* the sweep found it first */
-	s = side_new(a, &ev->key, &created);
+	s = side_new(a, &ev->key, h, NULL, &created);
 	if (!s)
 		return;
 	s->in_kernel = true;
@@ -482,25 +588,38 @@ int weir_assembler_events_fd(struct weir_assembler *a)
 	return ring_buffer__epoll_fd(a->rb);
 }
 
-/* One kernel entry read by the sweep. A new conversation's first record
- * waits until the whole table is read, when both its sides are known.
- */
-static void sweep_entry(struct weir_assembler *a, const struct weir_flow_key *k,
-			const struct weir_flow_value *v)
-{
-	struct side *s = side_find(a, k);
-	bool created = false;
+static bool reply_initiated(const struct conv *c);
+static void conv_swap_sides(struct weir_assembler *a, struct conv *c);
 
-	if (!s) {
-		s = side_new(a, k, &created);
-		if (!s)
-			return;
-	}
+static void side_seen(struct weir_assembler *a, struct side *s, const struct weir_flow_value *v)
+{
 	s->val = *v;
 	s->seen_gen = a->gen;
 	s->in_kernel = true;
-	if (created)
+}
+
+/* A kernel entry the sweep read for the first time. A new conversation's
+ * first record waits until the whole table is read, when both its sides are
+ * known.
+ */
+static void sweep_new_entry(struct weir_assembler *a, const struct weir_flow_key *k,
+			    const struct weir_flow_value *v, uint64_t h, const uint64_t *rh)
+{
+	bool created = false;
+	struct side *s = side_new(a, k, h, rh, &created);
+
+	if (!s)
+		return;
+	side_seen(a, s, v);
+	if (created) {
 		s->conv->fresh = true;
+	} else if (s->conv->fresh && reply_initiated(s->conv)) {
+		/* the initiator's entry came second: turn the conversation
+		 * round now, while both buckets are in the cache (the first
+		 * record would, later)
+		 */
+		conv_swap_sides(a, s->conv);
+	}
 }
 
 /* Whether the reply side of a conversation both of whose sides were found
@@ -590,13 +709,63 @@ static void sweep_decide(struct weir_assembler *a, struct conv *c, uint64_t now_
 		conv_record(a, c, WEIR_RECORD_UPDATE, WEIR_END_ACTIVE, now_mono);
 }
 
+/* One batch of kernel entries: hashes first, then each entry with its
+ * bucket (and that bucket's first node) fetched a few entries ahead — the
+ * lookups of a large table are cache misses otherwise. Entries seen before
+ * are updated at once; new ones after, in their order, with the buckets of
+ * their reverse keys (where their conversation may wait) fetched ahead too.
+ */
+static void sweep_batch(struct weir_assembler *a, __u32 count)
+{
+	const struct weir_flow_key *keys = a->batch_keys;
+	const uint64_t *h = a->batch_hashes;
+	uint64_t(*rh)[2] = a->batch_rhashes;
+	__u32 i, j, n_new = 0;
+	struct side *s;
+
+	for (i = 0; i < count; i++)
+		a->batch_hashes[i] = key_hash(&keys[i]);
+	for (i = 0; i < count && i < PREFETCH_AHEAD; i++)
+		side_prefetch(a, h[i], false);
+	for (i = 0; i < count; i++) {
+		if (i + PREFETCH_AHEAD < count)
+			side_prefetch(a, h[i + PREFETCH_AHEAD], false);
+		if (i + PREFETCH_AHEAD / 2 < count)
+			side_prefetch(a, h[i + PREFETCH_AHEAD / 2], true);
+		s = side_find_hashed(a, &keys[i], h[i]);
+		if (s) {
+			side_seen(a, s, &a->batch_vals[i]);
+			continue;
+		}
+		a->batch_new[n_new] = i;
+		reverse_hashes(&keys[i], rh[n_new]);
+		n_new++;
+	}
+	for (j = 0; j < n_new; j++) {
+		if (j + PREFETCH_AHEAD < n_new) {
+			if (rh[j + PREFETCH_AHEAD][0])
+				side_prefetch(a, rh[j + PREFETCH_AHEAD][0], false);
+			if (rh[j + PREFETCH_AHEAD][1])
+				side_prefetch(a, rh[j + PREFETCH_AHEAD][1], false);
+		}
+		if (j + PREFETCH_AHEAD / 2 < n_new) {
+			if (rh[j + PREFETCH_AHEAD / 2][0])
+				side_prefetch(a, rh[j + PREFETCH_AHEAD / 2][0], true);
+			if (rh[j + PREFETCH_AHEAD / 2][1])
+				side_prefetch(a, rh[j + PREFETCH_AHEAD / 2][1], true);
+		}
+		i = a->batch_new[j];
+		sweep_new_entry(a, &keys[i], &a->batch_vals[i], h[i], rh[j]);
+	}
+}
+
 int weir_assembler_sweep(struct weir_assembler *a)
 {
 	uint64_t t0 = clock_ns(CLOCK_MONOTONIC), now_mono, entries = 0;
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	struct weir_flow_key out_batch;
 	struct conv *c, *next;
-	__u32 count, i;
+	__u32 count;
 	void *in = NULL;
 	int err;
 
@@ -613,14 +782,15 @@ int weir_assembler_sweep(struct weir_assembler *a)
 			log_err("sweep flow table: %s", strerror(-err));
 			return err;
 		}
-		for (i = 0; i < count; i++)
-			sweep_entry(a, &a->batch_keys[i], &a->batch_vals[i]);
+		sweep_batch(a, count);
 		entries += count;
 		in = &out_batch;
 	} while (!err);
 
 	for (c = a->convs; c; c = next) {
 		next = c->next;
+		if (next)
+			__builtin_prefetch(next->next);
 		if (c->fresh)
 			conv_first_record(a, c, now_mono);
 		sweep_decide(a, c, now_mono);
@@ -657,9 +827,14 @@ int weir_assembler_new(struct weir_assembler **out, const struct weir_assembler_
 		return -ENOMEM;
 	a->o = *opts;
 	a->node_name = strdup(opts->node_name);
+	a->node_name_len = a->node_name ? strlen(a->node_name) : 0;
 	a->batch_keys = calloc(SWEEP_BATCH, sizeof(*a->batch_keys));
 	a->batch_vals = calloc(SWEEP_BATCH, sizeof(*a->batch_vals));
-	if (!a->node_name || !a->batch_keys || !a->batch_vals)
+	a->batch_hashes = calloc(SWEEP_BATCH, sizeof(*a->batch_hashes));
+	a->batch_rhashes = calloc(SWEEP_BATCH, sizeof(*a->batch_rhashes));
+	a->batch_new = calloc(SWEEP_BATCH, sizeof(*a->batch_new));
+	if (!a->node_name || !a->batch_keys || !a->batch_vals || !a->batch_hashes ||
+	    !a->batch_rhashes || !a->batch_new)
 		goto err_free;
 	/* sized for a full flow table, so a large sweep never regrows it */
 	if (!bpf_obj_get_info_by_fd(opts->flows_fd, &info, &info_len) && info.max_entries)
@@ -687,6 +862,9 @@ err_sides:
 err_free:
 	free(a->batch_keys);
 	free(a->batch_vals);
+	free(a->batch_hashes);
+	free(a->batch_rhashes);
+	free(a->batch_new);
 	free(a->node_name);
 	free(a);
 	return err;
@@ -694,15 +872,15 @@ err_free:
 
 void weir_assembler_free(struct weir_assembler *a)
 {
+	struct conv_slab *slab, *slab_next;
 	struct weir_hnode *pos, *tmp;
-	struct conv *c, *next;
 	size_t i;
 
 	if (!a)
 		return;
-	for (c = a->convs; c; c = next) {
-		next = c->next;
-		free(c);
+	for (slab = a->slabs; slab; slab = slab_next) {
+		slab_next = slab->next;
+		free(slab);
 	}
 	weir_htab_for_each_safe(&a->ifnames, i, pos, tmp) free(pos);
 	weir_htab_release(&a->ifnames);
@@ -710,6 +888,9 @@ void weir_assembler_free(struct weir_assembler *a)
 	ring_buffer__free(a->rb);
 	free(a->batch_keys);
 	free(a->batch_vals);
+	free(a->batch_hashes);
+	free(a->batch_rhashes);
+	free(a->batch_new);
 	free(a->node_name);
 	free(a);
 }

@@ -2,8 +2,10 @@
 /* Flow records and endpoints: allocation, reference counting, and the address
  * and protocol names every printer needs. JSON lives in flow_json.c.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include "flow.h"
@@ -74,11 +76,44 @@ struct weir_flow_record *weir_flow_record_get(struct weir_flow_record *r)
 	return r;
 }
 
+/* The name weir_flow_record_new_named() put in the record's own block. */
+static char *inline_name(struct weir_flow_record *r)
+{
+	return (char *)(r + 1);
+}
+
+struct weir_flow_record *weir_flow_record_new_named(const char *node_name, size_t len)
+{
+	struct weir_flow_record *r = malloc(sizeof(*r) + len + 1);
+
+	if (!r)
+		return NULL;
+	memset(r, 0, sizeof(*r));
+	r->refcnt = 1;
+	r->node_name = inline_name(r);
+	memcpy(r->node_name, node_name, len);
+	r->node_name[len] = '\0';
+	return r;
+}
+
+int weir_flow_record_set_node_name(struct weir_flow_record *r, const char *node_name)
+{
+	char *copy = node_name ? strdup(node_name) : NULL;
+
+	if (node_name && !copy)
+		return -ENOMEM;
+	if (r->node_name != inline_name(r))
+		free(r->node_name);
+	r->node_name = copy;
+	return 0;
+}
+
 void weir_flow_record_put(struct weir_flow_record *r)
 {
 	if (!r || __atomic_sub_fetch(&r->refcnt, 1, __ATOMIC_ACQ_REL))
 		return;
-	free(r->node_name);
+	if (r->node_name != inline_name(r))
+		free(r->node_name);
 	weir_endpoint_put(r->src);
 	weir_endpoint_put(r->dst);
 	free(r);

@@ -98,13 +98,20 @@ struct weir_flow_record {
 	uint64_t bytes;
 	uint64_t reply_packets; /* cumulative, destination -> source */
 	uint64_t reply_bytes;
-	char *node_name;	   /* owned; the node that observed the flow */
+	char *node_name;	   /* owned; the node that observed the flow (to replace
+				    * it, weir_flow_record_set_node_name()) */
 	struct weir_endpoint *src; /* references owned by the record; never NULL once published */
 	struct weir_endpoint *dst;
 };
 
 /* A zeroed record with refcnt 1. */
 struct weir_flow_record *weir_flow_record_new(void);
+/* The same with node_name (len bytes) copied into the record's own
+ * allocation: one malloc instead of two, for records made by the thousand.
+ */
+struct weir_flow_record *weir_flow_record_new_named(const char *node_name, size_t len);
+/* Replaces node_name with a copy of node_name (NULL: none): 0 or -ENOMEM. */
+int weir_flow_record_set_node_name(struct weir_flow_record *r, const char *node_name);
 struct weir_flow_record *weir_flow_record_get(struct weir_flow_record *r);
 /* Drops a reference; the last one frees node_name and puts src and dst. */
 void weir_flow_record_put(struct weir_flow_record *r);

@@ -405,12 +405,8 @@ static int line_record(struct conn *c, struct weir_flow_record *r, uint64_t now)
 {
 	struct weir_peers *ps = c->ps;
 
-	if (!r->node_name || !r->node_name[0]) {
-		free(r->node_name);
-		r->node_name = strdup(c->p.name);
-		if (!r->node_name)
-			return -ENOMEM;
-	}
+	if ((!r->node_name || !r->node_name[0]) && weir_flow_record_set_node_name(r, c->p.name))
+		return -ENOMEM;
 	weir_peer_contact(&c->p, now);
 	if (resume_repeat(c, r))
 		return 0;
