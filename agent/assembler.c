@@ -22,10 +22,10 @@
 #include "hashtab.h"
 #include "log.h"
 
-#define SWEEP_BATCH 4096 /* flow-table entries read per batch syscall */
-#define PREFETCH_AHEAD 8 /* sweep entries whose hash bucket is fetched ahead */
-#define CONV_SLAB 1024	 /* conversations allocated at a time */
-#define NS_PER_S    1000000000ULL
+#define SWEEP_BATCH    4096 /* flow-table entries read per batch syscall */
+#define PREFETCH_AHEAD 8    /* sweep entries whose hash bucket is fetched ahead */
+#define CONV_SLAB      1024 /* conversations allocated at a time */
+#define NS_PER_S       1000000000ULL
 
 struct conv;
 
@@ -83,7 +83,7 @@ struct weir_assembler {
 	uint64_t (*batch_rhashes)[2]; /* of the batch's new entries' reverse keys */
 	__u32 *batch_new;	      /* the batch's new entries */
 	struct conv_slab *slabs;
-	size_t slab_used; /* convs handed out from slabs (the newest one) */
+	size_t slab_used;	/* convs handed out from slabs (the newest one) */
 	struct conv *conv_free; /* returned convs, linked by next */
 };
 

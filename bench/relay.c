@@ -56,8 +56,8 @@
 #define WARMUP_MS	  1000
 #define HTTP_DEFAULT	  200
 #define HTTP_MAX	  2000
-#define WORK_ROUNDS	  9 /* in-process runs of the filtered query */
-#define BLOCK_BYTES	  65536 /* per read callback of a simulated agent */
+#define WORK_ROUNDS	  9	    /* in-process runs of the filtered query */
+#define BLOCK_BYTES	  65536	    /* per read callback of a simulated agent */
 #define FILTER_POD_PREFIX "pod-001" /* pods 10-19 of 1000: 1% */
 #define NS_PER_S	  1000000000ULL
 #define MIB		  (1024.0 * 1024.0)
@@ -183,9 +183,10 @@ static enum MHD_Result agent_handle(void *cls, struct MHD_Connection *c, const c
 	}
 	if (!resp)
 		return MHD_NO;
-	ret = MHD_queue_response(c, strcmp(url, "/v1/status") && strcmp(url, "/v1/flows") ?
-					    MHD_HTTP_NOT_FOUND :
-					    MHD_HTTP_OK,
+	ret = MHD_queue_response(c,
+				 strcmp(url, "/v1/status") != 0 && strcmp(url, "/v1/flows") != 0 ?
+					 MHD_HTTP_NOT_FOUND :
+					 MHD_HTTP_OK,
 				 resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -275,20 +276,21 @@ static int agent_text(struct agent *a)
 		weir_json_buf_release(&b);
 		return -ENOMEM;
 	}
-	a->time_at = calloc(2 * RECORDS_PER_PEER, sizeof(size_t));
+	a->time_at = calloc((size_t)2 * RECORDS_PER_PEER, sizeof(size_t));
 	if (!a->time_at) {
 		weir_json_buf_release(&b);
 		return -ENOMEM;
 	}
 	/* "time" in the flow and in the response; first/last_seen stay */
 	for (p = b.data; (p = strstr(p, "\"time\":\"")); p += 8) {
-		if (strncmp(p + 8, t0_text, TIME_TEXT_LEN) || a->n_time_at == 2 * RECORDS_PER_PEER)
+		if (strncmp(p + 8, t0_text, TIME_TEXT_LEN) != 0 ||
+		    a->n_time_at == (size_t)2 * RECORDS_PER_PEER)
 			continue;
 		a->time_at[a->n_time_at++] = (size_t)(p + 8 - b.data);
 	}
 	a->text = b.data;
 	a->len = b.len;
-	return a->n_time_at == 2 * RECORDS_PER_PEER ? 0 : -EPROTO;
+	return a->n_time_at == (size_t)2 * RECORDS_PER_PEER ? 0 : -EPROTO;
 }
 
 static int free_port(void)
@@ -344,9 +346,9 @@ struct bench {
 	char dir[64];
 	char sock[96];
 	/* on the peers' thread */
-	uint64_t records;  /* atomic */
-	int mark;	   /* atomic: 1 asks for the start sample, 2 for the end one */
-	int marked;	   /* atomic: how many samples taken */
+	uint64_t records; /* atomic */
+	int mark;	  /* atomic: 1 asks for the start sample, 2 for the end one */
+	int marked;	  /* atomic: how many samples taken */
 	bool pinned;
 	uint64_t cpu_ns[2], wall_ns[2], recs[2];
 	/* memory */
@@ -364,17 +366,26 @@ struct bench {
 	int failed;
 };
 
+/* Resident memory from /proc/self/statm (size, then resident, in pages). */
 static long long rss_bytes(void)
 {
-	unsigned long size = 0, resident = 0;
+	char buf[128], *p, *end;
+	unsigned long resident;
 	FILE *f = fopen("/proc/self/statm", "r");
-	int n;
+	bool ok;
 
 	if (!f)
 		return -1;
-	n = fscanf(f, "%lu %lu", &size, &resident);
+	ok = fgets(buf, sizeof(buf), f) != NULL;
 	fclose(f);
-	return n == 2 ? (long long)resident * sysconf(_SC_PAGESIZE) : -1;
+	p = ok ? strchr(buf, ' ') : NULL;
+	if (!p)
+		return -1;
+	errno = 0;
+	resident = strtoul(p + 1, &end, 10);
+	if (errno || end == p + 1)
+		return -1;
+	return (long long)resident * sysconf(_SC_PAGESIZE);
 }
 
 static long long heap_bytes(void)
@@ -505,8 +516,8 @@ static int ingest_measure(struct bench *b)
 	b->heap_empty = heap_bytes();
 	while (nodes_connected(b) < PEERS) {
 		if (clock_ns(CLOCK_MONOTONIC) - t0 > 10 * NS_PER_S) {
-			log_err("bench: only %d of %d simulated agents connected", nodes_connected(b),
-				PEERS);
+			log_err("bench: only %d of %d simulated agents connected",
+				nodes_connected(b), PEERS);
 			return -ETIMEDOUT;
 		}
 		usleep(10000);
@@ -747,10 +758,10 @@ static int report(struct bench *b)
 	       WORK_ROUNDS, bench_median(b->work_ns, WORK_ROUNDS) / 1e6);
 
 	printf("\nTargets (MISS never fails the run)\n");
-	printf("  ingest >= %.0f records/s on one core %17.0f  %s\n", TARGET_RECORDS_PER_S,
-	       per_cpu, bench_verdict(per_cpu >= TARGET_RECORDS_PER_S));
-	printf("  GET /v1/flows 1%% filter p99 < %.0f ms %20.2f ms %s\n", TARGET_FLOWS_P99_MS,
-	       p99, bench_verdict(p99 < TARGET_FLOWS_P99_MS));
+	printf("  ingest >= %.0f records/s on one core %17.0f  %s\n", TARGET_RECORDS_PER_S, per_cpu,
+	       bench_verdict(per_cpu >= TARGET_RECORDS_PER_S));
+	printf("  GET /v1/flows 1%% filter p99 < %.0f ms %20.2f ms %s\n", TARGET_FLOWS_P99_MS, p99,
+	       bench_verdict(p99 < TARGET_FLOWS_P99_MS));
 
 	printf("\nChecks\n");
 	if (b->connected != PEERS || b->parse_errors || b->failed ||

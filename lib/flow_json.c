@@ -690,8 +690,8 @@ static void w_endpoint(struct weir_json_buf *b, const struct weir_endpoint *ep, 
 	weir_json_char(b, '{');
 	if (ep->identity == WEIR_IDENTITY_WORLD || ep->identity == WEIR_IDENTITY_HOST) {
 		W_KEY(b, &first, "identity");
-		weir_json_u64(b, ep->identity == WEIR_IDENTITY_WORLD ? IDENTITY_WORLD :
-								       IDENTITY_HOST);
+		weir_json_u64(b,
+			      ep->identity == WEIR_IDENTITY_WORLD ? IDENTITY_WORLD : IDENTITY_HOST);
 	}
 	if (ep->namespace && *ep->namespace) {
 		W_KEY(b, &first, "namespace");
@@ -781,13 +781,13 @@ static void w_weir(struct weir_json_buf *b, const struct weir_flow_record *r, bo
 	size_t n;
 
 	/* weir_json() and set_nonempty(): the key only with something in it */
-#define W_WEIR_KEY(key)                                  \
-	do {                                             \
-		if (first)                               \
-			W_KEY(b, first_out, "weir");     \
-		if (first)                               \
-			weir_json_char(b, '{');          \
-		W_KEY(b, &first, key);                   \
+#define W_WEIR_KEY(key)                              \
+	do {                                         \
+		if (first)                           \
+			W_KEY(b, first_out, "weir"); \
+		if (first)                           \
+			weir_json_char(b, '{');      \
+		W_KEY(b, &first, key);               \
 	} while (0)
 	if (r->type > 0 && (size_t)r->type < ARRAY_SIZE(record_names)) {
 		W_WEIR_KEY("record");

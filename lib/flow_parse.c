@@ -21,13 +21,13 @@
 #include "json_writer.h"
 #include "timefmt.h"
 
-#define LABELS_MAX	   64  /* more: the general path */
-#define TEXT_MAX	   256 /* a string copied to be NUL-terminated: longer, the general path */
-#define CACHE_SLOTS	   4096
-#define CACHE_TEXT_MAX	   2048 /* an endpoint's JSON text cached up to this long */
-#define UINT_DIGITS_MAX	   18	/* digits that cannot overflow; past them, checked */
-#define LABEL_WORLD	   "reserved:world"
-#define LABEL_HOST	   "reserved:host"
+#define LABELS_MAX	64  /* more: the general path */
+#define TEXT_MAX	256 /* a string copied to be NUL-terminated: longer, the general path */
+#define CACHE_SLOTS	4096
+#define CACHE_TEXT_MAX	2048 /* an endpoint's JSON text cached up to this long */
+#define UINT_DIGITS_MAX 18   /* digits that cannot overflow; past them, checked */
+#define LABEL_WORLD	"reserved:world"
+#define LABEL_HOST	"reserved:host"
 
 struct slice {
 	const char *s;
@@ -94,9 +94,9 @@ static inline const char *skip_plain(const char *p, const char *end)
 	while (end - p >= 16) {
 		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
 		/* signed: bytes from 0x80 on are negative, below ' ' like controls */
-		__m128i sp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
-						       _mm_cmpeq_epi8(v, bslash)),
-					  _mm_cmplt_epi8(v, space));
+		__m128i sp = _mm_or_si128(
+			_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+			_mm_cmplt_epi8(v, space));
 		unsigned int mask = (unsigned int)_mm_movemask_epi8(sp);
 
 		if (mask)
@@ -522,7 +522,7 @@ static bool endpoint_obj(struct cur *c, bool present, struct weir_endpoint_cache
 			/* the same text as before: the same endpoint, no decoding */
 			size_t n_text = object_extent(c);
 
-			if (n_text) {
+			if (n_text && n_text <= CACHE_TEXT_MAX) {
 				h = text_hash(start, n_text);
 				*out = cache_find(cache, start, n_text, h);
 				if (*out) {
@@ -630,7 +630,7 @@ static bool endpoint_obj(struct cur *c, bool present, struct weir_endpoint_cache
 		weir_endpoint_put(ep);
 		return false;
 	}
-	if (cache && present)
+	if (cache && present && (size_t)(c->p - start) <= CACHE_TEXT_MAX)
 		cache_put(cache, start, (size_t)(c->p - start), h, ep);
 	*out = ep;
 	return true;
@@ -815,8 +815,9 @@ static bool flow_obj(struct cur *c, struct weir_endpoint_cache *cache, struct we
 		} else if (KEY_IS(k, "destination") && once(&seen, 64)) {
 			ok = endpoint_obj(c, true, cache, &r->dst);
 			have_dst = ok;
-		} else if (KEY_IS(k, "Type") && once(&seen, 128)) {
-			ok = str(c, &uuid);
+		} else if ((KEY_IS(k, "Type") && once(&seen, 128)) ||
+			   (KEY_IS(k, "Summary") && once(&seen, 16384))) {
+			ok = str(c, &uuid); /* what they say, the rest says too */
 		} else if (KEY_IS(k, "node_name") && once(&seen, 256)) {
 			ok = str(c, &fl->node);
 			fl->have_node = ok;
@@ -833,8 +834,6 @@ static bool flow_obj(struct cur *c, struct weir_endpoint_cache *cache, struct we
 			v.have_reply = true;
 		} else if (KEY_IS(k, "interface") && once(&seen, 8192)) {
 			ok = iface_obj(c, r);
-		} else if (KEY_IS(k, "Summary") && once(&seen, 16384)) {
-			ok = str(c, &uuid);
 		} else if (KEY_IS(k, "weir") && once(&seen, 32768)) {
 			ok = weir_obj(c, r);
 			have_weir = true;

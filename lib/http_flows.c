@@ -63,8 +63,8 @@ struct flows_stream {
 	uint64_t lost_pending;
 	uint64_t lost_sent_ns; /* CLOCK_MONOTONIC */
 	enum stream_phase phase;
-	bool ndjson; /* follow: one JSON object per line; else a JSON array */
-	bool opened; /* the array's "[" is out */
+	bool ndjson;		  /* follow: one JSON object per line; else a JSON array */
+	bool opened;		  /* the array's "[" is out */
 	struct weir_json_buf out; /* pending output: out.data[off..out.len) */
 	size_t off;
 };
@@ -227,8 +227,8 @@ static int follow_step(struct flows_stream *st, int wait_ms)
 
 	st->held = NULL;
 	if (!r) {
-		rc = weir_follower_next_note(st->f, st->phase == PHASE_CATCH_UP ? 0 : wait_ms,
-					     &r, &note, &lost);
+		rc = weir_follower_next_note(st->f, st->phase == PHASE_CATCH_UP ? 0 : wait_ms, &r,
+					     &note, &lost);
 		st->lost_pending += lost;
 	}
 	if (note)

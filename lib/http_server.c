@@ -17,8 +17,8 @@
 #include "log.h"
 #include "store.h"
 
-#define HTTP_CONNECTIONS_MAX 128 /* per daemon; each is a thread */
-#define HTTP_IDLE_TIMEOUT_S  60	 /* an idle keep-alive connection, or a stalled reader */
+#define HTTP_CONNECTIONS_MAX 128  /* per daemon; each is a thread */
+#define HTTP_IDLE_TIMEOUT_S  60	  /* an idle keep-alive connection, or a stalled reader */
 #define HTTP_STOP_WAIT_MS    2000 /* for /v1/flows answers to end cleanly at stop */
 
 enum builtin {

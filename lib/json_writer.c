@@ -108,8 +108,7 @@ static bool utf8_full(const unsigned char *s, size_t size)
 	}
 	if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
 		return false;
-	return !((size == 2 && v < 0x80) || (size == 3 && v < 0x800) ||
-		 (size == 4 && v < 0x10000));
+	return !((size == 2 && v < 0x80) || (size == 3 && v < 0x800) || (size == 4 && v < 0x10000));
 }
 
 bool weir_json_utf8_valid(const char *str, size_t n)
@@ -178,7 +177,10 @@ void weir_json_str(struct weir_json_buf *b, const char *s, size_t n)
 			weir_json_lit(b, "\\t");
 			break;
 		default:
-			memcpy(esc, "\\u00", 4);
+			esc[0] = '\\';
+			esc[1] = 'u';
+			esc[2] = '0';
+			esc[3] = '0';
 			esc[4] = hex[(unsigned char)s[i] >> 4];
 			esc[5] = hex[(unsigned char)s[i] & 0xf];
 			weir_json_raw(b, esc, sizeof(esc));

@@ -19,7 +19,10 @@ struct weir_json_buf {
 	int err; /* -ENOMEM once an append failed: the text is incomplete */
 };
 
-#define WEIR_JSON_BUF_INIT { 0 }
+#define WEIR_JSON_BUF_INIT \
+	{                  \
+		0          \
+	}
 
 void weir_json_buf_release(struct weir_json_buf *b);
 /* Empties the buffer (and clears err), keeping its memory. */

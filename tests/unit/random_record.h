@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
@@ -34,17 +35,54 @@ static uint64_t rnd_below(uint64_t n)
  * sequences jansson refuses (overlong, surrogate, past U+10FFFF, cut short).
  */
 static const char *const pieces[] = {
-	"a",	    "pod-1",	"\"",	      "\\",	      "/",	     "\n",
-	"\t",	    "\r",	"\b",	      "\f",	      "\x01",	     "\x1f",
-	"\x7f",	    " ",	"k8s:app=x",  "\xc3\xa9",     "\xe2\x80\xa8", "\xf0\x9f\x98\x80",
-	"\xef\xbf\xbf", "\xff", "\xc0\x80",   "\x80",	      "\xed\xa0\x80", "\xf4\x90\x80\x80",
-	"\xe2\x82",  "\xc3",	"reserved:world", "reserved:host", "\xf5\x80\x80\x80", "}",
+	"a",
+	"pod-1",
+	"\"",
+	"\\",
+	"/",
+	"\n",
+	"\t",
+	"\r",
+	"\b",
+	"\f",
+	"\x01",
+	"\x1f",
+	"\x7f",
+	" ",
+	"k8s:app=x",
+	"\xc3\xa9",
+	"\xe2\x80\xa8",
+	"\xf0\x9f\x98\x80",
+	"\xef\xbf\xbf",
+	"\xff",
+	"\xc0\x80",
+	"\x80",
+	"\xed\xa0\x80",
+	"\xf4\x90\x80\x80",
+	"\xe2\x82",
+	"\xc3",
+	"reserved:world",
+	"reserved:host",
+	"\xf5\x80\x80\x80",
+	"}",
 };
 
 /* Pieces that need no escape and are UTF-8: the strings agents send. */
 static const char *const plain_pieces[] = {
-	"a", "pod-1", "k8s:app=x", "\xc3\xa9", "\xf0\x9f\x98\x80", "reserved:world",
-	"reserved:host", " ", "/", "}", "{", ",", ":", "[",
+	"a",
+	"pod-1",
+	"k8s:app=x",
+	"\xc3\xa9",
+	"\xf0\x9f\x98\x80",
+	"reserved:world",
+	"reserved:host",
+	" ",
+	"/",
+	"}",
+	"{",
+	",",
+	":",
+	"[",
 };
 
 /* Only plain pieces in strings (and room for an interface name's NUL). */
@@ -61,17 +99,17 @@ static char *odd_string(size_t max)
 		n = 0;
 	for (i = 0; i < n; i++) {
 		const char *p = rr_plain ? plain_pieces[rnd_below(sizeof(plain_pieces) /
-								   sizeof(plain_pieces[0]))] :
+								  sizeof(plain_pieces[0]))] :
 					   pieces[rnd_below(sizeof(pieces) / sizeof(pieces[0]))];
 		size_t k = strlen(p);
 
 		if (len + k >= max)
 			break;
-		memcpy(s + len, p, k);
+		memcpy(s + len, p, k + 1); /* its NUL too */
 		len += k;
 	}
 	if (!len && !rnd_below(4))
-		strcpy(s, max > 8 ? "plain" : "x");
+		snprintf(s, max, "%s", max > 8 ? "plain" : "x");
 	return s;
 }
 
@@ -152,9 +190,16 @@ static uint64_t random_time(void)
 
 static struct weir_flow_record *random_record(void)
 {
-	static const uint8_t protos[] = { 0,	       IPPROTO_TCP,  IPPROTO_UDP, IPPROTO_SCTP,
-					  IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_IGMP, 112,
-					  47,	       255 };
+	static const uint8_t protos[] = { 0,
+					  IPPROTO_TCP,
+					  IPPROTO_UDP,
+					  IPPROTO_SCTP,
+					  IPPROTO_ICMP,
+					  IPPROTO_ICMPV6,
+					  IPPROTO_IGMP,
+					  112,
+					  47,
+					  255 };
 	struct weir_flow_record *r = weir_flow_record_new();
 	char *ifname;
 	size_t i;

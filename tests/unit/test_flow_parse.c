@@ -52,7 +52,7 @@ static void assert_same(const struct weir_flow_record *a, const struct weir_flow
 
 	assert_int_equal(weir_flow_record_write_json(a, &x), 0);
 	assert_int_equal(weir_flow_record_write_json(b, &y), 0);
-	if (strcmp(x.data, y.data)) {
+	if (strcmp(x.data, y.data) != 0) {
 		fprintf(stderr, "# line %.*s\n# fast    %s\n# general %s\n", (int)len, line, x.data,
 			y.data);
 		fail();
@@ -81,6 +81,7 @@ static bool compare(const char *line, size_t len, struct weir_endpoint_cache *ca
 			(int)len, line);
 		fail();
 	}
+	assert_non_null(g);
 	assert_same(f, g, line, len);
 	weir_flow_record_put(f);
 	weir_flow_record_put(g);

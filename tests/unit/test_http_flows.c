@@ -25,10 +25,10 @@
 #include "http_server.h"
 #include "store.h"
 
-#define RECORDS		  3000
-#define STOP_ROUNDS	  12
-#define PROMPT_BUDGET_MS  2000 /* a follower sees a new record within this */
-#define READ_TIMEOUT_MS	  5000
+#define RECORDS		 3000
+#define STOP_ROUNDS	 12
+#define PROMPT_BUDGET_MS 2000 /* a follower sees a new record within this */
+#define READ_TIMEOUT_MS	 5000
 
 struct fixture {
 	char dir[64];
@@ -155,10 +155,10 @@ static void conn_open(struct conn *c, const struct fixture *fx, const char *targ
 	memset(c, 0, sizeof(*c));
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_true(c->fd >= 0);
-	strcpy(sa.sun_path, fx->sock);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", fx->sock);
 	assert_int_equal(connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	n = snprintf(req, sizeof(req),
-		     "GET %s HTTP/1.1\r\nHost: weir\r\nConnection: close\r\n\r\n", target);
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: weir\r\nConnection: close\r\n\r\n",
+		     target);
 	assert_int_equal(write(c->fd, req, (size_t)n), n);
 }
 
@@ -217,7 +217,7 @@ static bool dechunk(const struct conn *c, char **out, size_t *out_len, int *chun
 	*chunks = 0;
 	while (p < end) {
 		size = strtoul(p, &next, 16);
-		if (next == p || strncmp(next, "\r\n", 2))
+		if (next == p || strncmp(next, "\r\n", 2) != 0)
 			break;
 		p = next + 2;
 		if (!size) {

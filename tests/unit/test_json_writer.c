@@ -50,7 +50,7 @@ static void writes_records_as_jansson_does(void **state)
 		start = b.len;
 		assert_int_equal(weir_flow_record_write_json(r, &b), 0);
 		assert_non_null(want);
-		if (strcmp(want, b.data + start)) {
+		if (strcmp(want, b.data + start) != 0) {
 			fprintf(stderr, "# record %zu\n# want %s\n# got  %s\n", i, want,
 				b.data + start);
 			fail();

@@ -24,9 +24,9 @@
 #include "peer.h"
 #include "peers.h"
 
-#define S	   1000000000ULL
-#define MS	   1000000ULL
-#define WAIT_MS	   5000
+#define S	1000000000ULL
+#define MS	1000000ULL
+#define WAIT_MS 5000
 
 static uint64_t fixed_rand(void *ctx)
 {
@@ -147,12 +147,12 @@ static void relay_announces_a_node_that_never_connects(void **state)
 	j = json_loads(line, 0, NULL);
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "node_status"),
-							     "state_change")),
+							      "state_change")),
 			    "NODE_UNAVAILABLE");
-	assert_string_equal(json_string_value(json_array_get(
-				    json_object_get(json_object_get(j, "node_status"), "node_names"),
-				    0)),
-			    address);
+	assert_string_equal(
+		json_string_value(json_array_get(
+			json_object_get(json_object_get(j, "node_status"), "node_names"), 0)),
+		address);
 	json_decref(j);
 	weir_peers_free(ps);
 	for (i = 0; i < nt.n; i++)
