@@ -50,6 +50,10 @@ static void assert_same(const struct weir_flow_record *a, const struct weir_flow
 {
 	struct weir_json_buf x = WEIR_JSON_BUF_INIT, y = WEIR_JSON_BUF_INIT;
 
+	if (!a || !b) {
+		fail();
+		return;
+	}
 	assert_int_equal(weir_flow_record_write_json(a, &x), 0);
 	assert_int_equal(weir_flow_record_write_json(b, &y), 0);
 	if (strcmp(x.data, y.data) != 0) {
