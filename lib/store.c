@@ -147,14 +147,33 @@ static bool in_time(const struct weir_flow_request *req, const struct weir_flow_
 
 /* Records a query looks at per hold of the lock: ~0.1-0.5 ms of matching. */
 #define QUERY_BATCH 4096
+#define QUERY_FIRST 256 /* room for matches at first: a 1% query of a full store fits */
+
+/* Room for one more match in *v (grown by doubling): 0 or -ENOMEM. */
+static int matches_room(struct weir_flow_record ***v, size_t k, size_t *cap)
+{
+	struct weir_flow_record **p;
+	size_t n;
+
+	if (k < *cap)
+		return 0;
+	n = *cap ? *cap * 2 : QUERY_FIRST;
+	p = realloc(*v, n * sizeof(**v));
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = n;
+	return 0;
+}
 
 int weir_store_query(struct weir_store *s, const struct weir_flow_request *req,
 		     struct weir_flow_record ***out, size_t *n)
 {
 	const struct weir_filter_set *fs = req ? req->filters : NULL;
 	uint64_t next, end, oldest;
-	struct weir_flow_record **v;
-	size_t i, k = 0, batch, drop;
+	struct weir_flow_record **v = NULL;
+	size_t i, k = 0, cap = 0, batch, drop;
+	int err = 0;
 
 	*out = NULL;
 	*n = 0;
@@ -166,11 +185,6 @@ int weir_store_query(struct weir_store *s, const struct weir_flow_request *req,
 	 * records added meanwhile are past end, those fallen out are skipped.
 	 */
 	pthread_mutex_lock(&s->lock);
-	v = calloc(s->len ? s->len : 1, sizeof(void *));
-	if (!v) {
-		pthread_mutex_unlock(&s->lock);
-		return -ENOMEM;
-	}
 	end = s->seen;
 	next = s->seen - s->len;
 	for (;;) {
@@ -180,15 +194,27 @@ int weir_store_query(struct weir_store *s, const struct weir_flow_request *req,
 		for (batch = 0; next < end && batch < QUERY_BATCH; next++, batch++) {
 			struct weir_flow_record *r = s->ring[(s->head + (next - oldest)) % s->cap];
 
-			if ((!req || in_time(req, r)) && (!fs || weir_filter_set_match(fs, r)))
+			if ((!req || in_time(req, r)) && (!fs || weir_filter_set_match(fs, r))) {
+				err = matches_room(&v, k, &cap);
+				if (err)
+					break;
 				v[k++] = weir_flow_record_get(r);
+			}
 		}
-		if (next >= end)
+		if (next >= end || err)
 			break;
 		pthread_mutex_unlock(&s->lock);
 		pthread_mutex_lock(&s->lock);
 	}
 	pthread_mutex_unlock(&s->lock);
+	if (!err && !v)
+		err = matches_room(&v, 0, &cap); /* an empty answer is an empty array */
+	if (err) {
+		for (i = 0; i < k; i++)
+			weir_flow_record_put(v[i]);
+		free(v);
+		return err;
+	}
 
 	if (req && req->number && k > req->number) {
 		drop = k - req->number;
