@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "datapath.h"
+#include "flowlog.h"
 #include "options.h"
 
 #define WEIR_AGENT_LISTEN_DEFAULT "127.0.0.1:4244"
@@ -35,8 +36,16 @@ struct weir_agent_config {
 	char *endpoints_file;	    /* static endpoints, reloaded on SIGHUP and on change */
 	bool netns_discovery;	    /* endpoints from named network namespaces */
 	char *netns_dir;	    /* /run/netns */
-	int verbose;		    /* -v: debug logging */
+	struct weir_flowlog_config flowlog; /* --flowlog-* */
+	char *ipfix_collector;		    /* IPFIX export to "host:port"; NULL: none */
+	int ipfix_transport;		    /* enum weir_ipfix_transport */
+	uint64_t ipfix_template_refresh_ns; /* UDP: templates re-sent this often (60 s) */
+	uint32_t ipfix_domain_id;	    /* observation domain (1) */
+	uint32_t ipfix_pen;		    /* enterprise number of Weir's elements (32473) */
+	int verbose;			    /* -v: debug logging */
 };
+
+enum weir_ipfix_transport { WEIR_IPFIX_UDP, WEIR_IPFIX_TCP };
 
 void weir_agent_config_defaults(struct weir_agent_config *cfg);
 /* Reads the JSON config file over cfg. -EINVAL naming the bad key in err. */

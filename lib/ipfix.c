@@ -160,8 +160,7 @@ static size_t template_len(size_t n, const struct field *t)
 	return len;
 }
 
-static uint8_t *put_template(uint8_t *p, uint16_t id, const struct field *t, size_t n,
-			     uint32_t pen)
+static uint8_t *put_template(uint8_t *p, uint16_t id, const struct field *t, size_t n, uint32_t pen)
 {
 	size_t i;
 

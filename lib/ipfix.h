@@ -27,17 +27,17 @@
 #include "flow.h"
 #include "flow_delta.h"
 
-#define WEIR_IPFIX_VERSION	   10
-#define WEIR_IPFIX_PEN_DEFAULT	   32473 /* RFC 5612: for documentation */
-#define WEIR_IPFIX_TEMPLATE_V4	   256
-#define WEIR_IPFIX_TEMPLATE_V6	   257
-#define WEIR_IPFIX_SET_TEMPLATE	   2
-#define WEIR_IPFIX_HEADER_BYTES	   16
-#define WEIR_IPFIX_SET_HEADER	   4
-#define WEIR_IPFIX_STRING_MAX	   254
+#define WEIR_IPFIX_VERSION	10
+#define WEIR_IPFIX_PEN_DEFAULT	32473 /* RFC 5612: for documentation */
+#define WEIR_IPFIX_TEMPLATE_V4	256
+#define WEIR_IPFIX_TEMPLATE_V6	257
+#define WEIR_IPFIX_SET_TEMPLATE 2
+#define WEIR_IPFIX_HEADER_BYTES 16
+#define WEIR_IPFIX_SET_HEADER	4
+#define WEIR_IPFIX_STRING_MAX	254
 /* UDP: an Ethernet MTU less the IPv6 and UDP headers, so no message is fragmented. */
-#define WEIR_IPFIX_UDP_MSG_MAX	   1452
-#define WEIR_IPFIX_MSG_MAX	   65535 /* the header's 16-bit length */
+#define WEIR_IPFIX_UDP_MSG_MAX	1452
+#define WEIR_IPFIX_MSG_MAX	65535 /* the header's 16-bit length */
 
 /* flowEndReason (RFC 7012, IE 136). */
 enum weir_ipfix_end_reason {
@@ -60,16 +60,16 @@ struct weir_ipfix_flow {
 	uint16_t sport; /* host order */
 	uint16_t dport;
 	uint8_t proto;
-	uint16_t tcp_flags;	 /* tcpControlBits: the TCP header's flag bits, NS at 0x100 */
-	uint16_t icmp_type_code; /* type << 8 | code; 0 unless ICMP */
-	uint32_t ifindex;	 /* ingressInterface: the interface the flow was observed on */
-	uint64_t packets;	 /* packetDeltaCount */
-	uint64_t bytes;		 /* octetDeltaCount */
-	uint64_t start_ms;	 /* flowStartMilliseconds, Unix epoch */
-	uint64_t end_ms;	 /* flowEndMilliseconds */
-	uint8_t end_reason;	 /* enum weir_ipfix_end_reason */
-	uint8_t fwd_status;	 /* WEIR_IPFIX_FWD_* */
-	uint8_t drop_reason;	 /* Weir's element 5 */
+	uint16_t tcp_flags;	   /* tcpControlBits: the TCP header's flag bits, NS at 0x100 */
+	uint16_t icmp_type_code;   /* type << 8 | code; 0 unless ICMP */
+	uint32_t ifindex;	   /* ingressInterface: the interface the flow was observed on */
+	uint64_t packets;	   /* packetDeltaCount */
+	uint64_t bytes;		   /* octetDeltaCount */
+	uint64_t start_ms;	   /* flowStartMilliseconds, Unix epoch */
+	uint64_t end_ms;	   /* flowEndMilliseconds */
+	uint8_t end_reason;	   /* enum weir_ipfix_end_reason */
+	uint8_t fwd_status;	   /* WEIR_IPFIX_FWD_* */
+	uint8_t drop_reason;	   /* Weir's element 5 */
 	const char *src_namespace; /* NULL: empty string */
 	const char *src_pod;
 	const char *dst_namespace;
@@ -81,9 +81,9 @@ struct weir_ipfix_msg {
 	uint8_t *buf;
 	size_t cap; /* at most WEIR_IPFIX_MSG_MAX */
 	size_t len;
-	size_t set_off;	     /* the open data set's header, 0: none */
-	uint16_t set_id;     /* its template */
-	uint32_t n_records;  /* data records in the message */
+	size_t set_off;	    /* the open data set's header, 0: none */
+	uint16_t set_id;    /* its template */
+	uint32_t n_records; /* data records in the message */
 	uint32_t n_templates;
 };
 

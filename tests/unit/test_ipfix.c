@@ -20,6 +20,9 @@
 
 #define T0_MS 1700000000000ULL /* 0x0000018bcfe56800 */
 
+/* The expected bytes, one field per line as RFC 7011 lays them out. */
+/* clang-format off */
+
 /* The IPFIX message header: version 10, length, export time, sequence, domain. */
 static const uint8_t hdr_templates[] = {
 	0x00, 0x0a, 0x00, 0xdc, /* version 10, length 220 = 16 + 204 */
@@ -135,6 +138,8 @@ static const uint8_t data_v6[] = {
 	0x00,
 	0x00,
 };
+
+/* clang-format on */
 
 static struct weir_ipfix_flow flow_v4(void)
 {
@@ -381,9 +386,9 @@ static void delta_counters(void **state)
 		enum weir_record_type type;
 		uint64_t p, rp, want_p, want_rp;
 	} steps[] = {
-		{ WEIR_RECORD_START, 1, 0, 1, 0 },   { WEIR_RECORD_UPDATE, 5, 2, 4, 2 },
-		{ WEIR_RECORD_UPDATE, 9, 4, 4, 2 },  { WEIR_RECORD_END, 10, 5, 1, 1 },
-		{ WEIR_RECORD_UPDATE, 7, 7, 7, 7 },  { WEIR_RECORD_UPDATE, 3, 1, 3, 1 },
+		{ WEIR_RECORD_START, 1, 0, 1, 0 },  { WEIR_RECORD_UPDATE, 5, 2, 4, 2 },
+		{ WEIR_RECORD_UPDATE, 9, 4, 4, 2 }, { WEIR_RECORD_END, 10, 5, 1, 1 },
+		{ WEIR_RECORD_UPDATE, 7, 7, 7, 7 }, { WEIR_RECORD_UPDATE, 3, 1, 3, 1 },
 		{ WEIR_RECORD_DROP, 1, 0, 1, 0 },
 	};
 	size_t i;
@@ -419,12 +424,9 @@ static void delta_counters(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(header_and_template_set),
-		cmocka_unit_test(data_record_v4),
-		cmocka_unit_test(data_record_v6),
-		cmocka_unit_test(sets_and_full_message),
-		cmocka_unit_test(long_strings_are_cut),
-		cmocka_unit_test(record_to_flows),
+		cmocka_unit_test(header_and_template_set), cmocka_unit_test(data_record_v4),
+		cmocka_unit_test(data_record_v6),	   cmocka_unit_test(sets_and_full_message),
+		cmocka_unit_test(long_strings_are_cut),	   cmocka_unit_test(record_to_flows),
 		cmocka_unit_test(delta_counters),
 	};
 

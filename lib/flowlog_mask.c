@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The flow log's field mask: Hubble's dotted paths inside a flow; a line
+ * keeps those and nothing else.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "flowlog.h"
+
+#define MASK_PATHS_MAX 64
+
+struct weir_field_mask {
+	char *paths[MASK_PATHS_MAX]; /* shorter first: a path under a kept one is skipped */
+	size_t n;
+};
+
+/* The flow's fields as Weir writes them (lib/flow_json.c) and aggregated lines add. */
+static const char *const flow_fields[] = {
+	"time",	     "uuid",	   "verdict",		"IP",
+	"l4",	     "source",	   "destination",	"Type",
+	"node_name", "event_type", "traffic_direction", "drop_reason_desc",
+	"is_reply",  "interface",  "Summary",		"weir",
+	"aggregate",
+};
+
+static bool known_field(const char *path)
+{
+	size_t i, n = strcspn(path, ".");
+
+	for (i = 0; i < sizeof(flow_fields) / sizeof(flow_fields[0]); i++)
+		if (strlen(flow_fields[i]) == n && !strncmp(flow_fields[i], path, n))
+			return true;
+	return false;
+}
+
+void weir_field_mask_free(struct weir_field_mask *m)
+{
+	size_t i;
+
+	if (!m)
+		return;
+	for (i = 0; i < m->n; i++)
+		free(m->paths[i]);
+	free(m);
+}
+
+static int by_length(const void *a, const void *b)
+{
+	size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
+
+	return la < lb ? -1 : la > lb;
+}
+
+int weir_field_mask_parse(struct weir_field_mask **out, const char *spec, char *err, size_t err_len)
+{
+	struct weir_field_mask *m = calloc(1, sizeof(*m));
+	char *copy = strdup(spec ? spec : ""), *tok, *save = NULL;
+	int ret = -EINVAL;
+
+	if (!m || !copy) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		tok += strspn(tok, " ");
+		tok[strcspn(tok, " ")] = '\0';
+		if (!*tok)
+			continue;
+		if (!known_field(tok) || tok[strlen(tok) - 1] == '.' || strstr(tok, "..")) {
+			snprintf(err, err_len, "field mask: unknown field '%.64s'", tok);
+			goto err;
+		}
+		if (m->n == MASK_PATHS_MAX) {
+			snprintf(err, err_len, "field mask: more than %d fields", MASK_PATHS_MAX);
+			goto err;
+		}
+		m->paths[m->n] = strdup(tok);
+		if (!m->paths[m->n++]) {
+			ret = -ENOMEM;
+			goto err;
+		}
+	}
+	if (!m->n) {
+		snprintf(err, err_len, "field mask: no fields");
+		goto err;
+	}
+	qsort(m->paths, m->n, sizeof(m->paths[0]), by_length);
+	free(copy);
+	*out = m;
+	return 0;
+
+err:
+	free(copy);
+	weir_field_mask_free(m);
+	return ret;
+}
+
+/* Whether path lies under kept (kept is a whole-name prefix of it). */
+static bool under(const char *path, const char *kept)
+{
+	size_t n = strlen(kept);
+
+	return !strncmp(path, kept, n) && path[n] == '.';
+}
+
+/* Copies src's value at path into dst, making the objects on the way. */
+static void copy_path(const json_t *src, json_t *dst, const char *path)
+{
+	char name[128];
+	const char *dot;
+	json_t *sv, *dv;
+	size_t n;
+
+	for (;;) {
+		dot = strchr(path, '.');
+		n = dot ? (size_t)(dot - path) : strlen(path);
+		if (n >= sizeof(name))
+			return;
+		memcpy(name, path, n);
+		name[n] = '\0';
+		sv = json_object_get(src, name);
+		if (!sv)
+			return;
+		if (!dot) {
+			json_object_set_new(dst, name, json_deep_copy(sv));
+			return;
+		}
+		if (!json_is_object(sv))
+			return;
+		dv = json_object_get(dst, name);
+		if (!dv) {
+			dv = json_object();
+			if (!dv || json_object_set_new(dst, name, dv))
+				return;
+		}
+		src = sv;
+		dst = dv;
+		path = dot + 1;
+	}
+}
+
+void weir_field_mask_apply(const struct weir_field_mask *m, json_t *resp)
+{
+	json_t *flow = json_object_get(resp, "flow"), *out;
+	size_t i, j;
+
+	if (!m || !json_is_object(flow))
+		return;
+	out = json_object();
+	if (!out)
+		return;
+	for (i = 0; i < m->n; i++) {
+		for (j = 0; j < i; j++)
+			if (under(m->paths[i], m->paths[j]))
+				break;
+		if (j == i)
+			copy_path(flow, out, m->paths[i]);
+	}
+	json_object_set_new(resp, "flow", out);
+}
