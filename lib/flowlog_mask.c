@@ -104,39 +104,43 @@ static bool under(const char *path, const char *kept)
 	return !strncmp(path, kept, n) && path[n] == '.';
 }
 
-/* Copies src's value at path into dst, making the objects on the way. */
+/* The value at path's next name in o (the name copied into name), or NULL. */
+static json_t *step(const json_t *o, const char **path, char *name, size_t len)
+{
+	const char *dot = strchr(*path, '.');
+	size_t n = dot ? (size_t)(dot - *path) : strlen(*path);
+
+	if (n >= len)
+		return NULL;
+	memcpy(name, *path, n);
+	name[n] = '\0';
+	*path = dot ? dot + 1 : NULL;
+	return json_is_object(o) ? json_object_get(o, name) : NULL;
+}
+
+/* Copies src's value at path, if it has one, into dst, making the objects on the way. */
 static void copy_path(const json_t *src, json_t *dst, const char *path)
 {
+	const char *p = path;
 	char name[128];
-	const char *dot;
-	json_t *sv, *dv;
-	size_t n;
+	json_t *v = (json_t *)src, *dv;
 
-	for (;;) {
-		dot = strchr(path, '.');
-		n = dot ? (size_t)(dot - path) : strlen(path);
-		if (n >= sizeof(name))
-			return;
-		memcpy(name, path, n);
-		name[n] = '\0';
-		sv = json_object_get(src, name);
-		if (!sv)
-			return;
-		if (!dot) {
-			json_object_set_new(dst, name, json_deep_copy(sv));
+	while (p && v)
+		v = step(v, &p, name, sizeof(name));
+	if (!v)
+		return;
+	for (p = path;;) {
+		dv = step(dst, &p, name, sizeof(name));
+		if (!p) {
+			json_object_set_new(dst, name, json_deep_copy(v));
 			return;
 		}
-		if (!json_is_object(sv))
-			return;
-		dv = json_object_get(dst, name);
 		if (!dv) {
 			dv = json_object();
 			if (!dv || json_object_set_new(dst, name, dv))
 				return;
 		}
-		src = sv;
 		dst = dv;
-		path = dot + 1;
 	}
 }
 
