@@ -36,13 +36,18 @@ struct weir_agent_config {
 	char *endpoints_file;	    /* static endpoints, reloaded on SIGHUP and on change */
 	bool netns_discovery;	    /* endpoints from named network namespaces */
 	char *netns_dir;	    /* /run/netns */
-	struct weir_flowlog_config flowlog; /* --flowlog-* */
-	char *ipfix_collector;		    /* IPFIX export to "host:port"; NULL: none */
-	int ipfix_transport;		    /* enum weir_ipfix_transport */
-	uint64_t ipfix_template_refresh_ns; /* UDP: templates re-sent this often (60 s) */
-	uint32_t ipfix_domain_id;	    /* observation domain (1) */
-	uint32_t ipfix_pen;		    /* enterprise number of Weir's elements (32473) */
-	int verbose;			    /* -v: debug logging */
+	int verbose;		    /* -v: debug logging */
+	/* flow logs: --flowlog-* */
+	struct weir_flowlog_config flowlog;
+	/* IPFIX export to "host:port"; NULL: none */
+	char *ipfix_collector;
+	/* enum weir_ipfix_transport */
+	int ipfix_transport;
+	/* UDP: templates re-sent this often (60 s) */
+	uint64_t ipfix_template_refresh_ns;
+	/* observation domain (1), enterprise number of Weir's elements (32473) */
+	uint32_t ipfix_domain_id;
+	uint32_t ipfix_pen;
 };
 
 enum weir_ipfix_transport { WEIR_IPFIX_UDP, WEIR_IPFIX_TCP };

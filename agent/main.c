@@ -355,7 +355,8 @@ static void teardown(struct daemon *d)
 
 	if (a->assembler)
 		weir_assembler_flush(a->assembler); /* last records reach open streams */
-	weir_agent_exporters_stop(a); /* after writing or sending the last records */
+	/* the exporters write or send the last records, then stop */
+	weir_agent_exporters_stop(a);
 	if (d->http)
 		weir_http_stop(d->http);
 	weir_netlink_close(d->nl);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Flow logs end to end: the real agent with a flow log from flags (filters,
 # a field mask, rotation) and two from a --flowlog-config file (aggregated;
-# stdout), real UDP, TCP and ICMP between two pods; the files hold exactly
-# what the filters pass, in the mask's fields, rotated into max-files files,
-# and the aggregated lines add up to the packets and bytes sent.
+# stdout), and the relay with a flow log of the merged records; real UDP,
+# TCP and ICMP between two pods. The files hold exactly what the filters
+# pass, in the mask's fields, rotated into max-files files, and the
+# aggregated lines add up to the packets and bytes sent.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/netns/lib.sh
@@ -13,13 +14,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 build=${WEIR_BUILD:-$here/../../build}
 agent=$build/weir-agent
+relay=$build/weir-relay
 need_root
 need_cmd curl jq nc python3 ethtool
-[ -x "$agent" ] || t_bail "weir-agent is built" "missing $agent: run make"
+[ -x "$agent" ] && [ -x "$relay" ] || t_bail "weir-agent and weir-relay are built" "run make"
 
 GW=10.206.0.1 P1=10.206.0.11 P2=10.206.0.12
 SOCK=$T_TMP/agent.sock EPFILE=$T_TMP/endpoints.json LOG=$T_TMP/flows.log AGG=$T_TMP/agg.log
-AGENT='' # set by ns_bg
+RLOG=$T_TMP/relay.log
+AGENT='' RELAY='' # set by ns_bg
 N_UDP=40 N_DENIED=3
 
 bpffs_mount || t_bail "a bpffs for the pinned maps"
@@ -58,7 +61,7 @@ all_ended() {
 }
 
 ns_bg AGENT node "$T_TMP/agent.log" "$agent" --node-name node-a --tc-pattern 'w*' \
-	--pin-dir "$T_BPFFS/weir" --socket "$SOCK" --listen '' --endpoints-file "$EPFILE" \
+	--pin-dir "$T_BPFFS/weir" --socket "$SOCK" --listen 127.0.0.1:4244 --endpoints-file "$EPFILE" \
 	--sweep-interval 200 --active-timeout 2 --idle-timeout 2 \
 	--flowlog-file "$LOG" --flowlog-allow '[{"protocol": ["udp"]}]' \
 	--flowlog-deny '[{"destination_port": ["6666"]}]' \
@@ -66,6 +69,11 @@ ns_bg AGENT node "$T_TMP/agent.log" "$agent" --node-name node-a --tc-pattern 'w*
 	--flowlog-max-size 4K --flowlog-max-files 3 --flowlog-config "$T_TMP/flowlogs.json"
 wait_for 5 api /v1/status || t_bail "the agent starts with flow logs" "$(cat "$T_TMP/agent.log.err")"
 t_ok "the agent starts with three flow logs"
+ns_bg RELAY node "$T_TMP/relay.out" "$relay" --peer 127.0.0.1:4244 --listen 127.0.0.1:4245 \
+	--sort-window 200ms --flowlog-file "$RLOG" \
+	--flowlog-allow '[{"destination_port": ["6666"], "interface": [{"name": "wp1"}]}]'
+wait_for 5 bash -c "ip netns exec $(ns_name node) curl -sf http://127.0.0.1:4245/v1/nodes | jq -e '.[0].state == \"NODE_CONNECTED\"'" ||
+	t_fail "the relay connects to the agent" "$(cat "$T_TMP/relay.out.err")"
 
 # --- traffic: UDP to 5555 from N_UDP source ports, UDP to 6666 (denied), TCP, ICMP --------
 ns_bg sink p2 "$T_TMP/sink" python3 -c '
@@ -92,6 +100,8 @@ ns_exec p1 ping -c 2 -i 0.2 -q "$P2" >/dev/null || t_fail "p1 pings p2"
 wait_until 15 all_ended || t_fail "every flow ends" "$(api /v1/status)"
 sleep 2.5 # the aggregation interval closes
 st=$(api /v1/status)
+rst=$(ns_exec node curl -sf http://127.0.0.1:4245/v1/status)
+bg_stop "$RELAY" || t_fail "the relay stops cleanly"
 bg_stop "$AGENT" || t_fail "the agent stops cleanly"
 
 # --- the flags' flow log: filters, mask, rotation ----------------------------------------------
@@ -120,6 +130,13 @@ t_is "aggregation: per destination port, the sums of every interval" \
 	"[{\"port\":5555,\"packets\":$N_UDP,\"bytes\":$((N_UDP * 142)),\"flows\":$N_UDP},{\"port\":6666,\"packets\":$N_DENIED,\"bytes\":$((N_DENIED * 142)),\"flows\":$N_DENIED}]"
 t_check "aggregated UDP lines carry the pods and Hubble's aggregate counts, no record identity" \
 	jq -se 'map(select(.flow.l4.UDP)) | length >= 2 and all(.flow.source.pod_name == "p1" and .flow.destination.pod_name == "p2" and (.flow.aggregate.egress_flow_count >= 1) and (.flow.uuid == null) and (.flow.IP.source == null))' "$AGG"
+
+# --- the relay's flow log: the merged records that pass its filter -----------------------------
+t_is "relay flow log: the denied port's start and end records, from node-a" \
+	"$(jq -c '[.node_name, .flow.weir.record, .flow.l4.UDP.destination_port]' "$RLOG" | sort | uniq -c | awk '{print $1, $2}' | tr '\n' ' ')" \
+	"$N_DENIED [\"node-a\",\"end\",6666] $N_DENIED [\"node-a\",\"start\",6666] "
+t_check "relay status: its flow log's lines" \
+	jq -e --arg f "$RLOG" ".relay.flowlogs[\$f].lines == $((2 * N_DENIED))" <<<"$rst"
 
 # --- stdout: the ICMP records, masked ---------------------------------------------------------
 t_is "stdout flow log: the ICMP records only, masked" \
