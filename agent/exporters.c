@@ -22,14 +22,19 @@ int weir_agent_exporters_start(struct weir_agent *a)
 {
 	const struct weir_agent_config *cfg = &a->cfg;
 	struct weir_agent_exporters *x = calloc(1, sizeof(*x));
+	/* A sweep makes at most a record per conversation at once: an exporter
+	 * may fall behind by that much before it loses any (slots are pointers;
+	 * the records are the store's).
+	 */
+	size_t queue = cfg->flows_max > cfg->follow_queue ? cfg->flows_max : cfg->follow_queue;
 	char err[512] = "";
 	int ret;
 
 	if (!x)
 		return -ENOMEM;
 	a->exporters = x;
-	ret = weir_flowlogs_start(&cfg->flowlog, a->store, cfg->follow_queue, &x->flowlogs,
-				  &x->n_flowlogs, err, sizeof(err));
+	ret = weir_flowlogs_start(&cfg->flowlog, a->store, queue, &x->flowlogs, &x->n_flowlogs, err,
+				  sizeof(err));
 	if (ret) {
 		log_err("flow log: %s", err[0] ? err : strerror(-ret));
 		return ret;
@@ -41,7 +46,7 @@ int weir_agent_exporters_start(struct weir_agent *a)
 			.template_refresh_ns = cfg->ipfix_template_refresh_ns,
 			.domain_id = cfg->ipfix_domain_id,
 			.pen = cfg->ipfix_pen,
-			.queue = cfg->follow_queue,
+			.queue = queue,
 			/* a live flow has a record every active timeout */
 			.flow_max_age_ns =
 				3ULL * (cfg->active_timeout_s + cfg->idle_timeout_s) * NS_PER_S,

@@ -22,6 +22,10 @@
 #define NS_PER_S	 1000000000ULL
 #define NS_PER_MS	 1000000ULL
 #define WAIT_MS		 200 /* the thread looks at the stop flag this often */
+/* Woken from idle by one record, the thread lets more gather before it
+ * drains the queue: one wakeup per batch rather than per record.
+ */
+#define BATCH_GATHER_US	 2000
 #define CONNECT_MS	 2000
 #define SEND_TIMEOUT_S	 5
 #define BACKOFF_MIN_NS	 NS_PER_S
@@ -304,6 +308,8 @@ static void *exporter_thread(void *arg)
 			stat_add(x, &x->st.queue_lost, lost);
 		now = clock_ns(CLOCK_MONOTONIC);
 		if (!err) {
+			if (timeout)
+				usleep(BATCH_GATHER_US);
 			on_record(x, r, now);
 			weir_flow_record_put(r);
 			continue;

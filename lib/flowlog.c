@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "filter.h"
 #include "flowlog.h"
 #include "log.h"
@@ -17,6 +18,10 @@
 
 #define WAIT_MS	      200 /* the thread looks at the stop flag this often */
 #define FLUSH_IDLE_MS 100 /* a buffered line waits at most about this long */
+/* Woken from idle by one record, the thread lets more gather before it
+ * drains the queue: one wakeup per batch rather than per record.
+ */
+#define BATCH_GATHER_US 2000
 
 struct weir_flowlog {
 	char *name;
@@ -182,6 +187,8 @@ static void *flowlog_thread(void *arg)
 			pthread_mutex_unlock(&fl->lock);
 		}
 		if (!err) {
+			if (timeout && !pending)
+				usleep(BATCH_GATHER_US);
 			/* the follower's filters matched it */
 			process_matched(fl, r, realtime_ns());
 			weir_flow_record_put(r);

@@ -4,6 +4,7 @@
  * field (ipfix_flow_put() and the tables must agree: the unit test checks
  * both against hand-decoded bytes).
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -71,6 +72,7 @@ static const struct field tmpl_v6[] = {
 #define N_FIELDS(t) (sizeof(t) / sizeof((t)[0]))
 #define N_STRINGS   4
 
+/* Network byte order at any alignment: memcpy of the swapped value. */
 static uint8_t *put8(uint8_t *p, uint8_t v)
 {
 	*p = v;
@@ -79,21 +81,23 @@ static uint8_t *put8(uint8_t *p, uint8_t v)
 
 static uint8_t *put16(uint8_t *p, uint16_t v)
 {
-	p[0] = v >> 8;
-	p[1] = v;
+	v = htobe16(v);
+	memcpy(p, &v, sizeof(v));
 	return p + 2;
 }
 
 static uint8_t *put32(uint8_t *p, uint32_t v)
 {
-	p = put16(p, v >> 16);
-	return put16(p, v);
+	v = htobe32(v);
+	memcpy(p, &v, sizeof(v));
+	return p + 4;
 }
 
 static uint8_t *put64(uint8_t *p, uint64_t v)
 {
-	p = put32(p, v >> 32);
-	return put32(p, v);
+	v = htobe64(v);
+	memcpy(p, &v, sizeof(v));
+	return p + 8;
 }
 
 static size_t str_len(const char *s)
@@ -103,11 +107,9 @@ static size_t str_len(const char *s)
 	return n > WEIR_IPFIX_STRING_MAX ? WEIR_IPFIX_STRING_MAX : n;
 }
 
-/* A variable-length string in its one-byte length form (RFC 7011 7). */
-static uint8_t *put_str(uint8_t *p, const char *s)
+/* A variable-length string of n bytes in its one-byte length form (RFC 7011 7). */
+static uint8_t *put_str(uint8_t *p, const char *s, size_t n)
 {
-	size_t n = str_len(s);
-
 	p = put8(p, n);
 	if (n)
 		memcpy(p, s, n);
@@ -124,13 +126,38 @@ static size_t fixed_len(const struct field *t, size_t n)
 	return len;
 }
 
+/* The record's strings and their lengths, in template order. */
+static void strings_of(const struct weir_ipfix_flow *f, const char *s[N_STRINGS],
+		       size_t n[N_STRINGS])
+{
+	int i;
+
+	s[0] = f->src_namespace;
+	s[1] = f->src_pod;
+	s[2] = f->dst_namespace;
+	s[3] = f->dst_pod;
+	for (i = 0; i < N_STRINGS; i++)
+		n[i] = str_len(s[i]);
+}
+
+static size_t fixed_len_of(uint8_t family)
+{
+	return family == 6 ? fixed_len(tmpl_v6, N_FIELDS(tmpl_v6)) :
+			     fixed_len(tmpl_v4, N_FIELDS(tmpl_v4));
+}
+
+static size_t flow_len(const struct weir_ipfix_flow *f, const size_t n[N_STRINGS])
+{
+	return fixed_len_of(f->family) + N_STRINGS + n[0] + n[1] + n[2] + n[3];
+}
+
 size_t weir_ipfix_flow_len(const struct weir_ipfix_flow *f)
 {
-	size_t len = f->family == 6 ? fixed_len(tmpl_v6, N_FIELDS(tmpl_v6)) :
-				      fixed_len(tmpl_v4, N_FIELDS(tmpl_v4));
+	const char *s[N_STRINGS];
+	size_t n[N_STRINGS];
 
-	return len + N_STRINGS + str_len(f->src_namespace) + str_len(f->src_pod) +
-	       str_len(f->dst_namespace) + str_len(f->dst_pod);
+	strings_of(f, s, n);
+	return flow_len(f, n);
 }
 
 void weir_ipfix_msg_init(struct weir_ipfix_msg *m, uint8_t *buf, size_t cap)
@@ -195,9 +222,11 @@ int weir_ipfix_add_templates(struct weir_ipfix_msg *m, uint32_t pen)
 }
 
 /* The record's fields, in the order of tmpl_v4 / tmpl_v6. */
-static uint8_t *ipfix_flow_put(uint8_t *p, const struct weir_ipfix_flow *f)
+static uint8_t *ipfix_flow_put(uint8_t *p, const struct weir_ipfix_flow *f,
+			       const char *const s[N_STRINGS], const size_t n[N_STRINGS])
 {
 	size_t alen = f->family == 6 ? 16 : 4;
+	int i;
 
 	memcpy(p, f->saddr, alen);
 	p += alen;
@@ -216,20 +245,22 @@ static uint8_t *ipfix_flow_put(uint8_t *p, const struct weir_ipfix_flow *f)
 	p = put8(p, f->end_reason);
 	p = put8(p, f->fwd_status);
 	p = put8(p, f->drop_reason);
-	p = put_str(p, f->src_namespace);
-	p = put_str(p, f->src_pod);
-	p = put_str(p, f->dst_namespace);
-	return put_str(p, f->dst_pod);
+	for (i = 0; i < N_STRINGS; i++)
+		p = put_str(p, s[i], n[i]);
+	return p;
 }
 
 int weir_ipfix_add_flow(struct weir_ipfix_msg *m, const struct weir_ipfix_flow *f)
 {
 	uint16_t tid = f->family == 6 ? WEIR_IPFIX_TEMPLATE_V6 : WEIR_IPFIX_TEMPLATE_V4;
-	size_t need = weir_ipfix_flow_len(f);
 	bool new_set = m->set_id != tid;
+	const char *s[N_STRINGS];
+	size_t n[N_STRINGS], need;
 
 	if (f->family != 4 && f->family != 6)
 		return -EINVAL;
+	strings_of(f, s, n);
+	need = flow_len(f, n);
 	if (new_set)
 		need += WEIR_IPFIX_SET_HEADER;
 	if (m->len + need > m->cap)
@@ -241,7 +272,7 @@ int weir_ipfix_add_flow(struct weir_ipfix_msg *m, const struct weir_ipfix_flow *
 		put16(m->buf + m->len, tid);
 		m->len += WEIR_IPFIX_SET_HEADER; /* length written by set_close() */
 	}
-	m->len = (size_t)(ipfix_flow_put(m->buf + m->len, f) - m->buf);
+	m->len = (size_t)(ipfix_flow_put(m->buf + m->len, f, s, n) - m->buf);
 	m->n_records++;
 	return 0;
 }
