@@ -179,8 +179,12 @@ static int setup(struct daemon *d)
 	r->store_capacity = weir_relay_store_capacity(cfg, 1);
 	err = weir_store_new(&r->store, r->store_capacity);
 	if (!err) {
-		err = weir_flowlogs_start(&cfg->flowlog, r->store, cfg->follow_queue, &r->flowlogs,
-					  &r->n_flowlogs, err_text, sizeof(err_text));
+		/* a flow log may fall behind by a store's worth of records */
+		err = weir_flowlogs_start(&cfg->flowlog, r->store,
+					  r->store_capacity > cfg->follow_queue ?
+						  r->store_capacity :
+						  cfg->follow_queue,
+					  &r->flowlogs, &r->n_flowlogs, err_text, sizeof(err_text));
 		if (err)
 			log_err("relay: flow log: %s", err_text[0] ? err_text : strerror(-err));
 	}
