@@ -17,7 +17,9 @@ agent=$build/weir-agent
 relay=$build/weir-relay
 need_root
 need_cmd curl jq nc python3 ethtool
-[ -x "$agent" ] && [ -x "$relay" ] || t_bail "weir-agent and weir-relay are built" "run make"
+for bin in "$agent" "$relay"; do
+	[ -x "$bin" ] || t_bail "weir-agent and weir-relay are built" "missing $bin: run make"
+done
 
 GW=10.206.0.1 P1=10.206.0.11 P2=10.206.0.12
 SOCK=$T_TMP/agent.sock EPFILE=$T_TMP/endpoints.json LOG=$T_TMP/flows.log AGG=$T_TMP/agg.log
@@ -56,6 +58,7 @@ wait_until() {
 	done
 }
 
+# shellcheck disable=SC2317 # called through wait_until
 all_ended() {
 	[ "$(api /v1/status | jq .active_flows)" = 0 ]
 }
@@ -106,7 +109,8 @@ bg_stop "$AGENT" || t_fail "the agent stops cleanly"
 
 # --- the flags' flow log: filters, mask, rotation ----------------------------------------------
 t_is "rotation: FILE, FILE.1 .. FILE.3 and no FILE.4" \
-	"$(cd "$T_TMP" && ls flows.log* | sort | tr '\n' ' ')" "flows.log flows.log.1 flows.log.2 flows.log.3 "
+	"$(find "$T_TMP" -maxdepth 1 -name 'flows.log*' -printf '%f\n' | sort | tr '\n' ' ')" \
+	"flows.log flows.log.1 flows.log.2 flows.log.3 "
 t_check "rotated files stay within --flowlog-max-size 4K" \
 	bash -c "for f in '$LOG'.1 '$LOG'.2 '$LOG'.3; do s=\$(stat -c %s \"\$f\"); [ \"\$s\" -le 4096 ] && [ \"\$s\" -gt 3000 ] || exit 1; done"
 cat "$LOG".3 "$LOG".2 "$LOG".1 "$LOG" >"$T_TMP/all.ndjson"

@@ -18,7 +18,9 @@ agent=$build/weir-agent
 weir=$build/weir
 need_root
 need_cmd curl jq nc python3 tcpdump ethtool nfcapd nfdump
-[ -x "$agent" ] && [ -x "$weir" ] || t_bail "weir-agent and weir are built" "run make"
+for bin in "$agent" "$weir"; do
+	[ -x "$bin" ] || t_bail "weir-agent and weir are built" "missing $bin: run make"
+done
 
 GW=10.205.0.1 P1=10.205.0.11 P2=10.205.0.12 P1_6=fd00:205::11 P2_6=fd00:205::12
 NODE_UP=10.205.1.1 COLL=10.205.1.2 PORT=4739
@@ -34,9 +36,10 @@ ns_exec p2 ip -6 addr add "$P2_6/64" dev eth0 nodad || t_bail "topology" "p2 v6"
 # the collector: a namespace of its own, on a link the agent does not watch
 ns_add coll || t_bail "topology" "collector"
 veth_add node up0 coll eth0 || t_bail "topology" "collector link"
-ns_exec node ip addr add "$NODE_UP/30" dev up0 && ns_exec node ip link set up0 up &&
-	ns_exec coll ip addr add "$COLL/30" dev eth0 && ns_exec coll ip link set eth0 up ||
+if ! { ns_exec node ip addr add "$NODE_UP/30" dev up0 && ns_exec node ip link set up0 up &&
+	ns_exec coll ip addr add "$COLL/30" dev eth0 && ns_exec coll ip link set eth0 up; }; then
 	t_bail "topology" "collector addresses"
+fi
 printf '{"endpoints": [%s, %s]}\n' \
 	"$(topo_endpoint_json shop p1 "$P1" client | sed "s|\"$P1\"|\"$P1\", \"$P1_6\"|")" \
 	"$(topo_endpoint_json shop p2 "$P2" server | sed "s|\"$P2\"|\"$P2\", \"$P2_6\"|")" >"$EPFILE"
@@ -65,6 +68,7 @@ wait_until() {
 }
 
 # Every record of p1 <-> p2 traffic has ended (idle timeout).
+# shellcheck disable=SC2317 # called through wait_until
 all_ended() {
 	[ "$(api /v1/status | jq .active_flows)" = 0 ]
 }
@@ -129,6 +133,9 @@ ours = {str(ipaddress.ip_address(a)) for a in ours}
 def key(ifidx, sa, da, sp, dp, proto):
     return (int(ifidx), str(ipaddress.ip_address(sa)), str(ipaddress.ip_address(da)),
             int(sp), int(dp), int(proto))
+# the test's own traffic: ICMP echo (v4, v6), UDP, TCP; neighbour discovery comes and goes
+def ours_key(k):
+    return k[5] in (6, 17) or k[4] // 256 in (0, 8, 128, 129)
 weir = {}
 for line in open(obs):
     f = json.loads(line)["flow"]
@@ -151,6 +158,8 @@ for line in open(obs):
         sp, dp = p.get("source_port", 0), p.get("destination_port", 0)
         fwd = key(f["interface"]["index"], ip["source"], ip["destination"], sp, dp, proto)
         rev = key(f["interface"]["index"], ip["destination"], ip["source"], dp, sp, proto)
+    if not ours_key(fwd):
+        continue
     for k, pk, by in ((fwd, w.get("packets", 0), w.get("bytes", 0)),
                       (rev, w.get("reply_packets", 0), w.get("reply_bytes", 0))):
         if pk:
@@ -169,7 +178,7 @@ for line in open(nf):
         t, c = dp.split(".")
         dp = int(t) * 256 + int(c)
     k = key(ifidx, sa, da, sp, dp, pr)
-    if k[1] not in ours or k[2] not in ours:
+    if not ours_key(k):
         continue
     a = nfd.setdefault(k, [0, 0])
     a[0] += int(pk); a[1] += int(by)
