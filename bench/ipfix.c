@@ -356,7 +356,7 @@ int main(int argc, char **argv)
 	}
 	/* two generations: the second one's deltas are what a steady exporter sends */
 	for (g = 0; g < 2; g++) {
-		recs[g] = calloc(N_RECORDS, sizeof(*recs[g]));
+		recs[g] = calloc(N_RECORDS, sizeof(struct weir_flow_record *));
 		if (!recs[g])
 			return 1;
 		for (i = 0; i < N_RECORDS; i++) {

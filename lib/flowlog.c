@@ -16,8 +16,8 @@
 #include "log.h"
 #include "store.h"
 
-#define WAIT_MS	      200 /* the thread looks at the stop flag this often */
-#define FLUSH_IDLE_MS 100 /* a buffered line waits at most about this long */
+#define WAIT_MS		200 /* the thread looks at the stop flag this often */
+#define FLUSH_IDLE_MS	100 /* a buffered line waits at most about this long */
 /* Woken from idle by one record, the thread lets more gather before it
  * drains the queue: one wakeup per batch rather than per record.
  */

@@ -36,9 +36,9 @@
 
 struct weir_store;
 
-#define WEIR_FLOWLOG_MAX_SIZE_DEFAULT  (10ULL << 20) /* Hubble's fileMaxSizeMb */
-#define WEIR_FLOWLOG_MAX_FILES_DEFAULT 5	     /* Hubble's fileMaxBackups */
-#define WEIR_FLOWLOG_BUFFER_BYTES      (64 * 1024)   /* lines written out at once */
+#define WEIR_FLOWLOG_MAX_SIZE_DEFAULT  (10ULL << 20)	   /* Hubble's fileMaxSizeMb */
+#define WEIR_FLOWLOG_MAX_FILES_DEFAULT 5		   /* Hubble's fileMaxBackups */
+#define WEIR_FLOWLOG_BUFFER_BYTES      ((size_t)64 * 1024) /* lines written out at once */
 
 /* ---- the field mask ---- */
 

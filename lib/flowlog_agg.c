@@ -149,6 +149,12 @@ static size_t key_of(const struct weir_flow_agg *g, const struct weir_flow_recor
 {
 	unsigned int f = g->fields;
 	bool sp = f & WEIR_AGG_SRC_POD && r->src, dp = f & WEIR_AGG_DST_POD && r->dst;
+	bool port = f & WEIR_AGG_DST_PORT, verdict = f & WEIR_AGG_VERDICT;
+	unsigned int dport = port ? r->dport : 0, type = port ? r->icmp_type : 0;
+	unsigned int code = port ? r->icmp_code : 0, proto = f & WEIR_AGG_PROTO ? r->proto : 0;
+	unsigned int v = verdict ? r->verdict : 0, reason = verdict ? r->reason : 0;
+	unsigned int dir = f & WEIR_AGG_DIRECTION ? r->dir : 0;
+	unsigned int ifindex = f & WEIR_AGG_INTERFACE ? r->ifindex : 0;
 	char a[64] = "", b[64] = "";
 	int n;
 
@@ -156,17 +162,13 @@ static size_t key_of(const struct weir_flow_agg *g, const struct weir_flow_recor
 		weir_addr_str(r->family, r->saddr, a, sizeof(a));
 	if (f & WEIR_AGG_DST_IP)
 		weir_addr_str(r->family, r->daddr, b, sizeof(b));
-	n = snprintf(k, len, "%u%c%s%c%s%c%s/%s%c%s%c%s/%s%c%u:%u:%u%c%u%c%u:%u%c%u%c%u", r->family,
-		     SEP, str_or_empty(f & WEIR_AGG_NODE, r->node_name), SEP, a, SEP,
-		     str_or_empty(sp, sp ? r->src->namespace : NULL),
+	n = snprintf(k, len, "%u%c%s%c%s%c%s/%s%c%s%c%s/%s%c%u:%u:%u%c%u%c%u:%u%c%u%c%u",
+		     (unsigned int)r->family, SEP, str_or_empty(f & WEIR_AGG_NODE, r->node_name),
+		     SEP, a, SEP, str_or_empty(sp, sp ? r->src->namespace : NULL),
 		     str_or_empty(sp, sp ? r->src->pod_name : NULL), SEP, b, SEP,
 		     str_or_empty(dp, dp ? r->dst->namespace : NULL),
-		     str_or_empty(dp, dp ? r->dst->pod_name : NULL), SEP,
-		     f & WEIR_AGG_DST_PORT ? r->dport : 0, f & WEIR_AGG_DST_PORT ? r->icmp_type : 0,
-		     f & WEIR_AGG_DST_PORT ? r->icmp_code : 0, SEP,
-		     f & WEIR_AGG_PROTO ? r->proto : 0, SEP, f & WEIR_AGG_VERDICT ? r->verdict : 0,
-		     f & WEIR_AGG_VERDICT ? r->reason : 0, SEP, f & WEIR_AGG_DIRECTION ? r->dir : 0,
-		     SEP, f & WEIR_AGG_INTERFACE ? r->ifindex : 0);
+		     str_or_empty(dp, dp ? r->dst->pod_name : NULL), SEP, dport, type, code, SEP,
+		     proto, SEP, v, reason, SEP, dir, SEP, ifindex);
 	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
 }
 

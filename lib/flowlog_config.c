@@ -42,7 +42,7 @@ static json_t *parse_filters(const char *what, const char *text, char *err, size
 
 static int grow(struct weir_flowlog ***v, size_t n)
 {
-	struct weir_flowlog **nv = realloc(*v, (n + 1) * sizeof(**v));
+	struct weir_flowlog **nv = realloc(*v, (n + 1) * sizeof(struct weir_flowlog *));
 
 	if (!nv)
 		return -ENOMEM;
@@ -85,7 +85,7 @@ static int size_of(const json_t *v, uint64_t *out)
 		end++;
 		break;
 	}
-	if (*end && strcasecmp(end, "B") && strcasecmp(end, "iB"))
+	if (*end && strcasecmp(end, "B") != 0 && strcasecmp(end, "iB") != 0)
 		return -EINVAL;
 	*out = n;
 	return 0;
@@ -106,7 +106,7 @@ static int duration_of(const json_t *v, uint64_t *out)
 /* "a,b" or ["a", "b"] as "a,b" (malloc'ed into *out). */
 static int list_of(const json_t *v, char **out)
 {
-	size_t i, len = 0;
+	size_t i, len = 0, off = 0, n;
 	json_t *el;
 	char *s;
 
@@ -128,8 +128,10 @@ static int list_of(const json_t *v, char **out)
 	json_array_foreach(v, i, el)
 	{
 		if (i)
-			strcat(s, ",");
-		strcat(s, json_string_value(el));
+			s[off++] = ',';
+		n = strlen(json_string_value(el));
+		memcpy(s + off, json_string_value(el), n);
+		off += n;
 	}
 	*out = s;
 	return 0;

@@ -104,44 +104,44 @@ static bool under(const char *path, const char *kept)
 	return !strncmp(path, kept, n) && path[n] == '.';
 }
 
-/* The value at path's next name in o (the name copied into name), or NULL. */
-static json_t *step(const json_t *o, const char **path, char *name, size_t len)
-{
-	const char *dot = strchr(*path, '.');
-	size_t n = dot ? (size_t)(dot - *path) : strlen(*path);
+#define PATH_DEPTH_MAX 8
 
-	if (n >= len)
-		return NULL;
-	memcpy(name, *path, n);
-	name[n] = '\0';
-	*path = dot ? dot + 1 : NULL;
-	return json_is_object(o) ? json_object_get(o, name) : NULL;
+/* path's names, into names (a copy of path split at the dots); how many, 0 if too deep. */
+static size_t split(const char *path, char *copy, size_t len, char *names[PATH_DEPTH_MAX])
+{
+	char *save = NULL, *tok;
+	size_t n = 0;
+
+	snprintf(copy, len, "%s", path);
+	for (tok = strtok_r(copy, ".", &save); tok; tok = strtok_r(NULL, ".", &save)) {
+		if (n == PATH_DEPTH_MAX)
+			return 0;
+		names[n++] = tok;
+	}
+	return n;
 }
 
 /* Copies src's value at path, if it has one, into dst, making the objects on the way. */
 static void copy_path(const json_t *src, json_t *dst, const char *path)
 {
-	const char *p = path;
-	char name[128];
+	char copy[256], *names[PATH_DEPTH_MAX];
+	size_t i, n = split(path, copy, sizeof(copy), names);
 	json_t *v = (json_t *)src, *dv;
 
-	while (p && v)
-		v = step(v, &p, name, sizeof(name));
-	if (!v)
+	for (i = 0; i < n && v; i++)
+		v = json_is_object(v) ? json_object_get(v, names[i]) : NULL;
+	if (!n || !v)
 		return;
-	for (p = path;;) {
-		dv = step(dst, &p, name, sizeof(name));
-		if (!p) {
-			json_object_set_new(dst, name, json_deep_copy(v));
-			return;
-		}
+	for (i = 0; i + 1 < n; i++) {
+		dv = json_object_get(dst, names[i]);
 		if (!dv) {
 			dv = json_object();
-			if (!dv || json_object_set_new(dst, name, dv))
+			if (!dv || json_object_set_new(dst, names[i], dv))
 				return;
 		}
 		dst = dv;
 	}
+	json_object_set_new(dst, names[n - 1], json_deep_copy(v));
 }
 
 void weir_field_mask_apply(const struct weir_field_mask *m, json_t *resp)
