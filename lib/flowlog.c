@@ -59,7 +59,6 @@ static void write_json(void *ctx, json_t *resp)
 	struct weir_logfile_stats after;
 	char *line;
 	size_t len;
-	int err;
 
 	if (fl->mask)
 		weir_field_mask_apply(fl->mask, resp);
@@ -69,11 +68,11 @@ static void write_json(void *ctx, json_t *resp)
 		return;
 	len = strlen(line);
 	line[len] = '\n'; /* json_dumps' terminator, then the string is a line */
-	err = weir_logfile_write(fl->file, line, len + 1);
+	weir_logfile_write(fl->file, line, len + 1);
 	weir_logfile_stats(fl->file, &after);
 	free(line);
 	pthread_mutex_lock(&fl->lock);
-	fl->st.lines += !err;
+	fl->st.lines++; /* a failed write is counted in write_errors */
 	fl->st.bytes = after.bytes;
 	fl->st.write_errors = after.write_errors;
 	fl->st.rotations = after.rotations;

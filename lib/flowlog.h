@@ -135,7 +135,7 @@ struct weir_flowlog_opts {
 
 struct weir_flowlog_stats {
 	uint64_t records;      /* records that passed the filters */
-	uint64_t lines;	       /* lines written */
+	uint64_t lines;	       /* lines written (or buffered) */
 	uint64_t bytes;	       /* bytes written */
 	uint64_t write_errors; /* writes that failed: their lines are lost */
 	uint64_t queue_lost;   /* records lost on the full queue (a slow disk) */
