@@ -2,6 +2,7 @@
 /* IPFIX export: a store follower, the delta tracker, the message being
  * filled, and the socket to the collector, all on the exporter's thread.
  */
+#define _GNU_SOURCE /* sendmmsg() */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -26,6 +27,7 @@
  * drains the queue: one wakeup per batch rather than per record.
  */
 #define BATCH_GATHER_US	 2000
+#define UDP_BATCH	 16 /* UDP messages handed to the kernel by one sendmmsg() */
 #define CONNECT_MS	 2000
 #define SEND_TIMEOUT_S	 5
 #define BACKOFF_MIN_NS	 NS_PER_S
@@ -44,10 +46,18 @@ struct weir_ipfix_exporter {
 	bool stop; /* atomic */
 
 	/* the thread's */
-	uint8_t *buf;
+	uint8_t *buf; /* batch_max messages of msg_max_bytes */
+	size_t batch_max;
 	struct weir_ipfix_msg msg;
 	bool msg_open;
+	struct pending {
+		size_t len;
+		uint32_t n_records;
+		bool templates;
+	} pending[UDP_BATCH]; /* finished messages not yet handed to the kernel */
+	size_t n_pending;
 	bool templates_due;
+	bool templates_pending; /* a pending message carries them */
 	uint32_t seq; /* data records sent, mod 2^32: the next message's sequence number */
 	uint64_t next_template_ns;
 	uint64_t next_connect_ns;
@@ -201,61 +211,121 @@ static int send_all(struct weir_ipfix_exporter *x, const uint8_t *p, size_t len)
 	return 0;
 }
 
+static uint8_t *slot(struct weir_ipfix_exporter *x, size_t i)
+{
+	return x->buf + i * x->o.msg_max_bytes;
+}
+
 static void msg_begin(struct weir_ipfix_exporter *x)
 {
-	weir_ipfix_msg_init(&x->msg, x->buf, x->o.msg_max_bytes);
-	if (x->templates_due)
+	weir_ipfix_msg_init(&x->msg, slot(x, x->n_pending), x->o.msg_max_bytes);
+	if (x->templates_due && !x->templates_pending) {
 		weir_ipfix_add_templates(&x->msg, x->o.pen); /* always fits: checked at start */
+		x->templates_pending = true;
+	}
 	x->msg_open = true;
 }
 
-/* Sends the message being filled; the sequence number counts only data
- * records that left (RFC 7011 3.1: records sent before this message).
+/* Hands the pending messages to the kernel: one sendmmsg() for UDP, a
+ * stream write for TCP. What fails is counted and dropped; the sequence
+ * number counts only data records that left (RFC 7011 3.1: records sent
+ * before the message).
  */
-static void msg_send(struct weir_ipfix_exporter *x)
+static void batch_send(struct weir_ipfix_exporter *x)
 {
-	uint64_t now = clock_ns(CLOCK_MONOTONIC);
-	struct weir_ipfix_msg *m = &x->msg;
-	bool templates = m->n_templates > 0;
-	size_t len;
-	int err;
+	struct mmsghdr mh[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	uint64_t now = clock_ns(CLOCK_MONOTONIC), records = 0, bytes = 0, dropped = 0;
+	size_t i, n = x->n_pending, sent = 0;
+	bool templates = false;
+	int err = 0, k;
 
-	if (!x->msg_open || (!m->n_records && !templates))
+	if (!n)
 		return;
-	x->msg_open = false;
+	x->n_pending = 0;
+	x->templates_pending = false;
 	if (!conn_ready(x, now)) {
-		stat_add(x, &x->st.dropped_records, m->n_records);
+		for (i = 0; i < n; i++)
+			dropped += x->pending[i].n_records;
+		stat_add(x, &x->st.dropped_records, dropped);
 		return;
 	}
-	len = weir_ipfix_msg_finish(m, (uint32_t)(clock_ns(CLOCK_REALTIME) / NS_PER_S), x->seq,
-				    x->o.domain_id);
-	err = send_all(x, x->buf, len);
-	if (err) {
-		log_debug("ipfix: send collector=%s bytes=%zu: %s", x->collector, len,
-			  strerror(-err));
-		pthread_mutex_lock(&x->lock);
-		x->st.send_errors++;
-		x->st.dropped_records += m->n_records;
-		pthread_mutex_unlock(&x->lock);
-		if (x->o.tcp) {
-			log_warn("ipfix: collector=%s: %s, reconnecting", x->collector,
-				 strerror(-err));
-			conn_close(x);
-			x->next_connect_ns = now + BACKOFF_MIN_NS;
+	if (x->o.tcp) {
+		err = send_all(x, slot(x, 0), x->pending[0].len);
+		sent = err ? 0 : 1;
+	} else {
+		memset(mh, 0, sizeof(mh));
+		for (i = 0; i < n; i++) {
+			iov[i] = (struct iovec){ slot(x, i), x->pending[i].len };
+			mh[i].msg_hdr.msg_iov = &iov[i];
+			mh[i].msg_hdr.msg_iovlen = 1;
 		}
-		return;
+		while (sent < n) {
+			k = sendmmsg(x->fd, mh + sent, (unsigned int)(n - sent), MSG_NOSIGNAL);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0) {
+				err = k < 0 ? -errno : -EIO;
+				break;
+			}
+			sent += (size_t)k;
+		}
 	}
-	x->seq += m->n_records;
+	for (i = 0; i < n; i++) {
+		if (i < sent) {
+			records += x->pending[i].n_records;
+			bytes += x->pending[i].len;
+			templates |= x->pending[i].templates;
+		} else {
+			dropped += x->pending[i].n_records;
+		}
+	}
+	x->seq += (uint32_t)records;
 	if (templates) {
 		x->templates_due = false;
 		x->next_template_ns = now + x->o.template_refresh_ns;
 	}
 	pthread_mutex_lock(&x->lock);
-	x->st.messages++;
-	x->st.records += m->n_records;
-	x->st.bytes += len;
+	x->st.messages += sent;
+	x->st.records += records;
+	x->st.bytes += bytes;
 	x->st.template_sends += templates;
+	x->st.dropped_records += dropped;
+	x->st.send_errors += err ? 1 : 0;
 	pthread_mutex_unlock(&x->lock);
+	if (!err)
+		return;
+	log_debug("ipfix: send collector=%s: %s", x->collector, strerror(-err));
+	if (x->o.tcp) {
+		log_warn("ipfix: collector=%s: %s, reconnecting", x->collector, strerror(-err));
+		conn_close(x);
+		x->next_connect_ns = now + BACKOFF_MIN_NS;
+	}
+}
+
+/* Finishes the message being filled; it goes with the batch, at once when the batch is full. */
+static void msg_send(struct weir_ipfix_exporter *x)
+{
+	struct weir_ipfix_msg *m = &x->msg;
+	uint32_t seq = x->seq;
+	size_t i;
+
+	if (!x->msg_open)
+		return;
+	x->msg_open = false;
+	if (!m->n_records && !m->n_templates)
+		return;
+	/* the data records of the pending messages go before this one */
+	for (i = 0; i < x->n_pending; i++)
+		seq += x->pending[i].n_records;
+	x->pending[x->n_pending++] = (struct pending){
+		.len = weir_ipfix_msg_finish(m, (uint32_t)(clock_ns(CLOCK_REALTIME) / NS_PER_S),
+					     seq, x->o.domain_id),
+		.n_records = m->n_records,
+		.templates = m->n_templates > 0,
+	};
+	if (x->n_pending == x->batch_max)
+		batch_send(x);
 }
 
 static void add_flow(struct weir_ipfix_exporter *x, const struct weir_ipfix_flow *fl)
@@ -315,6 +385,7 @@ static void *exporter_thread(void *arg)
 			continue;
 		}
 		msg_send(x);
+		batch_send(x);
 		if (err == -EPIPE || stopping)
 			break;
 		if (x->o.tcp)
@@ -324,6 +395,7 @@ static void *exporter_thread(void *arg)
 			x->templates_due = true;
 			msg_begin(x);
 			msg_send(x);
+			batch_send(x);
 		}
 		weir_flow_delta_expire(x->delta, now);
 		pthread_mutex_lock(&x->lock);
@@ -366,7 +438,8 @@ int weir_ipfix_export_start(struct weir_ipfix_exporter **out,
 		x->o.flow_max_age_ns = FLOW_MAX_AGE_MIN;
 	pthread_mutex_init(&x->lock, NULL);
 	x->collector = strdup(opts->collector);
-	x->buf = malloc(x->o.msg_max_bytes);
+	x->batch_max = x->o.tcp ? 1 : UDP_BATCH;
+	x->buf = malloc(x->batch_max * x->o.msg_max_bytes);
 	if (!x->collector || !x->buf)
 		goto err;
 	err = collector_resolve(x);

@@ -187,6 +187,8 @@ struct collector {
 	int fd;
 	uint64_t records;
 	uint64_t messages;
+	uint64_t seq_errors; /* a message whose sequence number is not the records before it */
+	uint32_t next_seq;
 	bool stop;
 };
 
@@ -195,6 +197,7 @@ static void *collector_thread(void *arg)
 	struct collector *c = arg;
 	uint8_t buf[65536];
 	struct timeval tv = { .tv_usec = 100000 };
+	uint32_t seq;
 	ssize_t n;
 
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -205,6 +208,11 @@ static void *collector_thread(void *arg)
 		if (n < 16)
 			continue;
 		__atomic_add_fetch(&c->messages, 1, __ATOMIC_RELAXED);
+		seq = (uint32_t)buf[8] << 24 | buf[9] << 16 | buf[10] << 8 | buf[11];
+		/* each exporter (round) starts at 0 */
+		if (seq && seq != c->next_seq)
+			__atomic_add_fetch(&c->seq_errors, 1, __ATOMIC_RELAXED);
+		c->next_seq = seq;
 		while (p + 4 <= (size_t)n) {
 			unsigned int sid = buf[p] << 8 | buf[p + 1],
 				     slen = buf[p + 2] << 8 | buf[p + 3];
@@ -217,6 +225,7 @@ static void *collector_thread(void *arg)
 				for (int s = 0; s < 4 && q < (size_t)n; s++)
 					q += 1 + buf[q];
 				__atomic_add_fetch(&c->records, 1, __ATOMIC_RELAXED);
+				c->next_seq++;
 			}
 			p += slen;
 		}
@@ -447,6 +456,11 @@ int main(int argc, char **argv)
 	       "store's follower floor.\n",
 	       bench_median(enc, ROUNDS) / bench_median(js, ROUNDS),
 	       bench_median(exp_rate, ROUNDS) / bench_median(floor_rate, ROUNDS));
+	if (c.seq_errors) {
+		fprintf(stderr, "bench/ipfix: %llu messages with a wrong sequence number\n",
+			(unsigned long long)c.seq_errors);
+		status = 1;
+	}
 	if (received != sent) {
 		fprintf(stderr, "bench/ipfix: the collector got %llu of %llu data records\n",
 			(unsigned long long)received, (unsigned long long)sent);
