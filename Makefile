@@ -66,7 +66,9 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 TEST_BINS := $(BUILD)/tests/datapath/test_datapath $(BUILD)/tests/netns/dp_harness $(UNIT_BINS)
-BENCH_BINS := $(BUILD)/bench/datapath $(BUILD)/bench/agent $(BUILD)/bench/relay
+BENCH_BINS := $(BUILD)/bench/datapath $(BUILD)/bench/agent $(BUILD)/bench/relay $(BUILD)/bench/ipfix
+
+BENCH_BINS := $(BUILD)/bench/datapath $(BUILD)/bench/agent $(BUILD)/bench/relay $(BUILD)/bench/ipfix
 
 all: $(BUILD)/.pkgs-ok $(LIBWEIR) $(BINS) $(TEST_BINS) $(BENCH_BINS)
 
@@ -227,6 +229,16 @@ $(BUILD)/bench/relay.o: bench/relay.c $(BUILD)/.pkgs-ok Makefile
 $(BUILD)/bench/relay: $(BUILD)/bench/relay.o $(BUILD)/bench/common.o $(LIBRELAY) $(LIBWEIR)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(RELAY_LIBS)
+
+# bench/ipfix: IPFIX encoding and the agent's exporter (libagent, libweir).
+$(BUILD)/bench/ipfix.o: bench/ipfix.c $(SKEL) Makefile
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iagent -c $< -o $@
+
+$(BUILD)/bench/ipfix: $(BUILD)/bench/ipfix.o $(BUILD)/bench/common.o $(LIBAGENT) $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(AGENT_LIBS)
 
 deps:
 	$(Q)scripts/deps.sh

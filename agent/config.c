@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <weir/abi.h>
 #include "config.h"
+#include "ipfix.h"
+#include "ipfix_export.h"
 
 #define CFG(member) offsetof(struct weir_agent_config, member)
 
@@ -20,6 +22,9 @@ static const char *const xdp_modes[] = { "auto", "native", "generic", NULL };
 		.flag = (f), .type = WEIR_OPT_##t, .offset = CFG(member), .metavar = (meta), \
 		.help = (text)                                                               \
 	}
+
+/* In the order of enum weir_ipfix_transport. */
+static const char *const ipfix_transports[] = { "udp", "tcp", NULL };
 
 static const struct weir_opt opts[] = {
 	OPT("node-name", STR, node_name, "NAME", "this node's name (default: host name)"),
@@ -58,6 +63,20 @@ static const struct weir_opt opts[] = {
 	OPT("netns-discovery", BOOL, netns_discovery, NULL,
 	    "endpoints from named network namespaces"),
 	OPT("netns-dir", STR, netns_dir, "DIR", "named network namespaces (/run/netns)"),
+	OPT("ipfix-collector", STR, ipfix_collector, "HOST:PORT",
+	    "export flows over IPFIX to this collector (default: no export)"),
+	{ .flag = "ipfix-transport",
+	  .type = WEIR_OPT_CHOICE,
+	  .offset = CFG(ipfix_transport),
+	  .metavar = "PROTO",
+	  .help = "udp (default) or tcp",
+	  .choices = ipfix_transports },
+	OPT("ipfix-template-refresh", DURATION, ipfix_template_refresh_ns, "DURATION",
+	    "UDP: IPFIX templates are sent again this often (60s)"),
+	OPT("ipfix-domain-id", U32, ipfix_domain_id, "ID", "IPFIX observation domain id (1)"),
+	OPT("ipfix-pen", U32, ipfix_pen, "PEN",
+	    "enterprise number of Weir's IPFIX elements (32473, RFC 5612's example PEN)"),
+	WEIR_FLOWLOG_OPTS(CFG(flowlog)),
 };
 
 static const struct weir_opts agent_opts = {
@@ -88,6 +107,10 @@ void weir_agent_config_defaults(struct weir_agent_config *cfg)
 	cfg->listen = strdup(WEIR_AGENT_LISTEN_DEFAULT);
 	cfg->socket_path = strdup(WEIR_AGENT_SOCKET_DEFAULT);
 	cfg->netns_dir = strdup("/run/netns");
+	weir_flowlog_config_defaults(&cfg->flowlog);
+	cfg->ipfix_template_refresh_ns = WEIR_IPFIX_TEMPLATE_REFRESH_DEFAULT_NS;
+	cfg->ipfix_domain_id = WEIR_IPFIX_DOMAIN_DEFAULT;
+	cfg->ipfix_pen = WEIR_IPFIX_PEN_DEFAULT;
 }
 
 void weir_agent_config_release(struct weir_agent_config *cfg)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "datapath.h"
+#include "flowlog.h"
 #include "options.h"
 
 #define WEIR_AGENT_LISTEN_DEFAULT "127.0.0.1:4244"
@@ -36,7 +37,20 @@ struct weir_agent_config {
 	bool netns_discovery;	    /* endpoints from named network namespaces */
 	char *netns_dir;	    /* /run/netns */
 	int verbose;		    /* -v: debug logging */
+	/* flow logs: --flowlog-* */
+	struct weir_flowlog_config flowlog;
+	/* IPFIX export to "host:port"; NULL: none */
+	char *ipfix_collector;
+	/* enum weir_ipfix_transport */
+	int ipfix_transport;
+	/* UDP: templates re-sent this often (60 s) */
+	uint64_t ipfix_template_refresh_ns;
+	/* observation domain (1), enterprise number of Weir's elements (32473) */
+	uint32_t ipfix_domain_id;
+	uint32_t ipfix_pen;
 };
+
+enum weir_ipfix_transport { WEIR_IPFIX_UDP, WEIR_IPFIX_TCP };
 
 void weir_agent_config_defaults(struct weir_agent_config *cfg);
 /* Reads the JSON config file over cfg. -EINVAL naming the bad key in err. */

@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 #include "agent.h"
 #include "endpoints.h"
+#include "exporters.h"
 #include "http.h"
 #include "http_server.h"
 #include "log.h"
@@ -57,6 +58,7 @@ static json_t *status_json(void *ctx)
 	json_object_set_new(j, "active_flows", json_integer((json_int_t)st.active_flows));
 	json_object_set_new(j, "endpoints", json_integer((json_int_t)st.endpoints));
 	json_object_set_new(j, "rss_bytes", json_integer((json_int_t)st.rss_bytes));
+	weir_agent_exporters_status(a, j);
 	return j;
 }
 

@@ -23,6 +23,7 @@
 #include "assembler.h"
 #include "datapath.h"
 #include "endpoints.h"
+#include "exporters.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -324,6 +325,9 @@ static int setup(struct daemon *d)
 	}
 	if (a->cfg.netns_discovery)
 		netns_scan(d);
+	err = weir_agent_exporters_start(a);
+	if (err)
+		return err;
 
 	skel = weir_datapath_skel(a->dp);
 	ao = (struct weir_assembler_opts){
@@ -351,6 +355,8 @@ static void teardown(struct daemon *d)
 
 	if (a->assembler)
 		weir_assembler_flush(a->assembler); /* last records reach open streams */
+	/* the exporters write or send the last records, then stop */
+	weir_agent_exporters_stop(a);
 	if (d->http)
 		weir_http_stop(d->http);
 	weir_netlink_close(d->nl);

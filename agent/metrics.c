@@ -13,6 +13,7 @@
 #include <weir/abi.h>
 #include "weir.skel.h"
 #include "datapath.h"
+#include "exporters.h"
 #include "log.h"
 #include "metrics.h"
 #include "names.h"
@@ -558,6 +559,7 @@ int weir_metrics_render(struct weir_metrics *m, struct weir_agent *a, char **out
 	render_datapath(f, d);
 	render_agent(f, a);
 	render_flows(f, m);
+	weir_agent_exporters_metrics(a, f);
 	if (ferror(f))
 		err = -ENOMEM;
 	if (fclose(f) && !err)

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the benchmarks as root and prints their tables:
-#   bench/run.sh [build dir] [bench/datapath args]   bench/datapath, bench/agent, bench/relay
-#   bench/run.sh [build dir] datapath|agent|relay [args]  one of them, with its args
-# xdp-filter (Debian's xdp-tools) is bench/datapath's peer; without it that column is skipped.
+#   bench/run.sh [build dir]                  every benchmark, in the order below
+#   bench/run.sh [build dir] NAME [args]      one of them, with its args
+# NAME: datapath prefilter lb lb_api agent relay ipfix history
+# xdp-filter (Debian's xdp-tools) is the peer of bench/datapath and bench/prefilter;
+# without it that column is skipped.
 # A benchmark that fails (a wrong result, not a missed target) makes the exit status 1.
 set -euo pipefail
 build=${1:-build}
@@ -13,13 +15,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
-only=""
-case "${1:-}" in
-datapath | agent | relay)
-	only=$1
-	shift
-	;;
-esac
+benches=(datapath prefilter lb lb_api agent relay ipfix history)
 
 bin_of() {
 	local bin="$build/bench/$1"
@@ -31,53 +27,55 @@ bin_of() {
 	echo "$bin"
 }
 
-run_datapath() {
-	local bin xdpf="" f args=()
+# The policy-allow xdp-filter program (rules deny): a packet that matches no
+# rule passes; with source deny rules loaded it is the prefilter's peer.
+xdp_filter_obj() {
+	local f
 
-	bin=$(bin_of datapath) || return 1
-	# The policy-allow xdp-filter program (rules deny): a packet that matches no
-	# rule passes, which is the path compared with Weir's.
 	for f in /usr/lib/*/bpf/xdpfilt_alw_all.o /usr/lib/bpf/xdpfilt_alw_all.o \
 		/usr/local/lib/bpf/xdpfilt_alw_all.o; do
 		if [ -r "$f" ]; then
-			xdpf=$f
-			break
+			echo "$f"
+			return 0
 		fi
 	done
-	if [ -n "$xdpf" ]; then
-		args+=(-x "$xdpf")
-	else
-		echo "bench: xdp-filter's xdpfilt_alw_all.o not found (apt-get install xdp-tools);" \
-			"skipping that comparison" >&2
-	fi
+	echo "bench: xdp-filter's xdpfilt_alw_all.o not found (apt-get install xdp-tools);" \
+		"skipping that comparison" >&2
+	return 1
+}
+
+# bench/history with no arguments builds a 10M-record history (a few minutes
+# and about 5 GB under /var/tmp; -q 1000000 for a quicker run).
+run_one() {
+	local name=$1 bin xdpf args=()
+	shift
+
+	bin=$(bin_of "$name") || return 1
+	case "$name" in
+	datapath | prefilter)
+		if xdpf=$(xdp_filter_obj); then
+			args+=(-x "$xdpf")
+		fi
+		;;
+	esac
 	"$bin" "${args[@]}" "$@"
 }
 
-run_agent() {
-	local bin
+if [ $# -gt 0 ]; then
+	for b in "${benches[@]}"; do
+		if [ "$1" = "$b" ]; then
+			shift
+			run_one "$b" "$@"
+			exit
+		fi
+	done
+	echo "bench: unknown benchmark '$1' (one of: ${benches[*]})" >&2
+	exit 2
+fi
 
-	bin=$(bin_of agent) || return 1
-	"$bin" "$@"
-}
-
-run_relay() {
-	local bin
-
-	bin=$(bin_of relay) || return 1
-	"$bin" "$@"
-}
-
-case "$only" in
-datapath) run_datapath "$@" ;;
-agent) run_agent "$@" ;;
-relay) run_relay "$@" ;;
-*)
-	status=0
-	run_datapath "$@" || status=1
+status=0
+for b in "${benches[@]}"; do
+	run_one "$b" || status=1
 	echo
-	run_agent || status=1
-	echo
-	run_relay || status=1
-	exit $status
-	;;
-esac
+done
+exit $status

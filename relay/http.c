@@ -9,6 +9,7 @@
 #include <time.h>
 #include <jansson.h>
 #include <microhttpd.h>
+#include "flowlog.h"
 #include "http.h"
 #include "http_server.h"
 #include "merge.h"
@@ -163,6 +164,7 @@ json_t *weir_relay_status_json(struct weir_relay *r)
 	ok = ok && set(relay, "parse_errors", json_u64(parse));
 	ok = ok && set(relay, "follow_streams", json_u64(ss.followers));
 	ok = ok && set(relay, "follower_lost", json_u64(ss.follower_lost));
+	ok = ok && set(relay, "flowlogs", weir_flowlogs_status_json(r->flowlogs, r->n_flowlogs));
 	ok = ok && set(j, "relay", json_incref(relay));
 	json_decref(down);
 	json_decref(relay);

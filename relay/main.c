@@ -18,6 +18,7 @@
 #include "relay_config.h"
 #include "http.h"
 #include "http_server.h"
+#include "flowlog.h"
 #include "log.h"
 #include "merge.h"
 #include "peers.h"
@@ -169,6 +170,7 @@ static int setup(struct daemon *d)
 		.on_stop = on_stop,
 		.ctx = r,
 	};
+	char err_text[512] = "";
 	size_t held_max;
 	int err;
 
@@ -176,6 +178,16 @@ static int setup(struct daemon *d)
 	held_max = cfg->max_memory_bytes / 5 / WEIR_RELAY_RECORD_BYTES_ESTIMATE;
 	r->store_capacity = weir_relay_store_capacity(cfg, 1);
 	err = weir_store_new(&r->store, r->store_capacity);
+	if (!err) {
+		/* a flow log may fall behind by a store's worth of records */
+		err = weir_flowlogs_start(&cfg->flowlog, r->store,
+					  r->store_capacity > cfg->follow_queue ?
+						  r->store_capacity :
+						  cfg->follow_queue,
+					  &r->flowlogs, &r->n_flowlogs, err_text, sizeof(err_text));
+		if (err)
+			log_err("relay: flow log: %s", err_text[0] ? err_text : strerror(-err));
+	}
 	err = err ?: weir_merge_new(&r->merge, cfg->sort_window_ns, held_max, on_release, r);
 	err = err ?: weir_peers_new(&r->peers, &po);
 	err = err ?: peers_setup(r);
@@ -193,6 +205,8 @@ static void teardown(struct daemon *d)
 	 */
 	if (r->peers)
 		weir_peers_stop(r->peers);
+	/* every merged record written before the store closes */
+	weir_flowlogs_stop(r->flowlogs, r->n_flowlogs);
 	weir_http_server_stop(d->http);
 	weir_peers_free(r->peers);
 	weir_merge_free(r->merge);

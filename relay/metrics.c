@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "flowlog.h"
 #include "merge.h"
 #include "metrics.h"
 #include "peers.h"
@@ -177,6 +178,28 @@ static void nodes_section(struct out *o, const struct weir_node_info *v, size_t 
 	}
 }
 
+/* The flow logs' families, rendered by lib/flowlog. */
+static void flowlogs_section(struct out *o, struct weir_relay *r)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!r->n_flowlogs)
+		return;
+	f = open_memstream(&text, &len);
+	if (!f) {
+		o->oom = true;
+		return;
+	}
+	weir_flowlogs_metrics(r->flowlogs, r->n_flowlogs, f);
+	if (fclose(f))
+		o->oom = true;
+	else
+		put(o, "%s", text);
+	free(text);
+}
+
 int weir_relay_metrics_render(struct weir_relay *r, char **out, size_t *len)
 {
 	struct out o = { .cap = 8192 };
@@ -233,6 +256,7 @@ int weir_relay_metrics_render(struct weir_relay *r, char **out, size_t *len)
 	head(&o, "weir_relay_uptime_seconds", "gauge", "Seconds since the relay started.");
 	put(&o, "weir_relay_uptime_seconds %.3f\n",
 	    ((double)ts.tv_sec * 1e9 + (double)ts.tv_nsec - (double)r->start_mono_ns) / 1e9);
+	flowlogs_section(&o, r);
 	if (o.oom) {
 		free(o.buf);
 		return -ENOMEM;

@@ -12,6 +12,7 @@
 struct weir_store;
 struct weir_merge;
 struct weir_peers;
+struct weir_flowlog;
 
 struct weir_relay {
 	struct weir_relay_config cfg;
@@ -21,6 +22,9 @@ struct weir_relay {
 	struct weir_merge *merge;
 	struct weir_peers *peers;
 	size_t store_capacity; /* on the peers' thread */
+	/* the flow logs of the merged records */
+	struct weir_flowlog **flowlogs;
+	size_t n_flowlogs;
 };
 
 #endif /* WEIR_RELAY_H */

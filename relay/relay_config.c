@@ -48,6 +48,7 @@ static const struct weir_opt opts[] = {
 	    "TCP address of the API and /metrics (" WEIR_RELAY_LISTEN_DEFAULT "); '' for none"),
 	OPT("socket", STR, socket_path, "PATH", "unix socket with the API (none)"),
 	OPT("name", STR, name, "NAME", "the relay's name (default: host name)"),
+	WEIR_FLOWLOG_OPTS(CFG(flowlog)),
 };
 
 static const struct weir_opts relay_opts = {
@@ -91,6 +92,7 @@ void weir_relay_config_defaults(struct weir_relay_config *cfg)
 	cfg->listen = strdup(WEIR_RELAY_LISTEN_DEFAULT);
 	cfg->socket_path = strdup("");
 	cfg->name = strdup(host);
+	weir_flowlog_config_defaults(&cfg->flowlog);
 }
 
 void weir_relay_config_release(struct weir_relay_config *cfg)

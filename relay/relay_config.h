@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "flowlog.h"
 #include "options.h"
 
 #define WEIR_RELAY_LISTEN_DEFAULT	  "127.0.0.1:4245" /* Hubble Relay's port */
@@ -38,6 +39,8 @@ struct weir_relay_config {
 	char *socket_path;	      /* unix socket; "" for none */
 	char *name;		      /* the relay's name (default: the host name) */
 	int verbose;
+	/* --flowlog-*: the merged records to files */
+	struct weir_flowlog_config flowlog;
 };
 
 void weir_relay_config_defaults(struct weir_relay_config *cfg);

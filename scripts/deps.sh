@@ -12,6 +12,8 @@ pkgs=(
 	# tests
 	libcmocka-dev iproute2 ethtool netcat-openbsd iputils-ping tcpdump jq curl prometheus
 	python3 python3-scapy
+	# IPFIX export: the collector (nfcapd) and reader (nfdump)
+	nfdump
 	# benchmarks (peer) and make check
 	xdp-tools clang-tidy clang-format cppcheck shellcheck
 )
