@@ -23,7 +23,7 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-PKGS	:= libbpf libelf zlib jansson libmicrohttpd libmnl cmocka libcurl
+PKGS	:= libbpf libelf zlib jansson libmicrohttpd libmnl cmocka libcurl sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs libbpf libelf zlib jansson 2>/dev/null) -lpthread
 AGENT_LIBS := $(shell pkg-config --libs libmicrohttpd libmnl 2>/dev/null)
@@ -59,7 +59,7 @@ LIBCLI	 := $(BUILD)/libcli.a
 RELAY_SRCS := $(filter-out relay/main.c,$(wildcard relay/*.c))
 RELAY_OBJS := $(RELAY_SRCS:%.c=$(BUILD)/%.o)
 LIBRELAY   := $(BUILD)/librelay.a
-RELAY_LIBS := $(shell pkg-config --libs libmicrohttpd libcurl 2>/dev/null)
+RELAY_LIBS := $(shell pkg-config --libs libmicrohttpd libcurl sqlite3 2>/dev/null)
 BINS	   += $(BUILD)/weir-relay
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

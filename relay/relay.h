@@ -12,6 +12,7 @@
 struct weir_store;
 struct weir_merge;
 struct weir_peers;
+struct weir_history;
 
 struct weir_relay {
 	struct weir_relay_config cfg;
@@ -20,6 +21,7 @@ struct weir_relay {
 	struct weir_store *store;
 	struct weir_merge *merge;
 	struct weir_peers *peers;
+	struct weir_history *history; /* NULL without --history-db */
 	size_t store_capacity; /* on the peers' thread */
 };
 

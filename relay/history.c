@@ -1,0 +1,540 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The history database: its schema and migrations, the writer thread that
+ * commits queued records in batches, and retention.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include "history_priv.h"
+#include "log.h"
+
+#define RETAIN_INTERVAL_NS 1000000000ULL /* retention runs at most once a second */
+#define RETAIN_CHUNK_ROWS  50000	 /* rows one DELETE takes, bounding a run's latency */
+#define RETAIN_CHUNKS_MAX  20		 /* DELETEs one run makes */
+
+/* Schema version 1. node_cluster and node_base are computed, not stored. */
+static const char *const schema_v1[] = {
+	"CREATE TABLE flows ("
+	" seq INTEGER PRIMARY KEY,"
+	" time_ns INTEGER NOT NULL,"
+	" fkey INTEGER NOT NULL,"
+	" family INTEGER NOT NULL,"
+	" proto INTEGER NOT NULL,"
+	" saddr BLOB NOT NULL,"
+	" daddr BLOB NOT NULL,"
+	" sport INTEGER NOT NULL,"
+	" dport INTEGER NOT NULL,"
+	" l3_only INTEGER NOT NULL,"
+	" verdict INTEGER NOT NULL,"
+	" reason INTEGER NOT NULL,"
+	" dir INTEGER NOT NULL,"
+	" is_reply INTEGER NOT NULL,"
+	" tcp_flags INTEGER NOT NULL,"
+	" ifindex INTEGER NOT NULL,"
+	" ifname TEXT NOT NULL,"
+	" node TEXT NOT NULL,"
+	" src_ns TEXT NOT NULL,"
+	" src_pod TEXT NOT NULL,"
+	" dst_ns TEXT NOT NULL,"
+	" dst_pod TEXT NOT NULL,"
+	" packets INTEGER NOT NULL,"
+	" bytes INTEGER NOT NULL,"
+	" rpackets INTEGER NOT NULL,"
+	" rbytes INTEGER NOT NULL,"
+	" rec BLOB NOT NULL,"
+	" node_cluster TEXT GENERATED ALWAYS AS (CASE WHEN instr(node, '/') > 0"
+	"  THEN substr(node, 1, instr(node, '/') - 1) ELSE 'default' END) VIRTUAL,"
+	" node_base TEXT GENERATED ALWAYS AS (CASE WHEN instr(node, '/') > 0"
+	"  THEN substr(node, instr(node, '/') + 1) ELSE node END) VIRTUAL)",
+	/* the filter language's common fields, each with time for ranges and order */
+	"CREATE INDEX flows_time ON flows (time_ns)",
+	"CREATE INDEX flows_saddr ON flows (saddr, time_ns)",
+	"CREATE INDEX flows_daddr ON flows (daddr, time_ns)",
+	"CREATE INDEX flows_src_pod ON flows (src_ns, src_pod, time_ns)",
+	"CREATE INDEX flows_dst_pod ON flows (dst_ns, dst_pod, time_ns)",
+	"CREATE INDEX flows_dport ON flows (dport, time_ns)",
+	"CREATE INDEX flows_verdict ON flows (verdict, time_ns)",
+	"CREATE INDEX flows_node ON flows (node, time_ns)",
+};
+
+static uint64_t clock_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void weir_history_error(struct weir_history *h, const char *what, sqlite3 *db, int rc)
+{
+	const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+
+	log_err("history: %s: %s (sqlite code %d) path=%s", what, msg, rc, h->path);
+	pthread_mutex_lock(&h->lock);
+	snprintf(h->st.last_error, sizeof(h->st.last_error), "%s: %s", what, msg);
+	h->st.last_error_ns = clock_ns(CLOCK_REALTIME);
+	h->st.write_errors++;
+	pthread_mutex_unlock(&h->lock);
+}
+
+static int exec(struct weir_history *h, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(h->wdb, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		weir_history_error(h, sql, h->wdb, rc);
+		sqlite3_free(msg);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int64_t pragma_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Creates the schema in an empty database; refuses one made by a newer relay. */
+static int migrate(struct weir_history *h)
+{
+	int64_t version = pragma_int(h->wdb, "PRAGMA user_version");
+	char sql[64];
+	size_t i;
+	int err;
+
+	if (version < 0) {
+		weir_history_error(h, "read the schema version", h->wdb, sqlite3_errcode(h->wdb));
+		return -EIO;
+	}
+	if (version == WEIR_HISTORY_SCHEMA_VERSION)
+		return 0;
+	if (version > WEIR_HISTORY_SCHEMA_VERSION) {
+		log_err("history: %s has schema version %lld, newer than this relay's %d",
+			h->path, (long long)version, WEIR_HISTORY_SCHEMA_VERSION);
+		return -EPROTO;
+	}
+	/* version 0: a new database (later versions migrate step by step here) */
+	err = exec(h, "BEGIN IMMEDIATE");
+	for (i = 0; !err && i < sizeof(schema_v1) / sizeof(schema_v1[0]); i++)
+		err = exec(h, schema_v1[i]);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", WEIR_HISTORY_SCHEMA_VERSION);
+	err = err ?: exec(h, sql);
+	err = err ?: exec(h, "COMMIT");
+	if (err)
+		sqlite3_exec(h->wdb, "ROLLBACK", NULL, NULL, NULL);
+	else
+		log_info("history: created %s (schema version %d)", h->path,
+			 WEIR_HISTORY_SCHEMA_VERSION);
+	return err;
+}
+
+static int db_open(struct weir_history *h, sqlite3 **db, int flags)
+{
+	int rc = sqlite3_open_v2(h->path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+
+	if (rc != SQLITE_OK) {
+		weir_history_error(h, "open", *db, rc);
+		sqlite3_close(*db);
+		*db = NULL;
+		return -EIO;
+	}
+	sqlite3_extended_result_codes(*db, 1);
+	sqlite3_busy_timeout(*db, 5000);
+	return 0;
+}
+
+/* Pages in use, the file's size, the row count and the oldest time. */
+static void sizes_update(struct weir_history *h)
+{
+	int64_t pages = pragma_int(h->wdb, "PRAGMA page_count");
+	int64_t free_pages = pragma_int(h->wdb, "PRAGMA freelist_count");
+	int64_t page_size = pragma_int(h->wdb, "PRAGMA page_size");
+	int64_t oldest = pragma_int(h->wdb, "SELECT min(time_ns) FROM flows");
+	struct stat sb;
+
+	pthread_mutex_lock(&h->lock);
+	if (pages >= 0 && free_pages >= 0 && page_size > 0)
+		h->st.db_bytes = (uint64_t)(pages - free_pages) * (uint64_t)page_size;
+	if (!stat(h->path, &sb))
+		h->st.file_bytes = (uint64_t)sb.st_size;
+	h->st.oldest_ns = oldest > 0 ? (uint64_t)oldest : 0;
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void *writer(void *arg);
+
+static int writer_start(struct weir_history *h)
+{
+	int err = -pthread_create(&h->thread, NULL, writer, h);
+
+	if (err) {
+		log_err("history: writer thread: %s", strerror(-err));
+		return err;
+	}
+	h->thread_started = true;
+	return 0;
+}
+
+int weir_history_open(struct weir_history **out, const struct weir_history_opts *o)
+{
+	struct weir_history *h = calloc(1, sizeof(*h));
+	int64_t rows;
+	int err;
+
+	*out = NULL;
+	if (!h)
+		return -ENOMEM;
+	h->o = *o;
+	if (!h->o.commit_interval_ns)
+		h->o.commit_interval_ns = WEIR_HISTORY_COMMIT_INTERVAL_NS;
+	if (!h->o.queue_max)
+		h->o.queue_max = WEIR_HISTORY_QUEUE_MAX;
+	if (!h->o.query_max)
+		h->o.query_max = WEIR_HISTORY_QUERY_MAX;
+	h->path = strdup(o->path ? o->path : "");
+	h->o.path = h->path;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->rlock, NULL);
+	pthread_cond_init(&h->wake, NULL);
+	pthread_cond_init(&h->done, NULL);
+	if (!h->path || !h->path[0]) {
+		err = -EINVAL;
+		goto err_close;
+	}
+	err = db_open(h, &h->wdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	if (err)
+		goto err_close;
+	/* WAL: readers never block the writer; NORMAL: a commit survives a crash
+	 * of the process (see history.h for what an OS crash may cost).
+	 */
+	err = exec(h, "PRAGMA journal_mode = WAL");
+	err = err ?: exec(h, "PRAGMA synchronous = NORMAL");
+	err = err ?: exec(h, "PRAGMA cache_size = -65536"); /* 64 MiB */
+	err = err ?: exec(h, "PRAGMA temp_store = MEMORY");
+	err = err ?: exec(h, "PRAGMA journal_size_limit = 67108864");
+	err = err ?: migrate(h);
+	if (err)
+		goto err_close;
+	if (sqlite3_prepare_v3(h->wdb,
+			       "INSERT INTO flows (" WEIR_HISTORY_COLUMNS
+			       ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			       -1, SQLITE_PREPARE_PERSISTENT, &h->insert, NULL) != SQLITE_OK) {
+		weir_history_error(h, "prepare the insert", h->wdb, sqlite3_errcode(h->wdb));
+		err = -EIO;
+		goto err_close;
+	}
+	err = db_open(h, &h->rdb, SQLITE_OPEN_READONLY);
+	if (err)
+		goto err_close;
+	if (!h->o.no_thread) {
+		err = writer_start(h);
+		if (err)
+			goto err_close;
+	}
+	rows = pragma_int(h->wdb, "SELECT count(*) FROM flows");
+	h->st.rows = rows > 0 ? (uint64_t)rows : 0;
+	sizes_update(h);
+	log_info("history: open path=%s records=%llu bytes=%llu", h->path,
+		 (unsigned long long)h->st.rows, (unsigned long long)h->st.db_bytes);
+	*out = h;
+	return 0;
+
+err_close:
+	weir_history_close(h);
+	return err;
+}
+
+/* Deletes rows by a statement (?1: arg, ?2: a chunk of rows) until a chunk
+ * comes out short, or, with more(), while more() says so; returns the rows
+ * deleted or -EIO.
+ */
+static int64_t delete_chunks(struct weir_history *h, const char *sql, int64_t arg,
+			     bool (*more)(struct weir_history *h))
+{
+	sqlite3_stmt *st;
+	int64_t total = 0;
+	int i, rc;
+
+	if (sqlite3_prepare_v2(h->wdb, sql, -1, &st, NULL) != SQLITE_OK) {
+		weir_history_error(h, "prepare retention", h->wdb, sqlite3_errcode(h->wdb));
+		return -EIO;
+	}
+	for (i = 0; i < RETAIN_CHUNKS_MAX; i++) {
+		sqlite3_bind_int64(st, 1, arg);
+		sqlite3_bind_int64(st, 2, RETAIN_CHUNK_ROWS);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE) {
+			weir_history_error(h, "retention delete", h->wdb, rc);
+			sqlite3_finalize(st);
+			return -EIO;
+		}
+		total += sqlite3_changes(h->wdb);
+		if (!sqlite3_changes(h->wdb) || (more ? !more(h) :
+				sqlite3_changes(h->wdb) < RETAIN_CHUNK_ROWS))
+			break;
+	}
+	sqlite3_finalize(st);
+	return total;
+}
+
+static bool over_size(struct weir_history *h)
+{
+	int64_t pages = pragma_int(h->wdb, "PRAGMA page_count");
+	int64_t free_pages = pragma_int(h->wdb, "PRAGMA freelist_count");
+	int64_t page_size = pragma_int(h->wdb, "PRAGMA page_size");
+
+	if (pages < 0 || free_pages < 0 || page_size <= 0)
+		return false;
+	return (uint64_t)(pages - free_pages) * (uint64_t)page_size > h->o.max_bytes;
+}
+
+int weir_history_retain(struct weir_history *h, uint64_t now_ns)
+{
+	int64_t by_age = 0, by_size = 0;
+
+	if (h->o.retention_age_ns && now_ns > h->o.retention_age_ns) {
+		/* oldest first, in chunks, through the time index */
+		by_age = delete_chunks(h,
+				       "DELETE FROM flows WHERE seq IN (SELECT seq FROM flows"
+				       " WHERE time_ns < ?1 ORDER BY time_ns LIMIT ?2)",
+				       (int64_t)(now_ns - h->o.retention_age_ns), NULL);
+	}
+	if (by_age >= 0 && h->o.max_bytes && over_size(h)) {
+		/* freed pages are reused: the file stays near max_bytes */
+		by_size = delete_chunks(h,
+					"DELETE FROM flows WHERE seq IN (SELECT seq FROM flows"
+					" ORDER BY time_ns, seq LIMIT ?2)",
+					0, over_size);
+	}
+	pthread_mutex_lock(&h->lock);
+	if (by_age > 0)
+		h->st.deleted_age += (uint64_t)by_age;
+	if (by_size > 0)
+		h->st.deleted_size += (uint64_t)by_size;
+	h->st.rows -= (uint64_t)(by_age > 0 ? by_age : 0) + (uint64_t)(by_size > 0 ? by_size : 0);
+	pthread_mutex_unlock(&h->lock);
+	if (by_age > 0 || by_size > 0)
+		log_debug("history: retention deleted age=%lld size=%lld", (long long)by_age,
+			  (long long)by_size);
+	sizes_update(h);
+	return by_age < 0 || by_size < 0 ? -EIO : 0;
+}
+
+/* One transaction of n records; returns how many were written. */
+static size_t write_batch(struct weir_history *h, struct weir_flow_record **v, size_t n)
+{
+	size_t i, written = 0;
+	int rc;
+
+	rc = sqlite3_exec(h->wdb, "BEGIN", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		weir_history_error(h, "begin", h->wdb, rc);
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		int err = weir_history_bind(h->insert, v[i]);
+
+		if (err) {
+			/* one record that cannot be stored is lost alone, counted */
+			log_warn("history: record id=%llu not stored: %s",
+				 (unsigned long long)v[i]->id, strerror(-err));
+			sqlite3_reset(h->insert);
+			sqlite3_clear_bindings(h->insert);
+			continue;
+		}
+		rc = sqlite3_step(h->insert);
+		sqlite3_reset(h->insert);
+		if (rc != SQLITE_DONE) {
+			weir_history_error(h, "insert", h->wdb, rc);
+			goto rollback;
+		}
+		written++;
+	}
+	rc = sqlite3_exec(h->wdb, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		weir_history_error(h, "commit", h->wdb, rc);
+		goto rollback;
+	}
+	return written;
+
+rollback:
+	sqlite3_exec(h->wdb, "ROLLBACK", NULL, NULL, NULL);
+	return 0;
+}
+
+/* Writes what is queued, batch by batch; called with h->lock held, which it
+ * drops while writing.
+ */
+static void drain(struct weir_history *h)
+{
+	while (h->q_len) {
+		struct weir_flow_record **v = h->q;
+		size_t n = h->q_len, i, written;
+
+		h->q = NULL;
+		h->q_len = 0;
+		h->q_cap = 0;
+		h->flush_now = false;
+		pthread_mutex_unlock(&h->lock);
+		written = 0;
+		for (i = 0; i < n; i += WEIR_HISTORY_BATCH_MAX) {
+			size_t k = n - i < WEIR_HISTORY_BATCH_MAX ? n - i : WEIR_HISTORY_BATCH_MAX;
+			size_t w = write_batch(h, v + i, k);
+
+			written += w;
+			pthread_mutex_lock(&h->lock);
+			h->st.written += w;
+			h->st.rows += w;
+			h->st.write_lost += k - w;
+			h->st.commits += w > 0;
+			pthread_mutex_unlock(&h->lock);
+		}
+		for (i = 0; i < n; i++)
+			weir_flow_record_put(v[i]);
+		free(v);
+		(void)written;
+		pthread_mutex_lock(&h->lock);
+		h->seq_done += n;
+		pthread_cond_broadcast(&h->done);
+	}
+}
+
+static void retain_maybe(struct weir_history *h)
+{
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+
+	if (now - h->last_retain_ns < RETAIN_INTERVAL_NS)
+		return;
+	h->last_retain_ns = now;
+	pthread_mutex_unlock(&h->lock);
+	weir_history_retain(h, clock_ns(CLOCK_REALTIME));
+	pthread_mutex_lock(&h->lock);
+}
+
+static void *writer(void *arg)
+{
+	struct weir_history *h = arg;
+	struct timespec until;
+	uint64_t deadline;
+
+	pthread_mutex_lock(&h->lock);
+	while (!h->stop || h->q_len) {
+		deadline = clock_ns(CLOCK_REALTIME) + h->o.commit_interval_ns;
+		until.tv_sec = (time_t)(deadline / 1000000000ULL);
+		until.tv_nsec = (long)(deadline % 1000000000ULL);
+		/* a batch fills, a flush is asked for, or the interval ends */
+		while (!h->stop && !h->flush_now && h->q_len < WEIR_HISTORY_BATCH_MAX &&
+		       pthread_cond_timedwait(&h->wake, &h->lock, &until) != ETIMEDOUT)
+			;
+		drain(h);
+		retain_maybe(h);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+void weir_history_add(struct weir_history *h, struct weir_flow_record *r)
+{
+	pthread_mutex_lock(&h->lock);
+	h->st.added++;
+	if (h->q_len >= h->o.queue_max) {
+		h->st.queue_dropped++;
+		pthread_mutex_unlock(&h->lock);
+		return;
+	}
+	if (h->q_len == h->q_cap) {
+		size_t cap = h->q_cap ? h->q_cap * 2 : 1024;
+		struct weir_flow_record **q = realloc(h->q, cap * sizeof(*q));
+
+		if (!q) {
+			h->st.queue_dropped++;
+			pthread_mutex_unlock(&h->lock);
+			return;
+		}
+		h->q = q;
+		h->q_cap = cap;
+	}
+	h->q[h->q_len++] = weir_flow_record_get(r);
+	h->seq_added++;
+	if (h->q_len == WEIR_HISTORY_BATCH_MAX)
+		pthread_cond_signal(&h->wake);
+	pthread_mutex_unlock(&h->lock);
+}
+
+int weir_history_flush(struct weir_history *h, int timeout_ms)
+{
+	uint64_t target, deadline;
+	struct timespec until;
+	int rc = 0;
+
+	pthread_mutex_lock(&h->lock);
+	target = h->seq_added;
+	if (!h->thread_started) {
+		drain(h);
+		pthread_mutex_unlock(&h->lock);
+		return 0;
+	}
+	h->flush_now = true;
+	pthread_cond_signal(&h->wake);
+	deadline = clock_ns(CLOCK_REALTIME) + (uint64_t)timeout_ms * 1000000ULL;
+	until.tv_sec = (time_t)(deadline / 1000000000ULL);
+	until.tv_nsec = (long)(deadline % 1000000000ULL);
+	while (h->seq_done < target && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&h->done, &h->lock, &until);
+	rc = h->seq_done < target ? -ETIMEDOUT : 0;
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+void weir_history_close(struct weir_history *h)
+{
+	size_t i;
+
+	if (!h)
+		return;
+	pthread_mutex_lock(&h->lock);
+	h->stop = true;
+	pthread_cond_signal(&h->wake);
+	pthread_mutex_unlock(&h->lock);
+	if (h->thread_started)
+		pthread_join(h->thread, NULL);
+	else if (h->wdb && h->insert) {
+		pthread_mutex_lock(&h->lock);
+		drain(h);
+		pthread_mutex_unlock(&h->lock);
+	}
+	for (i = 0; i < h->q_len; i++)
+		weir_flow_record_put(h->q[i]);
+	free(h->q);
+	sqlite3_finalize(h->insert);
+	if (h->wdb && sqlite3_close(h->wdb) != SQLITE_OK)
+		log_warn("history: close: %s", sqlite3_errmsg(h->wdb));
+	sqlite3_close(h->rdb);
+	pthread_cond_destroy(&h->wake);
+	pthread_cond_destroy(&h->done);
+	pthread_mutex_destroy(&h->lock);
+	pthread_mutex_destroy(&h->rlock);
+	free(h->path);
+	free(h);
+}
+
+void weir_history_stats(struct weir_history *h, struct weir_history_stats *st)
+{
+	pthread_mutex_lock(&h->lock);
+	*st = h->st;
+	st->pending = h->seq_added - h->seq_done;
+	pthread_mutex_unlock(&h->lock);
+}
