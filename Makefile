@@ -146,6 +146,12 @@ $(BUILD)/tests/unit/test_relay_%: $(BUILD)/tests/unit/test_relay_%.o $(LIBRELAY)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(RELAY_LIBS) $(CMOCKA_LIBS)
 
+# lib/filter_sql is checked against lib/filter on a real history: librelay, SQLite.
+$(BUILD)/tests/unit/test_filter_sql.o: CFLAGS += -Irelay
+$(BUILD)/tests/unit/test_filter_sql: $(BUILD)/tests/unit/test_filter_sql.o $(LIBRELAY) $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(RELAY_LIBS) $(CMOCKA_LIBS)
+
 # CLI unit tests link libcli; they find cli/weir.1 through WEIR_SRCDIR.
 $(BUILD)/tests/unit/test_cli_%.o: CFLAGS += -DWEIR_SRCDIR='"$(CURDIR)"'
 $(BUILD)/tests/unit/test_cli_%: $(BUILD)/tests/unit/test_cli_%.o $(LIBCLI) $(LIBWEIR)
