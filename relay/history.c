@@ -256,15 +256,27 @@ err_close:
 	return err;
 }
 
-/* Deletes rows by a statement (?1: arg, ?2: a chunk of rows) until a chunk
- * comes out short, or, with more(), while more() says so; returns the rows
+/* Bytes of the pages in use (the file keeps freed pages for reuse). */
+static int64_t used_bytes(struct weir_history *h)
+{
+	int64_t pages = pragma_int(h->wdb, "PRAGMA page_count");
+	int64_t free_pages = pragma_int(h->wdb, "PRAGMA freelist_count");
+	int64_t page_size = pragma_int(h->wdb, "PRAGMA page_size");
+
+	if (pages < 0 || free_pages < 0 || page_size <= 0)
+		return -1;
+	return (pages - free_pages) * page_size;
+}
+
+/* Runs a DELETE (?1: arg, ?2: a row limit) with the limit chunk() gives,
+ * until chunk() says 0 or a run deletes less than asked; returns the rows
  * deleted or -EIO.
  */
 static int64_t delete_chunks(struct weir_history *h, const char *sql, int64_t arg,
-			     bool (*more)(struct weir_history *h))
+			     int64_t (*chunk)(struct weir_history *h))
 {
+	int64_t total = 0, want;
 	sqlite3_stmt *st;
-	int64_t total = 0;
 	int i, rc;
 
 	if (sqlite3_prepare_v2(h->wdb, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -272,8 +284,11 @@ static int64_t delete_chunks(struct weir_history *h, const char *sql, int64_t ar
 		return -EIO;
 	}
 	for (i = 0; i < RETAIN_CHUNKS_MAX; i++) {
+		want = chunk ? chunk(h) : RETAIN_CHUNK_ROWS;
+		if (want <= 0)
+			break;
 		sqlite3_bind_int64(st, 1, arg);
-		sqlite3_bind_int64(st, 2, RETAIN_CHUNK_ROWS);
+		sqlite3_bind_int64(st, 2, want);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE) {
@@ -282,23 +297,31 @@ static int64_t delete_chunks(struct weir_history *h, const char *sql, int64_t ar
 			return -EIO;
 		}
 		total += sqlite3_changes(h->wdb);
-		if (!sqlite3_changes(h->wdb) || (more ? !more(h) :
-				sqlite3_changes(h->wdb) < RETAIN_CHUNK_ROWS))
+		pthread_mutex_lock(&h->lock);
+		h->st.rows -= (uint64_t)sqlite3_changes(h->wdb);
+		pthread_mutex_unlock(&h->lock);
+		if (sqlite3_changes(h->wdb) < want)
 			break;
 	}
 	sqlite3_finalize(st);
 	return total;
 }
 
-static bool over_size(struct weir_history *h)
+/* Rows to delete for the pages in use to fall under max_bytes: the excess's
+ * share of the rows, and a percent more so the next commits have room.
+ */
+static int64_t size_chunk(struct weir_history *h)
 {
-	int64_t pages = pragma_int(h->wdb, "PRAGMA page_count");
-	int64_t free_pages = pragma_int(h->wdb, "PRAGMA freelist_count");
-	int64_t page_size = pragma_int(h->wdb, "PRAGMA page_size");
+	int64_t used = used_bytes(h), rows, want;
 
-	if (pages < 0 || free_pages < 0 || page_size <= 0)
-		return false;
-	return (uint64_t)(pages - free_pages) * (uint64_t)page_size > h->o.max_bytes;
+	if (used < 0 || (uint64_t)used <= h->o.max_bytes)
+		return 0;
+	pthread_mutex_lock(&h->lock);
+	rows = (int64_t)h->st.rows;
+	pthread_mutex_unlock(&h->lock);
+	want = (int64_t)((double)rows * (double)((uint64_t)used - h->o.max_bytes) / (double)used) +
+	       rows / 100 + 1;
+	return want < RETAIN_CHUNK_ROWS ? want : RETAIN_CHUNK_ROWS;
 }
 
 int weir_history_retain(struct weir_history *h, uint64_t now_ns)
@@ -312,19 +335,18 @@ int weir_history_retain(struct weir_history *h, uint64_t now_ns)
 				       " WHERE time_ns < ?1 ORDER BY time_ns LIMIT ?2)",
 				       (int64_t)(now_ns - h->o.retention_age_ns), NULL);
 	}
-	if (by_age >= 0 && h->o.max_bytes && over_size(h)) {
+	if (by_age >= 0 && h->o.max_bytes) {
 		/* freed pages are reused: the file stays near max_bytes */
 		by_size = delete_chunks(h,
 					"DELETE FROM flows WHERE seq IN (SELECT seq FROM flows"
 					" ORDER BY time_ns, seq LIMIT ?2)",
-					0, over_size);
+					0, size_chunk);
 	}
 	pthread_mutex_lock(&h->lock);
 	if (by_age > 0)
 		h->st.deleted_age += (uint64_t)by_age;
 	if (by_size > 0)
 		h->st.deleted_size += (uint64_t)by_size;
-	h->st.rows -= (uint64_t)(by_age > 0 ? by_age : 0) + (uint64_t)(by_size > 0 ? by_size : 0);
 	pthread_mutex_unlock(&h->lock);
 	if (by_age > 0 || by_size > 0)
 		log_debug("history: retention deleted age=%lld size=%lld", (long long)by_age,
