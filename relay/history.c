@@ -14,13 +14,17 @@
 #define RETAIN_INTERVAL_NS 1000000000ULL /* retention runs at most once a second */
 #define RETAIN_CHUNK_ROWS  50000	 /* rows one DELETE takes, bounding a run's latency */
 #define RETAIN_CHUNKS_MAX  20		 /* DELETEs one run makes */
+#define FLOWS_MAX	   (1 << 20)	 /* flows whose counters the writer follows */
+#define FLOW_IDLE_NS	   (600 * 1000000000ULL) /* a flow quiet this long is forgotten */
+#define FLOW_SAME_NS	   1000000000ULL	 /* first_seen jitter within one flow */
+#define REPLAY_ROWS_MAX	   1000000		 /* rows read back at open to follow flows */
 
 /* Schema version 1. node_cluster and node_base are computed, not stored. */
 static const char *const schema_v1[] = {
 	"CREATE TABLE flows ("
 	" seq INTEGER PRIMARY KEY,"
 	" time_ns INTEGER NOT NULL,"
-	" fkey INTEGER NOT NULL,"
+	" fstart INTEGER NOT NULL,"
 	" family INTEGER NOT NULL,"
 	" proto INTEGER NOT NULL,"
 	" saddr BLOB NOT NULL,"
@@ -45,6 +49,10 @@ static const char *const schema_v1[] = {
 	" rpackets INTEGER NOT NULL,"
 	" rbytes INTEGER NOT NULL,"
 	" rec BLOB NOT NULL,"
+	" dpackets INTEGER NOT NULL,"
+	" dbytes INTEGER NOT NULL,"
+	" drpackets INTEGER NOT NULL,"
+	" drbytes INTEGER NOT NULL,"
 	" node_cluster TEXT GENERATED ALWAYS AS (CASE WHEN instr(node, '/') > 0"
 	"  THEN substr(node, 1, instr(node, '/') - 1) ELSE 'default' END) VIRTUAL,"
 	" node_base TEXT GENERATED ALWAYS AS (CASE WHEN instr(node, '/') > 0"
@@ -174,6 +182,7 @@ static void sizes_update(struct weir_history *h)
 }
 
 static void *writer(void *arg);
+static int flows_replay(struct weir_history *h);
 
 static int writer_start(struct weir_history *h)
 {
@@ -229,13 +238,15 @@ int weir_history_open(struct weir_history **out, const struct weir_history_opts 
 		goto err_close;
 	if (sqlite3_prepare_v3(h->wdb,
 			       "INSERT INTO flows (" WEIR_HISTORY_COLUMNS
-			       ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			       ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 			       -1, SQLITE_PREPARE_PERSISTENT, &h->insert, NULL) != SQLITE_OK) {
 		weir_history_error(h, "prepare the insert", h->wdb, sqlite3_errcode(h->wdb));
 		err = -EIO;
 		goto err_close;
 	}
 	err = db_open(h, &h->rdb, SQLITE_OPEN_READONLY);
+	err = err ?: weir_htab_init(&h->flows, 1024);
+	err = err ?: flows_replay(h);
 	if (err)
 		goto err_close;
 	if (!h->o.no_thread) {
@@ -355,6 +366,137 @@ int weir_history_retain(struct weir_history *h, uint64_t now_ns)
 	return by_age < 0 || by_size < 0 ? -EIO : 0;
 }
 
+/* Forgets flows quiet for FLOW_IDLE_NS (their end record was lost, or the
+ * flow outlived the agent), so the table stays bounded.
+ */
+static void flows_expire(struct weir_history *h)
+{
+	struct weir_hnode *pos, *tmp;
+	size_t i;
+
+	weir_htab_for_each_safe(&h->flows, i, pos, tmp)
+	{
+		struct weir_history_flow *f = (struct weir_history_flow *)pos;
+
+		if (f->last_ns + FLOW_IDLE_NS < h->newest_ns) {
+			weir_htab_remove(&h->flows, pos);
+			free(f);
+		}
+	}
+}
+
+static uint64_t sub0(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+/* What r adds to its flow (see struct weir_history_delta); follows the flow
+ * until its end record. A flow the table cannot hold counts whole at each
+ * record: that is counted (flows_untracked).
+ */
+static void account(struct weir_history *h, const struct weir_flow_record *r,
+		    struct weir_history_delta *d)
+{
+	struct weir_history_flow *f = NULL;
+	struct weir_hnode *pos;
+	uint64_t key, gap;
+
+	d->start = true;
+	d->packets = r->packets;
+	d->bytes = r->bytes;
+	d->reply_packets = r->reply_packets;
+	d->reply_bytes = r->reply_bytes;
+	if (r->time_ns > h->newest_ns)
+		h->newest_ns = r->time_ns;
+	/* a drop event is one packet of its own */
+	if (r->type == WEIR_RECORD_DROP)
+		return;
+	key = weir_history_flow_key(r);
+	weir_htab_for_each_possible(&h->flows, pos, key)
+	{
+		f = (struct weir_history_flow *)pos;
+		break;
+	}
+	gap = f && f->first_seen_ns > r->first_seen_ns ? f->first_seen_ns - r->first_seen_ns :
+	      f					     ? r->first_seen_ns - f->first_seen_ns :
+							       0;
+	/* the same flow: no start record, counters that only grew, its first_seen */
+	if (f && r->type != WEIR_RECORD_START && r->packets >= f->packets && r->bytes >= f->bytes &&
+	    r->reply_packets >= f->reply_packets && r->reply_bytes >= f->reply_bytes &&
+	    gap <= FLOW_SAME_NS) {
+		d->start = false;
+		d->packets = sub0(r->packets, f->packets);
+		d->bytes = sub0(r->bytes, f->bytes);
+		d->reply_packets = sub0(r->reply_packets, f->reply_packets);
+		d->reply_bytes = sub0(r->reply_bytes, f->reply_bytes);
+	}
+	if (r->type == WEIR_RECORD_END) {
+		if (f) {
+			weir_htab_remove(&h->flows, &f->node);
+			free(f);
+		}
+		return;
+	}
+	if (!f) {
+		if (h->flows.n >= FLOWS_MAX)
+			flows_expire(h);
+		f = h->flows.n < FLOWS_MAX ? calloc(1, sizeof(*f)) : NULL;
+		if (!f || weir_htab_insert(&h->flows, &f->node, key)) {
+			free(f);
+			pthread_mutex_lock(&h->lock);
+			h->st.flows_untracked++;
+			pthread_mutex_unlock(&h->lock);
+			return;
+		}
+	}
+	f->first_seen_ns = r->first_seen_ns;
+	f->packets = r->packets;
+	f->bytes = r->bytes;
+	f->reply_packets = r->reply_packets;
+	f->reply_bytes = r->reply_bytes;
+	f->last_ns = r->time_ns;
+}
+
+/* At open: the flows of the last FLOW_IDLE_NS are followed again, so a
+ * restart does not count a live flow's traffic twice.
+ */
+static int flows_replay(struct weir_history *h)
+{
+	struct weir_history_delta d;
+	struct weir_flow_record *r;
+	sqlite3_stmt *st;
+	int64_t newest = pragma_int(h->wdb, "SELECT max(time_ns) FROM flows");
+	size_t n = 0;
+	int rc;
+
+	if (newest <= 0)
+		return 0;
+	rc = sqlite3_prepare_v2(h->wdb,
+				"SELECT " WEIR_HISTORY_COLUMNS " FROM flows WHERE time_ns >= ?"
+				" ORDER BY time_ns, seq LIMIT ?",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		weir_history_error(h, "prepare the replay", h->wdb, rc);
+		return -EIO;
+	}
+	sqlite3_bind_int64(st, 1, newest - (int64_t)FLOW_IDLE_NS);
+	sqlite3_bind_int64(st, 2, REPLAY_ROWS_MAX);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (weir_history_decode(st, &r))
+			continue;
+		account(h, r, &d);
+		weir_flow_record_put(r);
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		weir_history_error(h, "replay", h->wdb, rc);
+		return -EIO;
+	}
+	log_info("history: following flows=%zu from records=%zu", h->flows.n, n);
+	return 0;
+}
+
 /* One transaction of n records; returns how many were written. */
 static size_t write_batch(struct weir_history *h, struct weir_flow_record **v, size_t n)
 {
@@ -367,7 +509,11 @@ static size_t write_batch(struct weir_history *h, struct weir_flow_record **v, s
 		return 0;
 	}
 	for (i = 0; i < n; i++) {
-		int err = weir_history_bind(h->insert, v[i]);
+		struct weir_history_delta d;
+		int err;
+
+		account(h, v[i], &d);
+		err = weir_history_bind(h->insert, v[i], &d);
 
 		if (err) {
 			/* one record that cannot be stored is lost alone, counted */
@@ -541,6 +687,13 @@ void weir_history_close(struct weir_history *h)
 	for (i = 0; i < h->q_len; i++)
 		weir_flow_record_put(h->q[i]);
 	free(h->q);
+	{
+		struct weir_hnode *pos, *tmp;
+
+		weir_htab_for_each_safe(&h->flows, i, pos, tmp)
+			free(pos);
+		weir_htab_release(&h->flows);
+	}
 	sqlite3_finalize(h->insert);
 	if (h->wdb && sqlite3_close(h->wdb) != SQLITE_OK)
 		log_warn("history: close: %s", sqlite3_errmsg(h->wdb));

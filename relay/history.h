@@ -63,6 +63,7 @@ struct weir_history_stats {
 	uint64_t deleted_age;	 /* records removed by retention_age */
 	uint64_t deleted_size;	 /* records removed by max_bytes */
 	uint64_t query_truncated; /* /v1/flows answers cut at query_max */
+	uint64_t flows_untracked; /* records of flows the writer could not follow (counted whole) */
 	uint64_t db_bytes;	 /* pages in use, the last time the writer looked */
 	uint64_t file_bytes;	 /* the database file's size, same time */
 	uint64_t rows;		 /* records stored, as the writer counts them */
@@ -120,8 +121,11 @@ int weir_agg_request_set(struct weir_agg_request *ar, const char *key, const cha
 int weir_agg_request_finish(struct weir_agg_request *ar, char *err, size_t err_len);
 void weir_agg_request_release(struct weir_agg_request *ar);
 /* {"by": [...], "groups": [{"key": {...}, "flows": n, "packets": n, "bytes": n,
- * "reply_packets": n, "reply_bytes": n}, ...]}: -EINVAL (a filter SQL cannot
- * express exactly, named in err), -EIO.
+ * "reply_packets": n, "reply_bytes": n}, ...]}: the traffic of the records in
+ * the time range (each record counts what it added to its flow; records carry
+ * cumulative counters), and the flows that began in it. An observation point
+ * counts on its own: a conversation seen at both ends' interfaces counts at
+ * both. -EINVAL (a filter SQL cannot express exactly, named in err), -EIO.
  */
 int weir_history_aggregate(struct weir_history *h, const struct weir_agg_request *ar,
 			   json_t **out, char *err, size_t err_len);

@@ -92,27 +92,19 @@ static void put_endpoint(struct wbuf *b, const struct weir_endpoint *ep)
 	put_str(b, ep ? ep->node_name : NULL);
 }
 
-/* The flow's identity: what the agent keys it by, and when it began (a
- * record's counters are cumulative over that flow; aggregates take each
- * flow's largest).
- */
-static int64_t flow_key(const struct weir_flow_record *r)
+uint64_t weir_history_flow_key(const struct weir_flow_record *r)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	const uint8_t *p;
 	struct {
 		uint8_t saddr[16], daddr[16];
-		uint64_t first_seen_ns;
 		uint32_t ifindex;
 		uint16_t sport, dport;
 		uint8_t family, proto, dir, icmp_type, icmp_code, pad[3];
 	} k;
-	size_t i;
+	const char *node = r->node_name ? r->node_name : "";
 
 	memset(&k, 0, sizeof(k));
 	memcpy(k.saddr, r->saddr, 16);
 	memcpy(k.daddr, r->daddr, 16);
-	k.first_seen_ns = r->first_seen_ns;
 	k.ifindex = r->ifindex;
 	k.sport = r->sport;
 	k.dport = r->dport;
@@ -121,12 +113,7 @@ static int64_t flow_key(const struct weir_flow_record *r)
 	k.dir = r->dir;
 	k.icmp_type = r->icmp_type;
 	k.icmp_code = r->icmp_code;
-	p = (const uint8_t *)&k;
-	for (i = 0; i < sizeof(k); i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL;
-	for (p = (const uint8_t *)(r->node_name ? r->node_name : ""); *p; p++)
-		h = (h ^ *p) * 0x100000001b3ULL;
-	return (int64_t)h;
+	return weir_hash_bytes(&k, sizeof(k)) ^ weir_hash_bytes(node, strlen(node));
 }
 
 static const char *or_empty(const char *s)
@@ -134,7 +121,8 @@ static const char *or_empty(const char *s)
 	return s ? s : "";
 }
 
-int weir_history_bind(sqlite3_stmt *stmt, const struct weir_flow_record *r)
+int weir_history_bind(sqlite3_stmt *stmt, const struct weir_flow_record *r,
+		      const struct weir_history_delta *d)
 {
 	size_t alen = r->family == 4 ? 4 : 16;
 	struct wbuf b = { 0 };
@@ -162,7 +150,7 @@ int weir_history_bind(sqlite3_stmt *stmt, const struct weir_flow_record *r)
 #define BIND_INT(v) (rc = rc ?: sqlite3_bind_int64(stmt, col++, (sqlite3_int64)(v)))
 #define BIND_TEXT(s) (rc = rc ?: sqlite3_bind_text(stmt, col++, or_empty(s), -1, SQLITE_STATIC))
 	BIND_INT(r->time_ns);
-	BIND_INT(flow_key(r));
+	BIND_INT(d->start);
 	BIND_INT(r->family);
 	BIND_INT(r->proto);
 	rc = rc ?: sqlite3_bind_blob(stmt, col++, r->saddr, (int)alen, SQLITE_STATIC);
@@ -188,12 +176,14 @@ int weir_history_bind(sqlite3_stmt *stmt, const struct weir_flow_record *r)
 	BIND_INT(r->reply_packets);
 	BIND_INT(r->reply_bytes);
 	rc = rc ?: sqlite3_bind_blob(stmt, col++, b.p, (int)b.len, free);
-	if (rc != SQLITE_OK) {
-		/* sqlite3_bind_blob() calls free on failure too, when it got that far */
-		if (col <= WEIR_HISTORY_N_COLUMNS)
-			free(b.p);
+	if (rc != SQLITE_OK && col <= 26)
+		free(b.p); /* sqlite3_bind_blob() frees it on failure too, when it was called */
+	BIND_INT(d->packets);
+	BIND_INT(d->bytes);
+	BIND_INT(d->reply_packets);
+	BIND_INT(d->reply_bytes);
+	if (rc != SQLITE_OK)
 		return -EINVAL;
-	}
 #undef BIND_INT
 #undef BIND_TEXT
 	return 0;

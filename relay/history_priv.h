@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include "hashtab.h"
 #include "history.h"
 
 struct weir_history {
@@ -30,17 +31,39 @@ struct weir_history {
 	pthread_t thread;
 	struct weir_history_stats st;
 	uint64_t last_retain_ns; /* CLOCK_MONOTONIC */
+	struct weir_htab flows; /* the writer's: struct weir_history_flow */
+	uint64_t newest_ns;	/* the newest record's time the writer saw */
 };
 
 /* The flows table's columns as history_codec.c binds and reads them. */
-#define WEIR_HISTORY_COLUMNS                                                                   \
-	"time_ns, fkey, family, proto, saddr, daddr, sport, dport, l3_only, verdict, reason, " \
-	"dir, is_reply, tcp_flags, ifindex, ifname, node, src_ns, src_pod, dst_ns, dst_pod, "  \
-	"packets, bytes, rpackets, rbytes, rec"
-#define WEIR_HISTORY_N_COLUMNS 26
+#define WEIR_HISTORY_COLUMNS                                                                     \
+	"time_ns, fstart, family, proto, saddr, daddr, sport, dport, l3_only, verdict, reason, " \
+	"dir, is_reply, tcp_flags, ifindex, ifname, node, src_ns, src_pod, dst_ns, dst_pod, "    \
+	"packets, bytes, rpackets, rbytes, rec, dpackets, dbytes, drpackets, drbytes"
+#define WEIR_HISTORY_N_COLUMNS 30
 
+/* What a record adds to its flow since the flow's previous record (records
+ * carry cumulative counters), and whether it begins the flow: aggregates
+ * sum these, so a time range counts the traffic within it.
+ */
+struct weir_history_delta {
+	bool start;
+	uint64_t packets, bytes, reply_packets, reply_bytes;
+};
+
+/* A flow's state between its records (history.c). */
+struct weir_history_flow {
+	struct weir_hnode node; /* hash: weir_history_flow_key() */
+	uint64_t first_seen_ns;
+	uint64_t packets, bytes, reply_packets, reply_bytes;
+	uint64_t last_ns; /* the last record's time */
+};
+
+/* The flow a record belongs to: what the agent keys it by, and the node. */
+uint64_t weir_history_flow_key(const struct weir_flow_record *r);
 /* Binds r to the insert statement's parameters 1..WEIR_HISTORY_N_COLUMNS. */
-int weir_history_bind(sqlite3_stmt *stmt, const struct weir_flow_record *r);
+int weir_history_bind(sqlite3_stmt *stmt, const struct weir_flow_record *r,
+		      const struct weir_history_delta *d);
 /* A record from a row whose first WEIR_HISTORY_N_COLUMNS columns are WEIR_HISTORY_COLUMNS. */
 int weir_history_decode(sqlite3_stmt *stmt, struct weir_flow_record **out);
 

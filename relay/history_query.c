@@ -321,11 +321,11 @@ int weir_history_aggregate(struct weir_history *h, const struct weir_agg_request
 	static const char *const alias[WEIR_AGG_KEYS_MAX] = { "k0", "k1", "k2", "k3",
 							      "k4", "k5", "k6", "k7" };
 	static const char *const order_by[] = {
-		[WEIR_AGG_ORDER_BYTES] = "sum(b) + sum(rb)",
-		[WEIR_AGG_ORDER_PACKETS] = "sum(p) + sum(rp)",
-		[WEIR_AGG_ORDER_FLOWS] = "count(*)",
+		[WEIR_AGG_ORDER_BYTES] = "sum(dbytes) + sum(drbytes)",
+		[WEIR_AGG_ORDER_PACKETS] = "sum(dpackets) + sum(drpackets)",
+		[WEIR_AGG_ORDER_FLOWS] = "sum(fstart)",
 	};
-	char head[1024] = "SELECT ", inner[512] = "", tail[512] = "";
+	char head[1024] = "SELECT ", tail[512] = "";
 	json_t *groups = NULL, *by = NULL;
 	struct weir_sql_where w;
 	sqlite3_stmt *st = NULL;
@@ -353,23 +353,19 @@ int weir_history_aggregate(struct weir_history *h, const struct weir_agg_request
 		if (f->proto)
 			proto = f->proto;
 	}
-	/* The inner SELECT makes one row per flow with its largest (latest)
-	 * cumulative counters; the outer one sums the flows of each group.
+	/* Each record carries what it added to its flow (history.c: account()):
+	 * the sums are the traffic within the time range, and the flows those
+	 * that began in it.
 	 */
 	for (i = 0; i < ar->n_keys; i++) {
+		cat(head, sizeof(head), agg_fields[ar->keys[i]].column);
+		cat(head, sizeof(head), " AS ");
 		cat(head, sizeof(head), alias[i]);
 		cat(head, sizeof(head), ", ");
-		cat(inner, sizeof(inner), agg_fields[ar->keys[i]].column);
-		cat(inner, sizeof(inner), " AS ");
-		cat(inner, sizeof(inner), alias[i]);
-		cat(inner, sizeof(inner), ", ");
 	}
-	cat(head, sizeof(head), "sum(p), sum(b), sum(rp), sum(rb), count(*) FROM (SELECT ");
-	cat(head, sizeof(head), inner);
 	cat(head, sizeof(head),
-	    "max(packets) AS p, max(bytes) AS b, max(rpackets) AS rp, max(rbytes) AS rb");
-	cat(tail, sizeof(tail), proto ? " AND proto = ? GROUP BY fkey) GROUP BY " :
-					" GROUP BY fkey) GROUP BY ");
+	    "sum(dpackets), sum(dbytes), sum(drpackets), sum(drbytes), sum(fstart)");
+	cat(tail, sizeof(tail), proto ? " AND proto = ? GROUP BY " : " GROUP BY ");
 	for (i = 0; i < ar->n_keys; i++) {
 		cat(tail, sizeof(tail), i ? ", " : "");
 		cat(tail, sizeof(tail), alias[i]);

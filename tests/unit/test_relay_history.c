@@ -24,6 +24,7 @@
 #include "history_flows.h"
 #include "history_priv.h"
 #include "store.h"
+#include "timefmt.h"
 
 #define S  1000000000ULL
 #define T0 (1700000000ULL * S)
@@ -356,10 +357,10 @@ static void aggregates_count_each_flow_once(void **state)
 	add(h, rec(3, T0 + 3, "front", "db", 5432, T0, 30));
 	/* flow 2 front->db:5432, another connection: 5 packets */
 	add(h, rec(4, T0 + 4, "front", "db", 5432, T0 + 1, 5));
-	/* flows 3, 4 cart->api:443 */
-	add(h, rec(5, T0 + 5, "cart", "api", 443, T0 + 2, 1));
-	add(h, rec(6, T0 + 6, "cart", "api", 443, T0 + 3, 2));
-	add(h, rec(7, T0 + 7, "cart", "api", 443, T0 + 4, 3));
+	/* flows 3, 4, 5 cart->api:443, begun seconds apart */
+	add(h, rec(5, T0 + 5, "cart", "api", 443, T0 + 2 * S, 1));
+	add(h, rec(6, T0 + 6, "cart", "api", 443, T0 + 4 * S, 2));
+	add(h, rec(7, T0 + 7, "cart", "api", 443, T0 + 6 * S, 3));
 	assert_int_equal(weir_history_flush(h, 1000), 0);
 
 	out = aggregate(h, by_pods, 0);
@@ -391,6 +392,31 @@ static void aggregates_count_each_flow_once(void **state)
 
 	assert_null(aggregate(h, bad_field, -EINVAL));
 	assert_null(aggregate(h, labels, -EINVAL));
+
+	/* a range counts the traffic within it: flow 1's last two records, flow 2 */
+	{
+		char since[WEIR_TIME_STR_LEN];
+		const char *ranged[] = { "by", "source.pod_name", "since", since, NULL };
+
+		weir_time_format(T0 + 2, since, sizeof(since));
+		out = aggregate(h, ranged, 0);
+		assert_string_equal(group_key(out, 0, "source.pod_name"), "front");
+		assert_int_equal(group_int(out, 0, "packets"), 25);
+		assert_int_equal(group_int(out, 0, "flows"), 1);
+		json_decref(out);
+	}
+	/* a restart follows flow 2 (the one its agent key holds now) on: its
+	 * next record adds 10, not 15
+	 */
+	weir_history_close(h);
+	h = open_db(false, 0, 0);
+	add(h, rec(8, T0 + 8, "front", "db", 5432, T0 + 1, 15));
+	assert_int_equal(weir_history_flush(h, 1000), 0);
+	out = aggregate(h, by_pods, 0);
+	assert_string_equal(group_key(out, 0, "source.pod_name"), "front");
+	assert_int_equal(group_int(out, 0, "packets"), 45);
+	assert_int_equal(group_int(out, 0, "flows"), 2);
+	json_decref(out);
 	weir_history_close(h);
 }
 
