@@ -66,7 +66,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 TEST_BINS := $(BUILD)/tests/datapath/test_datapath $(BUILD)/tests/netns/dp_harness $(UNIT_BINS)
-BENCH_BINS := $(BUILD)/bench/datapath $(BUILD)/bench/agent
+BENCH_BINS := $(BUILD)/bench/datapath $(BUILD)/bench/agent $(BUILD)/bench/history
 
 all: $(BUILD)/.pkgs-ok $(LIBWEIR) $(BINS) $(TEST_BINS) $(BENCH_BINS)
 
@@ -222,6 +222,16 @@ $(BUILD)/bench/agent: $(BUILD)/bench/agent.o $(BUILD)/bench/common.o \
 		$(BUILD)/tests/datapath/pkt.o $(LIBAGENT) $(LIBWEIR)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(AGENT_LIBS) $(shell pkg-config --libs libcurl 2>/dev/null)
+
+# bench/history: the relay's history (librelay, SQLite) through its real code.
+$(BUILD)/bench/history.o: bench/history.c $(BUILD)/.pkgs-ok Makefile
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Irelay -c $< -o $@
+
+$(BUILD)/bench/history: $(BUILD)/bench/history.o $(BUILD)/bench/common.o $(LIBRELAY) $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(RELAY_LIBS)
 
 deps:
 	$(Q)scripts/deps.sh
