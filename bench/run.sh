@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks as root and prints their tables:
-#   bench/run.sh [build dir] [bench/datapath args]   bench/datapath, then bench/agent
-#   bench/run.sh [build dir] datapath|agent [args]    one of them, with its args
+#   bench/run.sh [build dir] [bench/datapath args]   bench/datapath, bench/agent, bench/history
+#   bench/run.sh [build dir] datapath|agent|history [args]    one of them, with its args
 # xdp-filter (Debian's xdp-tools) is bench/datapath's peer; without it that column is skipped.
 # A benchmark that fails (a wrong result, not a missed target) makes the exit status 1.
 set -euo pipefail
@@ -15,7 +15,7 @@ fi
 
 only=""
 case "${1:-}" in
-datapath | agent)
+datapath | agent | history)
 	only=$1
 	shift
 	;;
@@ -60,14 +60,26 @@ run_agent() {
 	"$bin" "$@"
 }
 
+# The relay's history: inserts, then a 10M-record history queried (a few
+# minutes and about 5 GB under /var/tmp; -q 1000000 for a quicker run).
+run_history() {
+	local bin
+
+	bin=$(bin_of history) || return 1
+	"$bin" "$@"
+}
+
 case "$only" in
 datapath) run_datapath "$@" ;;
 agent) run_agent "$@" ;;
+history) run_history "$@" ;;
 *)
 	status=0
 	run_datapath "$@" || status=1
 	echo
 	run_agent || status=1
+	echo
+	run_history || status=1
 	exit $status
 	;;
 esac

@@ -14,8 +14,8 @@
 #include "table.h"
 #include "timefmt.h"
 
-#define TALKERS_BY                                                                        \
-	"source.namespace,source.pod_name,IP.source,destination.namespace,"               \
+#define TALKERS_BY                                                          \
+	"source.namespace,source.pod_name,IP.source,destination.namespace," \
 	"destination.pod_name,IP.destination"
 #define DROPPED_BY	  TALKERS_BY ",drop_reason_desc"
 #define WEIR_AGG_HEAD_MAX 11 /* table columns: 8 fields and 3 counts */
@@ -78,12 +78,11 @@ static const struct weir_opt top_opts[] = {
 const struct weir_cmd weir_cmd_top = {
 	.name = "top",
 	.summary = "Show the relay's top talkers and top dropped pairs from its history",
-	.description =
-		"Asks a relay with a history (--history-db) for GET /v1/flows/aggregate:\n"
-		"the source and destination pairs that sent the most bytes (both ways) in\n"
-		"the time range, or with --dropped the pairs with the most dropped packets\n"
-		"and the drop reason. Each flow counts once, with its latest counters.\n"
-		"--by groups by other fields.",
+	.description = "Asks a relay with a history (--history-db) for GET /v1/flows/aggregate:\n"
+		       "the source and destination pairs that sent the most bytes (both ways) in\n"
+		       "the time range, or with --dropped the pairs with the most dropped packets\n"
+		       "and the drop reason. Each flow counts once, with its latest counters.\n"
+		       "--by groups by other fields.",
 	.opts = top_opts,
 };
 
@@ -143,7 +142,7 @@ static uint64_t u64_of(const json_t *o, const char *key)
 	const json_t *v = json_object_get(o, key);
 
 	return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) :
-								  0;
+								 0;
 }
 
 /* "ns/pod" for a pod, else the address. */
@@ -156,8 +155,8 @@ static void endpoint_cell(const json_t *key, const char *side, char *buf, size_t
 	ns = json_string_value(json_object_get(key, k));
 	snprintf(k, sizeof(k), "%s.pod_name", side);
 	pod = json_string_value(json_object_get(key, k));
-	ip = json_string_value(json_object_get(key, side[0] == 's' ? "IP.source" :
-								    "IP.destination"));
+	ip = json_string_value(
+		json_object_get(key, side[0] == 's' ? "IP.source" : "IP.destination"));
 	if (pod && *pod)
 		snprintf(buf, len, "%s/%s", ns ? ns : "", pod);
 	else
@@ -185,7 +184,8 @@ static int print_table(const json_t *ans, const struct top_cfg *c)
 	if (!t)
 		return -ENOMEM;
 	if (!c->by) {
-		const char *head[] = { "SOURCE", "DESTINATION", c->dropped ? "DROP REASON" : "FLOWS",
+		const char *head[] = { "SOURCE", "DESTINATION",
+				       c->dropped ? "DROP REASON" : "FLOWS",
 				       c->dropped ? "DROPS" : "PACKETS", "BYTES" };
 
 		ret = weir_table_add(t, head, 5);
@@ -259,8 +259,12 @@ static char *top_path(const struct top_cfg *c, uint64_t since, uint64_t until, c
 		return NULL;
 	fputs("/v1/flows/aggregate", q);
 	ret = add_param(q, "by", c->by ? c->by : c->dropped ? DROPPED_BY : TALKERS_BY, &first);
-	ret = ret ?: add_param(q, "order",
-			       c->order ? c->order : c->dropped ? "packets" : "bytes", &first);
+	ret = ret   ?:
+		      add_param(q, "order",
+				c->order   ? c->order :
+				c->dropped ? "packets" :
+					     "bytes",
+				&first);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)(c->limit ? c->limit : 10));
 	ret = ret ?: add_param(q, "limit", num, &first);
 	ret = ret ?: add_param(q, "since", weir_time_format(since, ts, sizeof(ts)), &first);

@@ -39,9 +39,9 @@ enum weir_sql_type {
 
 struct weir_sql_param {
 	enum weir_sql_type type;
-	int64_t i;	/* WEIR_SQL_INT */
-	uint8_t *p;	/* TEXT (NUL-terminated) or BLOB, owned */
-	size_t len;	/* bytes, without the NUL */
+	int64_t i;  /* WEIR_SQL_INT */
+	uint8_t *p; /* TEXT (NUL-terminated) or BLOB, owned */
+	size_t len; /* bytes, without the NUL */
 };
 
 struct weir_sql_where {

@@ -57,7 +57,10 @@ static const char *const schema_v1[] = {
 	"  THEN substr(node, 1, instr(node, '/') - 1) ELSE 'default' END) VIRTUAL,"
 	" node_base TEXT GENERATED ALWAYS AS (CASE WHEN instr(node, '/') > 0"
 	"  THEN substr(node, instr(node, '/') + 1) ELSE node END) VIRTUAL)",
-	/* the filter language's common fields, each with time for ranges and order */
+	/* the filter language's common fields, each with time for ranges and
+	 * order; each costs about as much as the row itself on insert, so node
+	 * names (a few per cluster, rarely selective) have none
+	 */
 	"CREATE INDEX flows_time ON flows (time_ns)",
 	"CREATE INDEX flows_saddr ON flows (saddr, time_ns)",
 	"CREATE INDEX flows_daddr ON flows (daddr, time_ns)",
@@ -65,7 +68,6 @@ static const char *const schema_v1[] = {
 	"CREATE INDEX flows_dst_pod ON flows (dst_ns, dst_pod, time_ns)",
 	"CREATE INDEX flows_dport ON flows (dport, time_ns)",
 	"CREATE INDEX flows_verdict ON flows (verdict, time_ns)",
-	"CREATE INDEX flows_node ON flows (node, time_ns)",
 };
 
 static uint64_t clock_ns(clockid_t clk)
@@ -129,8 +131,8 @@ static int migrate(struct weir_history *h)
 	if (version == WEIR_HISTORY_SCHEMA_VERSION)
 		return 0;
 	if (version > WEIR_HISTORY_SCHEMA_VERSION) {
-		log_err("history: %s has schema version %lld, newer than this relay's %d",
-			h->path, (long long)version, WEIR_HISTORY_SCHEMA_VERSION);
+		log_err("history: %s has schema version %lld, newer than this relay's %d", h->path,
+			(long long)version, WEIR_HISTORY_SCHEMA_VERSION);
 		return -EPROTO;
 	}
 	/* version 0: a new database (later versions migrate step by step here) */
@@ -230,16 +232,17 @@ int weir_history_open(struct weir_history **out, const struct weir_history_opts 
 	 */
 	err = exec(h, "PRAGMA journal_mode = WAL");
 	err = err ?: exec(h, "PRAGMA synchronous = NORMAL");
-	err = err ?: exec(h, "PRAGMA cache_size = -65536"); /* 64 MiB */
+	err = err ?: exec(h, "PRAGMA cache_size = -131072"); /* 128 MiB */
 	err = err ?: exec(h, "PRAGMA temp_store = MEMORY");
 	err = err ?: exec(h, "PRAGMA journal_size_limit = 67108864");
 	err = err ?: migrate(h);
 	if (err)
 		goto err_close;
-	if (sqlite3_prepare_v3(h->wdb,
-			       "INSERT INTO flows (" WEIR_HISTORY_COLUMNS
-			       ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-			       -1, SQLITE_PREPARE_PERSISTENT, &h->insert, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v3(
+		    h->wdb,
+		    "INSERT INTO flows (" WEIR_HISTORY_COLUMNS
+		    ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		    -1, SQLITE_PREPARE_PERSISTENT, &h->insert, NULL) != SQLITE_OK) {
 		weir_history_error(h, "prepare the insert", h->wdb, sqlite3_errcode(h->wdb));
 		err = -EIO;
 		goto err_close;
@@ -418,8 +421,8 @@ static void account(struct weir_history *h, const struct weir_flow_record *r,
 		break;
 	}
 	gap = f && f->first_seen_ns > r->first_seen_ns ? f->first_seen_ns - r->first_seen_ns :
-	      f					     ? r->first_seen_ns - f->first_seen_ns :
-							       0;
+	      f					       ? r->first_seen_ns - f->first_seen_ns :
+							 0;
 	/* the same flow: no start record, counters that only grew, its first_seen */
 	if (f && r->type != WEIR_RECORD_START && r->packets >= f->packets && r->bytes >= f->bytes &&
 	    r->reply_packets >= f->reply_packets && r->reply_bytes >= f->reply_bytes &&
@@ -625,7 +628,7 @@ void weir_history_add(struct weir_history *h, struct weir_flow_record *r)
 	}
 	if (h->q_len == h->q_cap) {
 		size_t cap = h->q_cap ? h->q_cap * 2 : 1024;
-		struct weir_flow_record **q = realloc(h->q, cap * sizeof(*q));
+		struct weir_flow_record **q = realloc(h->q, cap * sizeof(void *));
 
 		if (!q) {
 			h->st.queue_dropped++;
@@ -690,8 +693,7 @@ void weir_history_close(struct weir_history *h)
 	{
 		struct weir_hnode *pos, *tmp;
 
-		weir_htab_for_each_safe(&h->flows, i, pos, tmp)
-			free(pos);
+		weir_htab_for_each_safe(&h->flows, i, pos, tmp) free(pos);
 		weir_htab_release(&h->flows);
 	}
 	sqlite3_finalize(h->insert);

@@ -32,20 +32,20 @@
 #include "filter.h"
 #include "flow.h"
 
-#define WEIR_HISTORY_SCHEMA_VERSION	 1
-#define WEIR_HISTORY_COMMIT_INTERVAL_NS	 100000000ULL /* 100 ms */
-#define WEIR_HISTORY_BATCH_MAX		 16384	      /* records per transaction, at most */
-#define WEIR_HISTORY_QUEUE_MAX		 262144	      /* records waiting for the writer */
-#define WEIR_HISTORY_QUERY_MAX		 100000	      /* records one /v1/flows answer takes */
+#define WEIR_HISTORY_SCHEMA_VERSION	   1
+#define WEIR_HISTORY_COMMIT_INTERVAL_NS	   100000000ULL /* 100 ms */
+#define WEIR_HISTORY_BATCH_MAX		   16384	/* records per transaction, at most */
+#define WEIR_HISTORY_QUEUE_MAX		   262144	/* records waiting for the writer */
+#define WEIR_HISTORY_QUERY_MAX		   100000	/* records one /v1/flows answer takes */
 #define WEIR_HISTORY_RETENTION_AGE_DEFAULT (7ULL * 24 * 3600 * 1000000000ULL) /* 7 days */
-#define WEIR_HISTORY_MAX_BYTES_DEFAULT	 (10ULL << 30)			     /* 10 GiB */
+#define WEIR_HISTORY_MAX_BYTES_DEFAULT	   (10ULL << 30)		      /* 10 GiB */
 
 struct weir_history;
 
 struct weir_history_opts {
 	const char *path;
-	uint64_t retention_age_ns; /* 0: no age limit */
-	uint64_t max_bytes;	   /* 0: no size limit */
+	uint64_t retention_age_ns;   /* 0: no age limit */
+	uint64_t max_bytes;	     /* 0: no size limit */
 	uint64_t commit_interval_ns; /* 0: WEIR_HISTORY_COMMIT_INTERVAL_NS */
 	size_t queue_max;	     /* 0: WEIR_HISTORY_QUEUE_MAX */
 	size_t query_max;	     /* 0: WEIR_HISTORY_QUERY_MAX */
@@ -53,22 +53,22 @@ struct weir_history_opts {
 };
 
 struct weir_history_stats {
-	uint64_t added;		 /* records handed to weir_history_add() */
-	uint64_t written;	 /* records committed */
-	uint64_t queue_dropped;	 /* records dropped because the queue was full */
-	uint64_t write_lost;	 /* records in transactions that failed */
-	uint64_t write_errors;	 /* failed transactions and failed retention runs */
-	uint64_t commits;	 /* transactions committed */
-	uint64_t pending;	 /* records waiting for the writer now */
-	uint64_t deleted_age;	 /* records removed by retention_age */
-	uint64_t deleted_size;	 /* records removed by max_bytes */
+	uint64_t added;		  /* records handed to weir_history_add() */
+	uint64_t written;	  /* records committed */
+	uint64_t queue_dropped;	  /* records dropped because the queue was full */
+	uint64_t write_lost;	  /* records in transactions that failed */
+	uint64_t write_errors;	  /* failed transactions and failed retention runs */
+	uint64_t commits;	  /* transactions committed */
+	uint64_t pending;	  /* records waiting for the writer now */
+	uint64_t deleted_age;	  /* records removed by retention_age */
+	uint64_t deleted_size;	  /* records removed by max_bytes */
 	uint64_t query_truncated; /* /v1/flows answers cut at query_max */
 	uint64_t flows_untracked; /* records of flows the writer could not follow (counted whole) */
-	uint64_t db_bytes;	 /* pages in use, the last time the writer looked */
-	uint64_t file_bytes;	 /* the database file's size, same time */
-	uint64_t rows;		 /* records stored, as the writer counts them */
-	uint64_t oldest_ns;	 /* the oldest record's time, 0 when empty */
-	uint64_t last_error_ns;	 /* CLOCK_REALTIME, 0: none */
+	uint64_t db_bytes;	  /* pages in use, the last time the writer looked */
+	uint64_t file_bytes;	  /* the database file's size, same time */
+	uint64_t rows;		  /* records stored, as the writer counts them */
+	uint64_t oldest_ns;	  /* the oldest record's time, 0 when empty */
+	uint64_t last_error_ns;	  /* CLOCK_REALTIME, 0: none */
 	char last_error[160];
 };
 
@@ -116,8 +116,8 @@ enum {
  * of field names), order (bytes, packets, flows), limit, and the flows
  * request's since, until, allowlist, denylist. -EINVAL naming it in err.
  */
-int weir_agg_request_set(struct weir_agg_request *ar, const char *key, const char *value,
-			 char *err, size_t err_len);
+int weir_agg_request_set(struct weir_agg_request *ar, const char *key, const char *value, char *err,
+			 size_t err_len);
 int weir_agg_request_finish(struct weir_agg_request *ar, char *err, size_t err_len);
 void weir_agg_request_release(struct weir_agg_request *ar);
 /* {"by": [...], "groups": [{"key": {...}, "flows": n, "packets": n, "bytes": n,
@@ -127,7 +127,7 @@ void weir_agg_request_release(struct weir_agg_request *ar);
  * counts on its own: a conversation seen at both ends' interfaces counts at
  * both. -EINVAL (a filter SQL cannot express exactly, named in err), -EIO.
  */
-int weir_history_aggregate(struct weir_history *h, const struct weir_agg_request *ar,
-			   json_t **out, char *err, size_t err_len);
+int weir_history_aggregate(struct weir_history *h, const struct weir_agg_request *ar, json_t **out,
+			   char *err, size_t err_len);
 
 #endif /* WEIR_RELAY_HISTORY_H */

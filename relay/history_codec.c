@@ -147,7 +147,7 @@ int weir_history_bind(sqlite3_stmt *stmt, const struct weir_flow_record *r,
 		free(b.p);
 		return -E2BIG;
 	}
-#define BIND_INT(v) (rc = rc ?: sqlite3_bind_int64(stmt, col++, (sqlite3_int64)(v)))
+#define BIND_INT(v)  (rc = rc ?: sqlite3_bind_int64(stmt, col++, (sqlite3_int64)(v)))
 #define BIND_TEXT(s) (rc = rc ?: sqlite3_bind_text(stmt, col++, or_empty(s), -1, SQLITE_STATIC))
 	BIND_INT(r->time_ns);
 	BIND_INT(d->start);
@@ -164,8 +164,9 @@ int weir_history_bind(sqlite3_stmt *stmt, const struct weir_flow_record *r,
 	BIND_INT(r->is_reply);
 	BIND_INT(r->tcp_flags);
 	BIND_INT(r->ifindex);
-	rc = rc ?: sqlite3_bind_text(stmt, col++, r->ifname, (int)strnlen(r->ifname, IF_NAMESIZE),
-				     SQLITE_STATIC);
+	rc = rc	   ?:
+		     sqlite3_bind_text(stmt, col++, r->ifname, (int)strnlen(r->ifname, IF_NAMESIZE),
+				       SQLITE_STATIC);
 	BIND_TEXT(r->node_name);
 	BIND_TEXT(r->src ? r->src->namespace : NULL);
 	BIND_TEXT(r->src ? r->src->pod_name : NULL);
@@ -247,8 +248,7 @@ static char *col_str_or_null(sqlite3_stmt *stmt, int col)
 	return s && *s ? strdup((const char *)s) : NULL;
 }
 
-static int get_endpoint(struct rbuf *b, sqlite3_stmt *stmt, int ns_col,
-			struct weir_endpoint **out)
+static int get_endpoint(struct rbuf *b, sqlite3_stmt *stmt, int ns_col, struct weir_endpoint **out)
 {
 	struct weir_endpoint *ep;
 	uint8_t identity = get_u8(b);

@@ -117,20 +117,20 @@ int weir_relay_flows_more(struct weir_store *store, struct weir_history *h,
 	err = weir_store_query(store, req, &ring, &n_ring);
 	if (err)
 		goto out;
-	sorted = malloc((n_ring ? n_ring : 1) * sizeof(*sorted));
-	hsorted = malloc((n_hist ? n_hist : 1) * sizeof(*hsorted));
+	sorted = malloc((n_ring ? n_ring : 1) * sizeof(void *));
+	hsorted = malloc((n_hist ? n_hist : 1) * sizeof(void *));
 	items = malloc((n_hist + n_ring + 1) * sizeof(*items));
 	if (!sorted || !hsorted || !items) {
 		err = -ENOMEM;
 		goto out;
 	}
-	memcpy(sorted, ring, n_ring * sizeof(*sorted));
-	qsort(sorted, n_ring, sizeof(*sorted), rec_cmp);
-	memcpy(hsorted, hist, n_hist * sizeof(*hsorted));
-	qsort(hsorted, n_hist, sizeof(*hsorted), rec_cmp);
+	memcpy(sorted, ring, n_ring * sizeof(void *));
+	qsort(sorted, n_ring, sizeof(void *), rec_cmp);
+	memcpy(hsorted, hist, n_hist * sizeof(void *));
+	qsort(hsorted, n_hist, sizeof(void *), rec_cmp);
 	for (i = 0; i < n_hist; i++) {
 		struct weir_flow_record **same =
-			bsearch(&hist[i], sorted, n_ring, sizeof(*sorted), rec_cmp);
+			bsearch(&hist[i], sorted, n_ring, sizeof(void *), rec_cmp);
 
 		/* the ring's own record, so follow streams recognise it */
 		items[k].r = same ? *same : hist[i];
@@ -139,7 +139,7 @@ int weir_relay_flows_more(struct weir_store *store, struct weir_history *h,
 	/* ring records the history lacks (not stored, or newer than the flush) */
 	for (i = 0; i < n_ring; i++) {
 		struct weir_flow_record **same =
-			bsearch(&ring[i], hsorted, n_hist, sizeof(*hsorted), rec_cmp);
+			bsearch(&ring[i], hsorted, n_hist, sizeof(void *), rec_cmp);
 
 		if (same)
 			continue;
@@ -149,7 +149,7 @@ int weir_relay_flows_more(struct weir_store *store, struct weir_history *h,
 	qsort(items, k, sizeof(*items), item_cmp);
 	keep = req->number && k > req->number ? (size_t)req->number : k;
 	skip = req->first ? 0 : k - keep;
-	res = malloc((keep ? keep : 1) * sizeof(*res));
+	res = malloc((keep ? keep : 1) * sizeof(void *));
 	if (!res) {
 		err = -ENOMEM;
 		goto out;

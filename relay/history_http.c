@@ -36,8 +36,9 @@ enum MHD_Result weir_history_aggregate_get(struct weir_history *h, struct MHD_Co
 	int err;
 
 	if (!h)
-		return weir_http_respond_error(c, MHD_HTTP_NOT_FOUND,
-					       "aggregates need the relay's history (--history-db)");
+		return weir_http_respond_error(
+			c, MHD_HTTP_NOT_FOUND,
+			"aggregates need the relay's history (--history-db)");
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, agg_arg, &args);
 	err = args.rc ?: weir_agg_request_finish(&ar, args.err, sizeof(args.err));
 	if (err) {
@@ -73,18 +74,17 @@ json_t *weir_history_status_json(struct weir_history *h)
 	if (!h)
 		return json_pack("{s:b}", "enabled", 0);
 	weir_history_stats(h, &st);
-	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o}",
-			 "enabled", 1, "records", (json_int_t)st.rows, "db_bytes",
-			 (json_int_t)st.db_bytes, "file_bytes", (json_int_t)st.file_bytes,
-			 "written", (json_int_t)st.written, "pending", (json_int_t)st.pending,
-			 "commits", (json_int_t)st.commits, "queue_dropped",
-			 (json_int_t)st.queue_dropped, "write_lost", (json_int_t)st.write_lost,
-			 "errors", (json_int_t)st.write_errors, "deleted_age",
-			 (json_int_t)st.deleted_age, "deleted_size", (json_int_t)st.deleted_size,
-			 "query_truncated", (json_int_t)st.query_truncated, "oldest",
-			 time_json(st.oldest_ns), "last_error",
-			 st.last_error[0] ? json_string(st.last_error) : json_null(),
-			 "last_error_time", time_json(st.last_error_ns));
+	return json_pack(
+		"{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "enabled", 1,
+		"records", (json_int_t)st.rows, "db_bytes", (json_int_t)st.db_bytes, "file_bytes",
+		(json_int_t)st.file_bytes, "written", (json_int_t)st.written, "pending",
+		(json_int_t)st.pending, "commits", (json_int_t)st.commits, "queue_dropped",
+		(json_int_t)st.queue_dropped, "write_lost", (json_int_t)st.write_lost, "errors",
+		(json_int_t)st.write_errors, "deleted_age", (json_int_t)st.deleted_age,
+		"deleted_size", (json_int_t)st.deleted_size, "query_truncated",
+		(json_int_t)st.query_truncated, "oldest", time_json(st.oldest_ns), "last_error",
+		st.last_error[0] ? json_string(st.last_error) : json_null(), "last_error_time",
+		time_json(st.last_error_ns));
 }
 
 int weir_history_metrics_append(struct weir_history *h, char **text, size_t *len)

@@ -23,16 +23,16 @@ struct weir_history {
 	pthread_cond_t done;  /* flushers: a batch was done */
 	struct weir_flow_record **q;
 	size_t q_len, q_cap;
-	uint64_t seq_added;   /* records queued, all time */
-	uint64_t seq_done;    /* records committed or lost, all time */
+	uint64_t seq_added; /* records queued, all time */
+	uint64_t seq_done;  /* records committed or lost, all time */
 	bool flush_now;
 	bool stop;
 	bool thread_started;
 	pthread_t thread;
 	struct weir_history_stats st;
 	uint64_t last_retain_ns; /* CLOCK_MONOTONIC */
-	struct weir_htab flows; /* the writer's: struct weir_history_flow */
-	uint64_t newest_ns;	/* the newest record's time the writer saw */
+	struct weir_htab flows;	 /* the writer's: struct weir_history_flow */
+	uint64_t newest_ns;	 /* the newest record's time the writer saw */
 };
 
 /* The flows table's columns as history_codec.c binds and reads them. */

@@ -54,8 +54,10 @@ static int prepare(struct weir_history *h, const char *head, const struct weir_s
 		return -EIO;
 	}
 	rc = sqlite3_bind_int64(*out, 1, (sqlite3_int64)since_ns);
-	rc = rc ?: sqlite3_bind_int64(*out, 2,
-				      until_ns ? (sqlite3_int64)until_ns : (sqlite3_int64)INT64_MAX);
+	rc = rc	   ?:
+		     sqlite3_bind_int64(*out, 2,
+					until_ns ? (sqlite3_int64)until_ns :
+						   (sqlite3_int64)INT64_MAX);
 	rc = rc ?: bind_params(*out, 3, w);
 	if (rc != SQLITE_OK) {
 		weir_history_error(h, "bind a query", h->rdb, rc);
@@ -86,10 +88,9 @@ int weir_history_query(struct weir_history *h, const struct weir_flow_request *r
 	if (err)
 		return err;
 	/* the newest first for "last N", the oldest first for "first N" */
-	snprintf(tail, sizeof(tail), " ORDER BY time_ns %s, seq %s%s",
-		 req->first ? "ASC" : "DESC", req->first ? "ASC" : "DESC",
-		 w.exact ? " LIMIT ?" : "");
-	v = calloc(cap + 1, sizeof(*v));
+	snprintf(tail, sizeof(tail), " ORDER BY time_ns %s, seq %s%s", req->first ? "ASC" : "DESC",
+		 req->first ? "ASC" : "DESC", w.exact ? " LIMIT ?" : "");
+	v = calloc(cap + 1, sizeof(void *));
 	if (!v) {
 		err = -ENOMEM;
 		goto out;
@@ -205,15 +206,16 @@ static int parse_by(struct weir_agg_request *ar, const char *value, char *err, s
 			if (!strcmp(tok, agg_fields[i].name))
 				break;
 		if (i == N_AGG_FIELDS)
-			ret = agg_bad(err, err_len,
-				      "by: unknown field \"%.64s\" (source.namespace, "
-				      "source.pod_name, destination.namespace, destination.pod_name, "
-				      "IP.source, IP.destination, l4.TCP.source_port, "
-				      "l4.TCP.destination_port, l4.UDP.source_port, "
-				      "l4.UDP.destination_port, source_port, destination_port, "
-				      "protocol, verdict, drop_reason_desc, traffic_direction, "
-				      "node_name)",
-				      tok);
+			ret = agg_bad(
+				err, err_len,
+				"by: unknown field \"%.64s\" (source.namespace, "
+				"source.pod_name, destination.namespace, destination.pod_name, "
+				"IP.source, IP.destination, l4.TCP.source_port, "
+				"l4.TCP.destination_port, l4.UDP.source_port, "
+				"l4.UDP.destination_port, source_port, destination_port, "
+				"protocol, verdict, drop_reason_desc, traffic_direction, "
+				"node_name)",
+				tok);
 		else if (ar->n_keys == WEIR_AGG_KEYS_MAX)
 			ret = agg_bad(err, err_len, "by: at most %s fields", "8");
 		else
@@ -223,8 +225,8 @@ static int parse_by(struct weir_agg_request *ar, const char *value, char *err, s
 	return ret;
 }
 
-int weir_agg_request_set(struct weir_agg_request *ar, const char *key, const char *value,
-			 char *err, size_t err_len)
+int weir_agg_request_set(struct weir_agg_request *ar, const char *key, const char *value, char *err,
+			 size_t err_len)
 {
 	const char *v = value ? value : "";
 
@@ -258,8 +260,10 @@ int weir_agg_request_set(struct weir_agg_request *ar, const char *key, const cha
 int weir_agg_request_finish(struct weir_agg_request *ar, char *err, size_t err_len)
 {
 	if (!ar->n_keys)
-		return agg_bad(err, err_len, "%s: give the fields to group by, e.g. "
-				       "by=source.pod_name,destination.pod_name", "by");
+		return agg_bad(err, err_len,
+			       "%s: give the fields to group by, e.g. "
+			       "by=source.pod_name,destination.pod_name",
+			       "by");
 	if (!ar->limit)
 		ar->limit = 100;
 	return weir_flow_request_finish(&ar->flows, err, err_len);
@@ -315,8 +319,8 @@ static void cat(char *sql, size_t len, const char *s)
 	strncat(sql, s, len - strlen(sql) - 1);
 }
 
-int weir_history_aggregate(struct weir_history *h, const struct weir_agg_request *ar,
-			   json_t **out, char *err, size_t err_len)
+int weir_history_aggregate(struct weir_history *h, const struct weir_agg_request *ar, json_t **out,
+			   char *err, size_t err_len)
 {
 	static const char *const alias[WEIR_AGG_KEYS_MAX] = { "k0", "k1", "k2", "k3",
 							      "k4", "k5", "k6", "k7" };
@@ -338,9 +342,10 @@ int weir_history_aggregate(struct weir_history *h, const struct weir_agg_request
 		return ret;
 	if (!w.exact) {
 		weir_sql_where_release(&w);
-		return agg_bad(err, err_len,
-			       "%s: label selectors and node name globs cannot be used in aggregates",
-			       "allowlist/denylist");
+		return agg_bad(
+			err, err_len,
+			"%s: label selectors and node name globs cannot be used in aggregates",
+			"allowlist/denylist");
 	}
 	for (i = 0; i < ar->n_keys; i++) {
 		const struct agg_field *f = &agg_fields[ar->keys[i]];
@@ -399,9 +404,11 @@ int weir_history_aggregate(struct weir_history *h, const struct weir_agg_request
 			json_object_set_new(key, agg_fields[ar->keys[i]].name,
 					    key_json(st, (int)i, agg_fields[ar->keys[i]].kind));
 		if (!g || !key || json_object_set_new(g, "key", key) ||
-		    json_object_set_new(g, "flows", json_integer(sqlite3_column_int64(st, c + 4))) ||
+		    json_object_set_new(g, "flows",
+					json_integer(sqlite3_column_int64(st, c + 4))) ||
 		    json_object_set_new(g, "packets", json_integer(sqlite3_column_int64(st, c))) ||
-		    json_object_set_new(g, "bytes", json_integer(sqlite3_column_int64(st, c + 1))) ||
+		    json_object_set_new(g, "bytes",
+					json_integer(sqlite3_column_int64(st, c + 1))) ||
 		    json_object_set_new(g, "reply_packets",
 					json_integer(sqlite3_column_int64(st, c + 2))) ||
 		    json_object_set_new(g, "reply_bytes",

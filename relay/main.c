@@ -182,7 +182,7 @@ static int setup(struct daemon *d)
 	if (!err && cfg->history_db[0]) {
 		struct weir_history_opts ho = {
 			.path = cfg->history_db,
-			.retention_age_ns = cfg->history_retention_age_ns,
+			.retention_age_ns = cfg->history_age_ns,
 			.max_bytes = cfg->history_max_bytes,
 		};
 

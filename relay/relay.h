@@ -22,7 +22,7 @@ struct weir_relay {
 	struct weir_merge *merge;
 	struct weir_peers *peers;
 	struct weir_history *history; /* NULL without --history-db */
-	size_t store_capacity; /* on the peers' thread */
+	size_t store_capacity;	      /* on the peers' thread */
 };
 
 #endif /* WEIR_RELAY_H */

@@ -52,7 +52,7 @@ static const struct weir_opt opts[] = {
 	OPT("history-db", STR, history_db, "PATH",
 	    "keep every record in this SQLite database, for queries past the ring and "
 	    "aggregates (none)"),
-	OPT("history-retention-age", DURATION, history_retention_age_ns, "DURATION",
+	OPT("history-retention-age", DURATION, history_age_ns, "DURATION",
 	    "history: records older than this are deleted (7d)"),
 	OPT("history-max-bytes", BYTES, history_max_bytes, "BYTES",
 	    "history: past this size the oldest records are deleted (10G)"),
@@ -100,7 +100,7 @@ void weir_relay_config_defaults(struct weir_relay_config *cfg)
 	cfg->socket_path = strdup("");
 	cfg->name = strdup(host);
 	cfg->history_db = strdup("");
-	cfg->history_retention_age_ns = WEIR_HISTORY_RETENTION_AGE_DEFAULT;
+	cfg->history_age_ns = WEIR_HISTORY_RETENTION_AGE_DEFAULT;
 	cfg->history_max_bytes = WEIR_HISTORY_MAX_BYTES_DEFAULT;
 }
 

@@ -30,6 +30,7 @@ done
 RELAY=relay
 RING=40 # records the relay's ring holds
 DB=$T_TMP/history.db
+# shellcheck disable=SC2034 # SINK: killed at exit, like everything ns_bg starts
 RELAY_PID='' SINK='' # set by ns_bg (AG1, AG2 too)
 
 bpffs_mount || t_bail "a bpffs for the pinned maps"

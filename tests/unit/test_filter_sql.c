@@ -47,7 +47,9 @@ static char *dup_or_null(const char *s)
 static struct weir_endpoint *endpoint(void)
 {
 	static const char *const ns[] = { "shop", "default", "kube-system", "", "shop-x" };
-	static const char *const pods[] = { "frontend-1", "front", "cart-7", "db-0", "", "\xff\xfe" };
+	static const char *const pods[] = {
+		"frontend-1", "front", "cart-7", "db-0", "", "\xff\xfe"
+	};
 	static const char *const labels[] = { "app=web", "app=db", "tier=backend", "k8s:app=cart" };
 	struct weir_endpoint *ep;
 	uint32_t kind = rnd(6);
@@ -79,7 +81,7 @@ static struct weir_endpoint *endpoint(void)
 static void addr(struct weir_flow_record *r, uint8_t *a)
 {
 	if (r->family == 4) {
-		uint8_t v4[][4] = { { 10, 0, 0, 1 },   { 10, 0, 1, 7 },	   { 10, 0, 0, 200 },
+		uint8_t v4[][4] = { { 10, 0, 0, 1 },	{ 10, 0, 1, 7 },	{ 10, 0, 0, 200 },
 				    { 192, 168, 1, 1 }, { 255, 255, 255, 255 }, { 0, 0, 0, 0 } };
 
 		memcpy(a, v4[rnd(6)], 4);
@@ -95,11 +97,12 @@ static void addr(struct weir_flow_record *r, uint8_t *a)
 
 static struct weir_flow_record *record(size_t i)
 {
-	static const char *const nodes[] = { "node-a", "NODE-A", "c1/node-b", "", "x/", "node-a1",
-					     "default/node-a", "node_a", "c%1/node-b" };
+	static const char *const nodes[] = { "node-a",	  "NODE-A",  "c1/node-b",      "",
+					     "x/",	  "node-a1", "default/node-a", "node_a",
+					     "c%1/node-b" };
 	static const char *const ifnames[] = { "", "eth0", "veth1" };
-	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6,
-					  IPPROTO_SCTP, 47 };
+	static const uint8_t protos[] = { IPPROTO_TCP,	  IPPROTO_UDP,	IPPROTO_ICMP,
+					  IPPROTO_ICMPV6, IPPROTO_SCTP, 47 };
 	struct weir_flow_record *r = weir_flow_record_new();
 	uint32_t fam = rnd(10);
 
@@ -252,8 +255,8 @@ static bool check(const char *allow, const char *deny)
 
 		matched += m;
 		if (w.exact && m != by_sql[i])
-			fail_msg("allow %s deny %s: record %zu: filter.c %d, SQL %d\nSQL: %s", allow,
-				 deny ? deny : "-", i, m, by_sql[i], w.sql);
+			fail_msg("allow %s deny %s: record %zu: filter.c %d, SQL %d\nSQL: %s",
+				 allow, deny ? deny : "-", i, m, by_sql[i], w.sql);
 		if (!w.exact && m && !by_sql[i])
 			fail_msg("allow %s deny %s: record %zu matched but not selected\nSQL: %s",
 				 allow, deny ? deny : "-", i, w.sql);
@@ -369,7 +372,8 @@ static void combinations(void **state)
 	assert_true(check("[{\"source_pod\": [\"shop/\"]}]",
 			  "[{\"destination_port\": [\"80\"]}, {\"ip_version\": [\"IPv6\"]}]"));
 	/* an inexact deny filter is left to the rows */
-	assert_false(check("[{\"source_pod\": [\"shop/\"]}]", "[{\"source_label\": [\"app=web\"]}]"));
+	assert_false(
+		check("[{\"source_pod\": [\"shop/\"]}]", "[{\"source_label\": [\"app=web\"]}]"));
 	assert_false(check("[{\"source_label\": [\"app=db\"]}, {\"verdict\": [\"FORWARDED\"]}]",
 			   "[{\"destination_ip\": [\"10.0.0.0/24\"]}]"));
 	assert_true(check("[{}]", NULL));

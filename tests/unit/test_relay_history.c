@@ -217,7 +217,7 @@ static void retention_by_age_drops_the_old_and_counts(void **state)
 {
 	struct weir_history *h = open_db(false, 3600 * S, 0);
 	struct weir_history_stats st;
-	uint64_t now = T0 + 10 * 3600 * S;
+	uint64_t now = T0 + S * 10 * 3600;
 	size_t i;
 
 	(void)state;
@@ -230,7 +230,7 @@ static void retention_by_age_drops_the_old_and_counts(void **state)
 	assert_int_equal(st.deleted_age, 90);
 	assert_int_equal(st.rows, 10);
 	assert_int_equal(count(h, NULL), 10);
-	assert_int_equal(st.oldest_ns, T0 + 90 * 360 * S);
+	assert_int_equal(st.oldest_ns, T0 + S * 90 * 360);
 	weir_history_close(h);
 }
 
@@ -326,8 +326,8 @@ static json_t *aggregate(struct weir_history *h, const char *const *kv, int want
 
 static json_int_t group_int(json_t *out, size_t i, const char *key)
 {
-	return json_integer_value(json_object_get(json_array_get(json_object_get(out, "groups"), i),
-						  key));
+	return json_integer_value(
+		json_object_get(json_array_get(json_object_get(out, "groups"), i), key));
 }
 
 static const char *group_key(json_t *out, size_t i, const char *key)
@@ -341,8 +341,9 @@ static void aggregates_count_each_flow_once(void **state)
 {
 	struct weir_history *h = open_db(false, 0, 0);
 	static const char *const by_pods[] = { "by", "source.pod_name,destination.pod_name", NULL };
-	static const char *const by_port[] = { "by", "l4.TCP.destination_port", "order", "flows",
-					       "limit", "1", NULL };
+	static const char *const by_port[] = {
+		"by", "l4.TCP.destination_port", "order", "flows", "limit", "1", NULL
+	};
 	static const char *const filtered[] = { "by", "destination.pod_name", "allowlist",
 						"[{\"destination_port\": [\"443\"]}]", NULL };
 	static const char *const bad_field[] = { "by", "source.pod_name,evil; DROP", NULL };
@@ -377,11 +378,11 @@ static void aggregates_count_each_flow_once(void **state)
 
 	out = aggregate(h, by_port, 0);
 	assert_int_equal(json_array_size(json_object_get(out, "groups")), 1);
-	assert_int_equal(json_integer_value(json_object_get(
-				 json_object_get(json_array_get(json_object_get(out, "groups"), 0),
-						 "key"),
-				 "l4.TCP.destination_port")),
-			 443);
+	assert_int_equal(
+		json_integer_value(json_object_get(
+			json_object_get(json_array_get(json_object_get(out, "groups"), 0), "key"),
+			"l4.TCP.destination_port")),
+		443);
 	assert_int_equal(group_int(out, 0, "flows"), 3);
 	json_decref(out);
 
