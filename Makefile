@@ -23,7 +23,7 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-PKGS	:= libbpf libelf zlib jansson libmicrohttpd libmnl cmocka libcurl
+PKGS	:= libbpf libelf zlib jansson libmicrohttpd libmnl cmocka libcurl sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs libbpf libelf zlib jansson 2>/dev/null) -lpthread
 AGENT_LIBS := $(shell pkg-config --libs libmicrohttpd libmnl 2>/dev/null)
@@ -59,16 +59,15 @@ LIBCLI	 := $(BUILD)/libcli.a
 RELAY_SRCS := $(filter-out relay/main.c,$(wildcard relay/*.c))
 RELAY_OBJS := $(RELAY_SRCS:%.c=$(BUILD)/%.o)
 LIBRELAY   := $(BUILD)/librelay.a
-RELAY_LIBS := $(shell pkg-config --libs libmicrohttpd libcurl 2>/dev/null)
+RELAY_LIBS := $(shell pkg-config --libs libmicrohttpd libcurl sqlite3 2>/dev/null)
 BINS	   += $(BUILD)/weir-relay
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 TEST_BINS := $(BUILD)/tests/datapath/test_datapath $(BUILD)/tests/netns/dp_harness $(UNIT_BINS)
-BENCH_BINS := $(BUILD)/bench/datapath $(BUILD)/bench/agent $(BUILD)/bench/relay $(BUILD)/bench/ipfix
-
-BENCH_BINS := $(BUILD)/bench/datapath $(BUILD)/bench/agent $(BUILD)/bench/relay $(BUILD)/bench/ipfix
+BENCH_BINS := $(BUILD)/bench/datapath $(BUILD)/bench/agent $(BUILD)/bench/relay $(BUILD)/bench/ipfix \
+	      $(BUILD)/bench/history
 
 all: $(BUILD)/.pkgs-ok $(LIBWEIR) $(BINS) $(TEST_BINS) $(BENCH_BINS)
 
@@ -145,6 +144,12 @@ $(BUILD)/weir-relay: $(BUILD)/relay/main.o $(LIBRELAY) $(LIBWEIR)
 # Relay unit tests link librelay.
 $(BUILD)/tests/unit/test_relay_%.o: CFLAGS += -Irelay
 $(BUILD)/tests/unit/test_relay_%: $(BUILD)/tests/unit/test_relay_%.o $(LIBRELAY) $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(RELAY_LIBS) $(CMOCKA_LIBS)
+
+# lib/filter_sql is checked against lib/filter on a real history: librelay, SQLite.
+$(BUILD)/tests/unit/test_filter_sql.o: CFLAGS += -Irelay
+$(BUILD)/tests/unit/test_filter_sql: $(BUILD)/tests/unit/test_filter_sql.o $(LIBRELAY) $(LIBWEIR)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(RELAY_LIBS) $(CMOCKA_LIBS)
 
@@ -239,6 +244,16 @@ $(BUILD)/bench/ipfix.o: bench/ipfix.c $(SKEL) Makefile
 $(BUILD)/bench/ipfix: $(BUILD)/bench/ipfix.o $(BUILD)/bench/common.o $(LIBAGENT) $(LIBWEIR)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(AGENT_LIBS)
+
+# bench/history: the relay's history (librelay, SQLite) through its real code.
+$(BUILD)/bench/history.o: bench/history.c $(BUILD)/.pkgs-ok Makefile
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Irelay -c $< -o $@
+
+$(BUILD)/bench/history: $(BUILD)/bench/history.o $(BUILD)/bench/common.o $(LIBRELAY) $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(RELAY_LIBS)
 
 deps:
 	$(Q)scripts/deps.sh

@@ -394,6 +394,8 @@ static int stream_open(struct weir_http_server *s, struct flows_stream *st)
 	/* Hubble: a follow with neither number nor since starts at the newest record. */
 	if (!st->req.follow || st->req.number || st->req.since_ns) {
 		err = weir_store_query(s->o.store, &st->req, &st->hist, &st->n_hist);
+		if (!err && s->o.flows_more)
+			err = s->o.flows_more(s->o.ctx, &st->req, &st->hist, &st->n_hist);
 		if (err)
 			return err;
 	}

@@ -27,6 +27,8 @@
 struct weir_store;
 struct weir_follower;
 struct weir_http_server;
+struct weir_flow_request;
+struct weir_flow_record;
 
 /* What a route's handler gets: the body is there when the route asked for it. */
 struct weir_http_request {
@@ -58,6 +60,13 @@ struct weir_http_server_opts {
 	 * to it (weir_follower_notify). NULL: nothing.
 	 */
 	void (*follow_open)(void *ctx, struct weir_follower *f);
+	/* Optional: the store's answer to a request (oldest first, a reference
+	 * each, an array to free()), which the owner may replace with a fuller
+	 * one in the same form (the relay adds its history's older records).
+	 * 0 or -errno (500). NULL: the store's answer as it is.
+	 */
+	int (*flows_more)(void *ctx, const struct weir_flow_request *req,
+			  struct weir_flow_record ***recs, size_t *n);
 	/* GET /v1/status: a new JSON object, or NULL (500). */
 	json_t *(*status)(void *ctx);
 	/* GET /metrics: 0 and malloc'ed text, or -errno (500). */

@@ -12,6 +12,8 @@
 #include "flowlog.h"
 #include "http.h"
 #include "http_server.h"
+#include "history_flows.h"
+#include "history_http.h"
 #include "merge.h"
 #include "metrics.h"
 #include "peers.h"
@@ -165,6 +167,7 @@ json_t *weir_relay_status_json(struct weir_relay *r)
 	ok = ok && set(relay, "follow_streams", json_u64(ss.followers));
 	ok = ok && set(relay, "follower_lost", json_u64(ss.follower_lost));
 	ok = ok && set(relay, "flowlogs", weir_flowlogs_status_json(r->flowlogs, r->n_flowlogs));
+	ok = ok && set(relay, "history", weir_history_status_json(r->history));
 	ok = ok && set(j, "relay", json_incref(relay));
 	json_decref(down);
 	json_decref(relay);
@@ -182,7 +185,24 @@ static json_t *status_cb(void *ctx)
 
 static int metrics_cb(void *ctx, char **text, size_t *len)
 {
-	return weir_relay_metrics_render(ctx, text, len);
+	struct weir_relay *r = ctx;
+	int err = weir_relay_metrics_render(r, text, len);
+
+	if (!err)
+		err = weir_history_metrics_append(r->history, text, len);
+	if (err) {
+		free(*text);
+		*text = NULL;
+	}
+	return err;
+}
+
+static int flows_more_cb(void *ctx, const struct weir_flow_request *req,
+			 struct weir_flow_record ***recs, size_t *n)
+{
+	struct weir_relay *r = ctx;
+
+	return weir_relay_flows_more(r->store, r->history, req, recs, n);
 }
 
 static void follow_open_cb(void *ctx, struct weir_follower *f)
@@ -199,8 +219,18 @@ static enum MHD_Result nodes_get(void *ctx, struct MHD_Connection *c,
 	return weir_http_respond_json(c, MHD_HTTP_OK, weir_relay_nodes_json(ctx));
 }
 
+static enum MHD_Result aggregate_get(void *ctx, struct MHD_Connection *c,
+				     const struct weir_http_request *rq)
+{
+	struct weir_relay *r = ctx;
+
+	(void)rq;
+	return weir_history_aggregate_get(r->history, c);
+}
+
 static const struct weir_http_route relay_routes[] = {
 	{ .path = "/v1/nodes", .methods = "GET", .handle = nodes_get },
+	{ .path = "/v1/flows/aggregate", .methods = "GET", .handle = aggregate_get },
 };
 
 int weir_relay_http_start(struct weir_relay *r, struct weir_http_server **out)
@@ -213,6 +243,7 @@ int weir_relay_http_start(struct weir_relay *r, struct weir_http_server **out)
 		.follow_queue = r->cfg.follow_queue,
 		.node_name = r->cfg.name,
 		.follow_open = follow_open_cb,
+		.flows_more = flows_more_cb,
 		.status = status_cb,
 		.metrics = metrics_cb,
 		.routes = relay_routes,

@@ -5,6 +5,7 @@
  *                    with node status events as nodes connect, fail or go
  *   GET /v1/status   the nodes' figures summed, connected and unavailable nodes
  *   GET /v1/nodes    every node: state, address, last contact, flows, last error
+ *   GET /v1/flows/aggregate  group-by over the history (relay/history.h)
  *   GET /metrics     the relay's health
  */
 #ifndef WEIR_RELAY_HTTP_H

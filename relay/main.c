@@ -20,6 +20,7 @@
 #include "http_server.h"
 #include "flowlog.h"
 #include "log.h"
+#include "history.h"
 #include "merge.h"
 #include "peers.h"
 #include "relay.h"
@@ -47,6 +48,8 @@ static void on_release(void *ctx, struct weir_flow_record *rec, bool late)
 
 	(void)late; /* counted by the merge */
 	weir_store_add(r->store, rec);
+	if (r->history)
+		weir_history_add(r->history, rec);
 }
 
 /* The peers' callbacks, on their thread. */
@@ -188,6 +191,19 @@ static int setup(struct daemon *d)
 		if (err)
 			log_err("relay: flow log: %s", err_text[0] ? err_text : strerror(-err));
 	}
+	if (!err && cfg->history_db[0]) {
+		struct weir_history_opts ho = {
+			.path = cfg->history_db,
+			.retention_age_ns = cfg->history_age_ns,
+			.max_bytes = cfg->history_max_bytes,
+		};
+
+		err = weir_history_open(&r->history, &ho);
+		if (err)
+			log_err("history: cannot open %s: %s (see the log above; move the file "
+				"away to start a new history)",
+				cfg->history_db, strerror(-err));
+	}
 	err = err ?: weir_merge_new(&r->merge, cfg->sort_window_ns, held_max, on_release, r);
 	err = err ?: weir_peers_new(&r->peers, &po);
 	err = err ?: peers_setup(r);
@@ -209,6 +225,8 @@ static void teardown(struct daemon *d)
 	weir_flowlogs_stop(r->flowlogs, r->n_flowlogs);
 	weir_http_server_stop(d->http);
 	weir_peers_free(r->peers);
+	/* what the merge released is committed before the relay goes */
+	weir_history_close(r->history);
 	weir_merge_free(r->merge);
 	weir_store_free(r->store);
 	if (d->sigfd >= 0)

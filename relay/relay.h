@@ -13,6 +13,7 @@ struct weir_store;
 struct weir_merge;
 struct weir_peers;
 struct weir_flowlog;
+struct weir_history;
 
 struct weir_relay {
 	struct weir_relay_config cfg;
@@ -21,7 +22,8 @@ struct weir_relay {
 	struct weir_store *store;
 	struct weir_merge *merge;
 	struct weir_peers *peers;
-	size_t store_capacity; /* on the peers' thread */
+	struct weir_history *history; /* NULL without --history-db */
+	size_t store_capacity;	      /* on the peers' thread */
 	/* the flow logs of the merged records */
 	struct weir_flowlog **flowlogs;
 	size_t n_flowlogs;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "relay_config.h"
+#include "history.h"
 #include "linebuf.h"
 #include "peer.h"
 
@@ -49,6 +50,13 @@ static const struct weir_opt opts[] = {
 	OPT("socket", STR, socket_path, "PATH", "unix socket with the API (none)"),
 	OPT("name", STR, name, "NAME", "the relay's name (default: host name)"),
 	WEIR_FLOWLOG_OPTS(CFG(flowlog)),
+	OPT("history-db", STR, history_db, "PATH",
+	    "keep every record in this SQLite database, for queries past the ring and "
+	    "aggregates (none)"),
+	OPT("history-retention-age", DURATION, history_age_ns, "DURATION",
+	    "history: records older than this are deleted (7d)"),
+	OPT("history-max-bytes", BYTES, history_max_bytes, "BYTES",
+	    "history: past this size the oldest records are deleted (10G)"),
 };
 
 static const struct weir_opts relay_opts = {
@@ -93,6 +101,9 @@ void weir_relay_config_defaults(struct weir_relay_config *cfg)
 	cfg->socket_path = strdup("");
 	cfg->name = strdup(host);
 	weir_flowlog_config_defaults(&cfg->flowlog);
+	cfg->history_db = strdup("");
+	cfg->history_age_ns = WEIR_HISTORY_RETENTION_AGE_DEFAULT;
+	cfg->history_max_bytes = WEIR_HISTORY_MAX_BYTES_DEFAULT;
 }
 
 void weir_relay_config_release(struct weir_relay_config *cfg)

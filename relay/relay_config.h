@@ -38,6 +38,9 @@ struct weir_relay_config {
 	char *listen;		      /* TCP "host:port"; "" for none */
 	char *socket_path;	      /* unix socket; "" for none */
 	char *name;		      /* the relay's name (default: the host name) */
+	char *history_db;	      /* SQLite history (relay/history.h); "" for none */
+	uint64_t history_age_ns;      /* records older are deleted (7d) */
+	uint64_t history_max_bytes;   /* past this the oldest are deleted (10G) */
 	int verbose;
 	/* --flowlog-*: the merged records to files */
 	struct weir_flowlog_config flowlog;

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The compiled filter (the AST of lib/filter.c), shared by the files that
+ * read it: filter.c matches records with it, filter_sql.c translates it into
+ * SQL for the relay's history. Not part of libweir's interface.
+ */
+#ifndef WEIR_FILTER_PRIV_H
+#define WEIR_FILTER_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <net/if.h>
+#include "label_selector.h"
+
+/* A set of u8 codes (verdicts, drop reasons, directions). */
+struct bits {
+	uint64_t w[4];
+};
+
+static inline void bits_set(struct bits *b, unsigned int v)
+{
+	b->w[v / 64 % 4] |= 1ULL << (v % 64);
+}
+
+static inline bool bits_test(const struct bits *b, unsigned int v)
+{
+	return b->w[v / 64 % 4] >> (v % 64) & 1;
+}
+
+struct cidr {
+	uint8_t family;
+	uint8_t prefix_len;
+	uint8_t bytes[16]; /* host bits cleared */
+};
+
+struct pod {
+	char *ns;     /* "" is a valid namespace to compare with */
+	char *prefix; /* "" matches every pod of the namespace */
+	size_t prefix_len;
+};
+
+enum pat_kind { PAT_ANY, PAT_EXACT, PAT_PREFIX, PAT_GLOB };
+
+struct pat {
+	enum pat_kind kind;
+	char *s; /* PAT_PREFIX: without the trailing '*' */
+	size_t len;
+};
+
+/* Hubble's node name pattern: [cluster/]node; no cluster means any cluster. */
+struct node_pat {
+	struct pat cluster;
+	struct pat node;
+};
+
+struct iface {
+	uint32_t index;		/* 0: any */
+	char name[IF_NAMESIZE]; /* "": any */
+};
+
+/* Protocol bits; Hubble's L7 names (dns, http, kafka) set none and so match
+ * nothing here.
+ */
+#define PROTO_TCP    0x01
+#define PROTO_UDP    0x02
+#define PROTO_SCTP   0x04
+#define PROTO_ICMPV4 0x08
+#define PROTO_ICMPV6 0x10
+
+#define IPV_NONE 0x1
+#define IPV_4	 0x2
+#define IPV_6	 0x4
+
+/* Which fields a filter sets (an empty list leaves a field unset, as in Hubble). */
+enum {
+	F_SRC_IP = 1 << 0,
+	F_DST_IP = 1 << 1,
+	F_SRC_POD = 1 << 2,
+	F_DST_POD = 1 << 3,
+	F_SRC_LABEL = 1 << 4,
+	F_DST_LABEL = 1 << 5,
+	F_SRC_PORT = 1 << 6,
+	F_DST_PORT = 1 << 7,
+	F_PROTOCOL = 1 << 8,
+	F_VERDICT = 1 << 9,
+	F_DROP_REASON = 1 << 10,
+	F_DIR = 1 << 11,
+	F_NODE = 1 << 12,
+	F_TCP_FLAGS = 1 << 13,
+	F_IP_VERSION = 1 << 14,
+	F_IFACE = 1 << 15,
+	F_REPLY = 1 << 16,
+};
+
+struct weir_filter {
+	uint32_t fields; /* F_* */
+	struct bits verdicts;
+	struct bits drop_reasons;
+	struct bits dirs;
+	uint8_t protocols;   /* PROTO_* */
+	uint8_t ip_versions; /* IPV_* */
+	uint8_t replies;     /* bit 0: false, bit 1: true */
+	uint16_t *src_ports, *dst_ports;
+	size_t n_src_ports, n_dst_ports;
+	uint32_t *tcp_flags; /* each entry: all its WEIR_TCP_* set */
+	size_t n_tcp_flags;
+	struct iface *ifaces;
+	size_t n_ifaces;
+	struct cidr *src_ips, *dst_ips;
+	size_t n_src_ips, n_dst_ips;
+	struct pod *src_pods, *dst_pods;
+	size_t n_src_pods, n_dst_pods;
+	struct node_pat *nodes;
+	size_t n_nodes;
+	struct weir_label_selector **src_labels, **dst_labels;
+	size_t n_src_labels, n_dst_labels;
+};
+
+struct weir_filter_set {
+	struct weir_filter *allow;
+	size_t n_allow;
+	struct weir_filter *deny;
+	size_t n_deny;
+};
+
+#endif /* WEIR_FILTER_PRIV_H */

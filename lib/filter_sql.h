@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The filter language in SQL: a compiled filter set (lib/filter.c) as a WHERE
+ * clause with ? placeholders and the values to bind to them, for the relay's
+ * history. The clause is made of fixed text only: every value from a filter
+ * travels as a bound parameter, never inside the SQL.
+ *
+ * Fields SQL expresses exactly (addresses and CIDRs as ranges of address
+ * BLOBs, pods as ranges of names, ports, protocols, verdicts, drop reasons,
+ * directions, IP versions, is_reply, TCP flags, interfaces, node names
+ * without globs) are translated; label selectors and node name globs are
+ * not: their filter's clause is wider than the filter (the field is left
+ * out), exact is false, and the caller runs weir_filter_set_match() on each
+ * row. A deny filter that cannot be translated exactly is left out of the
+ * clause for the same reason (its negation would be narrower).
+ *
+ * The clause reads these columns (relay/history.c's flows table):
+ *   family      4 or 6                 proto      IPPROTO_*
+ *   saddr/daddr BLOB of 4 (IPv4) or 16 bytes, network order
+ *   sport/dport host order             l3_only    0 or 1
+ *   verdict, reason, dir, is_reply, tcp_flags, ifindex   integers as in the record
+ *   ifname      TEXT                   node       TEXT, the node name ("" when none)
+ *   node_cluster, node_base            the node name split at its first '/' (the
+ *                                      cluster "default" when there is none)
+ *   src_ns, src_pod, dst_ns, dst_pod   TEXT, "" when none
+ */
+#ifndef WEIR_FILTER_SQL_H
+#define WEIR_FILTER_SQL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "filter.h"
+
+enum weir_sql_type {
+	WEIR_SQL_INT,
+	WEIR_SQL_TEXT,
+	WEIR_SQL_BLOB,
+};
+
+struct weir_sql_param {
+	enum weir_sql_type type;
+	int64_t i;  /* WEIR_SQL_INT */
+	uint8_t *p; /* TEXT (NUL-terminated) or BLOB, owned */
+	size_t len; /* bytes, without the NUL */
+};
+
+struct weir_sql_where {
+	char *sql; /* "(...)": the parameters in order of their '?' */
+	struct weir_sql_param *params;
+	size_t n_params;
+	bool exact; /* the clause selects exactly what the filter set matches */
+};
+
+/* fs NULL matches everything ("1"). Returns 0 or -ENOMEM. */
+int weir_filter_sql(const struct weir_filter_set *fs, struct weir_sql_where *out);
+void weir_sql_where_release(struct weir_sql_where *w);
+
+/* The node_cluster and node_base columns of a node name (see above):
+ * pointers into name, and lengths.
+ */
+void weir_node_name_split(const char *name, const char **cluster, size_t *cluster_len,
+			  const char **base);
+
+#endif /* WEIR_FILTER_SQL_H */

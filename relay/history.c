@@ -1,0 +1,717 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The history database: its schema and migrations, the writer thread that
+ * commits queued records in batches, and retention.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include "history_priv.h"
+#include "log.h"
+
+#define RETAIN_INTERVAL_NS 1000000000ULL /* retention runs at most once a second */
+#define RETAIN_CHUNK_ROWS  50000	 /* rows one DELETE takes, bounding a run's latency */
+#define RETAIN_CHUNKS_MAX  20		 /* DELETEs one run makes */
+#define FLOWS_MAX	   (1 << 20)	 /* flows whose counters the writer follows */
+#define FLOW_IDLE_NS	   (600 * 1000000000ULL) /* a flow quiet this long is forgotten */
+#define FLOW_SAME_NS	   1000000000ULL	 /* first_seen jitter within one flow */
+#define REPLAY_ROWS_MAX	   1000000		 /* rows read back at open to follow flows */
+
+/* Schema version 1. node_cluster and node_base are computed, not stored. */
+static const char *const schema_v1[] = {
+	"CREATE TABLE flows ("
+	" seq INTEGER PRIMARY KEY,"
+	" time_ns INTEGER NOT NULL,"
+	" fstart INTEGER NOT NULL,"
+	" family INTEGER NOT NULL,"
+	" proto INTEGER NOT NULL,"
+	" saddr BLOB NOT NULL,"
+	" daddr BLOB NOT NULL,"
+	" sport INTEGER NOT NULL,"
+	" dport INTEGER NOT NULL,"
+	" l3_only INTEGER NOT NULL,"
+	" verdict INTEGER NOT NULL,"
+	" reason INTEGER NOT NULL,"
+	" dir INTEGER NOT NULL,"
+	" is_reply INTEGER NOT NULL,"
+	" tcp_flags INTEGER NOT NULL,"
+	" ifindex INTEGER NOT NULL,"
+	" ifname TEXT NOT NULL,"
+	" node TEXT NOT NULL,"
+	" src_ns TEXT NOT NULL,"
+	" src_pod TEXT NOT NULL,"
+	" dst_ns TEXT NOT NULL,"
+	" dst_pod TEXT NOT NULL,"
+	" packets INTEGER NOT NULL,"
+	" bytes INTEGER NOT NULL,"
+	" rpackets INTEGER NOT NULL,"
+	" rbytes INTEGER NOT NULL,"
+	" rec BLOB NOT NULL,"
+	" dpackets INTEGER NOT NULL,"
+	" dbytes INTEGER NOT NULL,"
+	" drpackets INTEGER NOT NULL,"
+	" drbytes INTEGER NOT NULL,"
+	" node_cluster TEXT GENERATED ALWAYS AS (CASE WHEN instr(node, '/') > 0"
+	"  THEN substr(node, 1, instr(node, '/') - 1) ELSE 'default' END) VIRTUAL,"
+	" node_base TEXT GENERATED ALWAYS AS (CASE WHEN instr(node, '/') > 0"
+	"  THEN substr(node, instr(node, '/') + 1) ELSE node END) VIRTUAL)",
+	/* the filter language's common fields, each with time for ranges and
+	 * order; each costs about as much as the row itself on insert, so node
+	 * names (a few per cluster, rarely selective) have none
+	 */
+	"CREATE INDEX flows_time ON flows (time_ns)",
+	"CREATE INDEX flows_saddr ON flows (saddr, time_ns)",
+	"CREATE INDEX flows_daddr ON flows (daddr, time_ns)",
+	"CREATE INDEX flows_src_pod ON flows (src_ns, src_pod, time_ns)",
+	"CREATE INDEX flows_dst_pod ON flows (dst_ns, dst_pod, time_ns)",
+	"CREATE INDEX flows_dport ON flows (dport, time_ns)",
+	"CREATE INDEX flows_verdict ON flows (verdict, time_ns)",
+};
+
+static uint64_t clock_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void weir_history_error(struct weir_history *h, const char *what, sqlite3 *db, int rc)
+{
+	const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+
+	log_err("history: %s: %s (sqlite code %d) path=%s", what, msg, rc, h->path);
+	pthread_mutex_lock(&h->lock);
+	snprintf(h->st.last_error, sizeof(h->st.last_error), "%s: %s", what, msg);
+	h->st.last_error_ns = clock_ns(CLOCK_REALTIME);
+	h->st.write_errors++;
+	pthread_mutex_unlock(&h->lock);
+}
+
+static int exec(struct weir_history *h, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(h->wdb, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		weir_history_error(h, sql, h->wdb, rc);
+		sqlite3_free(msg);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int64_t pragma_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Creates the schema in an empty database; refuses one made by a newer relay. */
+static int migrate(struct weir_history *h)
+{
+	int64_t version = pragma_int(h->wdb, "PRAGMA user_version");
+	char sql[64];
+	size_t i;
+	int err;
+
+	if (version < 0) {
+		weir_history_error(h, "read the schema version", h->wdb, sqlite3_errcode(h->wdb));
+		return -EIO;
+	}
+	if (version == WEIR_HISTORY_SCHEMA_VERSION)
+		return 0;
+	if (version > WEIR_HISTORY_SCHEMA_VERSION) {
+		log_err("history: %s has schema version %lld, newer than this relay's %d", h->path,
+			(long long)version, WEIR_HISTORY_SCHEMA_VERSION);
+		return -EPROTO;
+	}
+	/* version 0: a new database (later versions migrate step by step here) */
+	err = exec(h, "BEGIN IMMEDIATE");
+	for (i = 0; !err && i < sizeof(schema_v1) / sizeof(schema_v1[0]); i++)
+		err = exec(h, schema_v1[i]);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", WEIR_HISTORY_SCHEMA_VERSION);
+	err = err ?: exec(h, sql);
+	err = err ?: exec(h, "COMMIT");
+	if (err)
+		sqlite3_exec(h->wdb, "ROLLBACK", NULL, NULL, NULL);
+	else
+		log_info("history: created %s (schema version %d)", h->path,
+			 WEIR_HISTORY_SCHEMA_VERSION);
+	return err;
+}
+
+static int db_open(struct weir_history *h, sqlite3 **db, int flags)
+{
+	int rc = sqlite3_open_v2(h->path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+
+	if (rc != SQLITE_OK) {
+		weir_history_error(h, "open", *db, rc);
+		sqlite3_close(*db);
+		*db = NULL;
+		return -EIO;
+	}
+	sqlite3_extended_result_codes(*db, 1);
+	sqlite3_busy_timeout(*db, 5000);
+	return 0;
+}
+
+/* Pages in use, the file's size, the row count and the oldest time. */
+static void sizes_update(struct weir_history *h)
+{
+	int64_t pages = pragma_int(h->wdb, "PRAGMA page_count");
+	int64_t free_pages = pragma_int(h->wdb, "PRAGMA freelist_count");
+	int64_t page_size = pragma_int(h->wdb, "PRAGMA page_size");
+	int64_t oldest = pragma_int(h->wdb, "SELECT min(time_ns) FROM flows");
+	struct stat sb;
+
+	pthread_mutex_lock(&h->lock);
+	if (pages >= 0 && free_pages >= 0 && page_size > 0)
+		h->st.db_bytes = (uint64_t)(pages - free_pages) * (uint64_t)page_size;
+	if (!stat(h->path, &sb))
+		h->st.file_bytes = (uint64_t)sb.st_size;
+	h->st.oldest_ns = oldest > 0 ? (uint64_t)oldest : 0;
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void *writer(void *arg);
+static int flows_replay(struct weir_history *h);
+
+static int writer_start(struct weir_history *h)
+{
+	int err = -pthread_create(&h->thread, NULL, writer, h);
+
+	if (err) {
+		log_err("history: writer thread: %s", strerror(-err));
+		return err;
+	}
+	h->thread_started = true;
+	return 0;
+}
+
+int weir_history_open(struct weir_history **out, const struct weir_history_opts *o)
+{
+	struct weir_history *h = calloc(1, sizeof(*h));
+	int64_t rows;
+	int err;
+
+	*out = NULL;
+	if (!h)
+		return -ENOMEM;
+	h->o = *o;
+	if (!h->o.commit_interval_ns)
+		h->o.commit_interval_ns = WEIR_HISTORY_COMMIT_INTERVAL_NS;
+	if (!h->o.queue_max)
+		h->o.queue_max = WEIR_HISTORY_QUEUE_MAX;
+	if (!h->o.query_max)
+		h->o.query_max = WEIR_HISTORY_QUERY_MAX;
+	h->path = strdup(o->path ? o->path : "");
+	h->o.path = h->path;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->rlock, NULL);
+	pthread_cond_init(&h->wake, NULL);
+	pthread_cond_init(&h->done, NULL);
+	if (!h->path || !h->path[0]) {
+		err = -EINVAL;
+		goto err_close;
+	}
+	err = db_open(h, &h->wdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	if (err)
+		goto err_close;
+	/* WAL: readers never block the writer; NORMAL: a commit survives a crash
+	 * of the process (see history.h for what an OS crash may cost).
+	 */
+	err = exec(h, "PRAGMA journal_mode = WAL");
+	err = err ?: exec(h, "PRAGMA synchronous = NORMAL");
+	err = err ?: exec(h, "PRAGMA cache_size = -131072"); /* 128 MiB */
+	err = err ?: exec(h, "PRAGMA temp_store = MEMORY");
+	err = err ?: exec(h, "PRAGMA journal_size_limit = 67108864");
+	err = err ?: migrate(h);
+	if (err)
+		goto err_close;
+	if (sqlite3_prepare_v3(
+		    h->wdb,
+		    "INSERT INTO flows (" WEIR_HISTORY_COLUMNS
+		    ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		    -1, SQLITE_PREPARE_PERSISTENT, &h->insert, NULL) != SQLITE_OK) {
+		weir_history_error(h, "prepare the insert", h->wdb, sqlite3_errcode(h->wdb));
+		err = -EIO;
+		goto err_close;
+	}
+	err = db_open(h, &h->rdb, SQLITE_OPEN_READONLY);
+	err = err ?: weir_htab_init(&h->flows, 1024);
+	err = err ?: flows_replay(h);
+	if (err)
+		goto err_close;
+	if (!h->o.no_thread) {
+		err = writer_start(h);
+		if (err)
+			goto err_close;
+	}
+	rows = pragma_int(h->wdb, "SELECT count(*) FROM flows");
+	h->st.rows = rows > 0 ? (uint64_t)rows : 0;
+	sizes_update(h);
+	log_info("history: open path=%s records=%llu bytes=%llu", h->path,
+		 (unsigned long long)h->st.rows, (unsigned long long)h->st.db_bytes);
+	*out = h;
+	return 0;
+
+err_close:
+	weir_history_close(h);
+	return err;
+}
+
+/* Bytes of the pages in use (the file keeps freed pages for reuse). */
+static int64_t used_bytes(struct weir_history *h)
+{
+	int64_t pages = pragma_int(h->wdb, "PRAGMA page_count");
+	int64_t free_pages = pragma_int(h->wdb, "PRAGMA freelist_count");
+	int64_t page_size = pragma_int(h->wdb, "PRAGMA page_size");
+
+	if (pages < 0 || free_pages < 0 || page_size <= 0)
+		return -1;
+	return (pages - free_pages) * page_size;
+}
+
+/* Runs a DELETE (?1: arg, ?2: a row limit) with the limit chunk() gives,
+ * until chunk() says 0 or a run deletes less than asked; returns the rows
+ * deleted or -EIO.
+ */
+static int64_t delete_chunks(struct weir_history *h, const char *sql, int64_t arg,
+			     int64_t (*chunk)(struct weir_history *h))
+{
+	int64_t total = 0, want;
+	sqlite3_stmt *st;
+	int i, rc;
+
+	if (sqlite3_prepare_v2(h->wdb, sql, -1, &st, NULL) != SQLITE_OK) {
+		weir_history_error(h, "prepare retention", h->wdb, sqlite3_errcode(h->wdb));
+		return -EIO;
+	}
+	for (i = 0; i < RETAIN_CHUNKS_MAX; i++) {
+		want = chunk ? chunk(h) : RETAIN_CHUNK_ROWS;
+		if (want <= 0)
+			break;
+		sqlite3_bind_int64(st, 1, arg);
+		sqlite3_bind_int64(st, 2, want);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE) {
+			weir_history_error(h, "retention delete", h->wdb, rc);
+			sqlite3_finalize(st);
+			return -EIO;
+		}
+		total += sqlite3_changes(h->wdb);
+		pthread_mutex_lock(&h->lock);
+		h->st.rows -= (uint64_t)sqlite3_changes(h->wdb);
+		pthread_mutex_unlock(&h->lock);
+		if (sqlite3_changes(h->wdb) < want)
+			break;
+	}
+	sqlite3_finalize(st);
+	return total;
+}
+
+/* Rows to delete for the pages in use to fall under max_bytes: the excess's
+ * share of the rows, and a percent more so the next commits have room.
+ */
+static int64_t size_chunk(struct weir_history *h)
+{
+	int64_t used = used_bytes(h), rows, want;
+
+	if (used < 0 || (uint64_t)used <= h->o.max_bytes)
+		return 0;
+	pthread_mutex_lock(&h->lock);
+	rows = (int64_t)h->st.rows;
+	pthread_mutex_unlock(&h->lock);
+	want = (int64_t)((double)rows * (double)((uint64_t)used - h->o.max_bytes) / (double)used) +
+	       rows / 100 + 1;
+	return want < RETAIN_CHUNK_ROWS ? want : RETAIN_CHUNK_ROWS;
+}
+
+int weir_history_retain(struct weir_history *h, uint64_t now_ns)
+{
+	int64_t by_age = 0, by_size = 0;
+
+	if (h->o.retention_age_ns && now_ns > h->o.retention_age_ns) {
+		/* oldest first, in chunks, through the time index */
+		by_age = delete_chunks(h,
+				       "DELETE FROM flows WHERE seq IN (SELECT seq FROM flows"
+				       " WHERE time_ns < ?1 ORDER BY time_ns LIMIT ?2)",
+				       (int64_t)(now_ns - h->o.retention_age_ns), NULL);
+	}
+	if (by_age >= 0 && h->o.max_bytes) {
+		/* freed pages are reused: the file stays near max_bytes */
+		by_size = delete_chunks(h,
+					"DELETE FROM flows WHERE seq IN (SELECT seq FROM flows"
+					" ORDER BY time_ns, seq LIMIT ?2)",
+					0, size_chunk);
+	}
+	pthread_mutex_lock(&h->lock);
+	if (by_age > 0)
+		h->st.deleted_age += (uint64_t)by_age;
+	if (by_size > 0)
+		h->st.deleted_size += (uint64_t)by_size;
+	pthread_mutex_unlock(&h->lock);
+	if (by_age > 0 || by_size > 0)
+		log_debug("history: retention deleted age=%lld size=%lld", (long long)by_age,
+			  (long long)by_size);
+	sizes_update(h);
+	return by_age < 0 || by_size < 0 ? -EIO : 0;
+}
+
+/* Forgets flows quiet for FLOW_IDLE_NS (their end record was lost, or the
+ * flow outlived the agent), so the table stays bounded.
+ */
+static void flows_expire(struct weir_history *h)
+{
+	struct weir_hnode *pos, *tmp;
+	size_t i;
+
+	weir_htab_for_each_safe(&h->flows, i, pos, tmp)
+	{
+		struct weir_history_flow *f = (struct weir_history_flow *)pos;
+
+		if (f->last_ns + FLOW_IDLE_NS < h->newest_ns) {
+			weir_htab_remove(&h->flows, pos);
+			free(f);
+		}
+	}
+}
+
+static uint64_t sub0(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+/* What r adds to its flow (see struct weir_history_delta); follows the flow
+ * until its end record. A flow the table cannot hold counts whole at each
+ * record: that is counted (flows_untracked).
+ */
+static void account(struct weir_history *h, const struct weir_flow_record *r,
+		    struct weir_history_delta *d)
+{
+	struct weir_history_flow *f = NULL;
+	struct weir_hnode *pos;
+	uint64_t key, gap;
+
+	d->start = true;
+	d->packets = r->packets;
+	d->bytes = r->bytes;
+	d->reply_packets = r->reply_packets;
+	d->reply_bytes = r->reply_bytes;
+	if (r->time_ns > h->newest_ns)
+		h->newest_ns = r->time_ns;
+	/* a drop event is one packet of its own */
+	if (r->type == WEIR_RECORD_DROP)
+		return;
+	key = weir_history_flow_key(r);
+	weir_htab_for_each_possible(&h->flows, pos, key)
+	{
+		f = (struct weir_history_flow *)pos;
+		break;
+	}
+	gap = f && f->first_seen_ns > r->first_seen_ns ? f->first_seen_ns - r->first_seen_ns :
+	      f					       ? r->first_seen_ns - f->first_seen_ns :
+							 0;
+	/* the same flow: no start record, counters that only grew, its first_seen */
+	if (f && r->type != WEIR_RECORD_START && r->packets >= f->packets && r->bytes >= f->bytes &&
+	    r->reply_packets >= f->reply_packets && r->reply_bytes >= f->reply_bytes &&
+	    gap <= FLOW_SAME_NS) {
+		d->start = false;
+		d->packets = sub0(r->packets, f->packets);
+		d->bytes = sub0(r->bytes, f->bytes);
+		d->reply_packets = sub0(r->reply_packets, f->reply_packets);
+		d->reply_bytes = sub0(r->reply_bytes, f->reply_bytes);
+	}
+	if (r->type == WEIR_RECORD_END) {
+		if (f) {
+			weir_htab_remove(&h->flows, &f->node);
+			free(f);
+		}
+		return;
+	}
+	if (!f) {
+		if (h->flows.n >= FLOWS_MAX)
+			flows_expire(h);
+		f = h->flows.n < FLOWS_MAX ? calloc(1, sizeof(*f)) : NULL;
+		if (!f || weir_htab_insert(&h->flows, &f->node, key)) {
+			free(f);
+			pthread_mutex_lock(&h->lock);
+			h->st.flows_untracked++;
+			pthread_mutex_unlock(&h->lock);
+			return;
+		}
+	}
+	f->first_seen_ns = r->first_seen_ns;
+	f->packets = r->packets;
+	f->bytes = r->bytes;
+	f->reply_packets = r->reply_packets;
+	f->reply_bytes = r->reply_bytes;
+	f->last_ns = r->time_ns;
+}
+
+/* At open: the flows of the last FLOW_IDLE_NS are followed again, so a
+ * restart does not count a live flow's traffic twice.
+ */
+static int flows_replay(struct weir_history *h)
+{
+	struct weir_history_delta d;
+	struct weir_flow_record *r;
+	sqlite3_stmt *st;
+	int64_t newest = pragma_int(h->wdb, "SELECT max(time_ns) FROM flows");
+	size_t n = 0;
+	int rc;
+
+	if (newest <= 0)
+		return 0;
+	rc = sqlite3_prepare_v2(h->wdb,
+				"SELECT " WEIR_HISTORY_COLUMNS " FROM flows WHERE time_ns >= ?"
+				" ORDER BY time_ns, seq LIMIT ?",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		weir_history_error(h, "prepare the replay", h->wdb, rc);
+		return -EIO;
+	}
+	sqlite3_bind_int64(st, 1, newest - (int64_t)FLOW_IDLE_NS);
+	sqlite3_bind_int64(st, 2, REPLAY_ROWS_MAX);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (weir_history_decode(st, &r))
+			continue;
+		account(h, r, &d);
+		weir_flow_record_put(r);
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		weir_history_error(h, "replay", h->wdb, rc);
+		return -EIO;
+	}
+	log_info("history: following flows=%zu from records=%zu", h->flows.n, n);
+	return 0;
+}
+
+/* One transaction of n records; returns how many were written. */
+static size_t write_batch(struct weir_history *h, struct weir_flow_record **v, size_t n)
+{
+	size_t i, written = 0;
+	int rc;
+
+	rc = sqlite3_exec(h->wdb, "BEGIN", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		weir_history_error(h, "begin", h->wdb, rc);
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		struct weir_history_delta d;
+		int err;
+
+		account(h, v[i], &d);
+		err = weir_history_bind(h->insert, v[i], &d);
+
+		if (err) {
+			/* one record that cannot be stored is lost alone, counted */
+			log_warn("history: record id=%llu not stored: %s",
+				 (unsigned long long)v[i]->id, strerror(-err));
+			sqlite3_reset(h->insert);
+			sqlite3_clear_bindings(h->insert);
+			continue;
+		}
+		rc = sqlite3_step(h->insert);
+		sqlite3_reset(h->insert);
+		if (rc != SQLITE_DONE) {
+			weir_history_error(h, "insert", h->wdb, rc);
+			goto rollback;
+		}
+		written++;
+	}
+	rc = sqlite3_exec(h->wdb, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		weir_history_error(h, "commit", h->wdb, rc);
+		goto rollback;
+	}
+	return written;
+
+rollback:
+	sqlite3_exec(h->wdb, "ROLLBACK", NULL, NULL, NULL);
+	return 0;
+}
+
+/* Writes what is queued, batch by batch; called with h->lock held, which it
+ * drops while writing.
+ */
+static void drain(struct weir_history *h)
+{
+	while (h->q_len) {
+		struct weir_flow_record **v = h->q;
+		size_t n = h->q_len, i, written;
+
+		h->q = NULL;
+		h->q_len = 0;
+		h->q_cap = 0;
+		h->flush_now = false;
+		pthread_mutex_unlock(&h->lock);
+		written = 0;
+		for (i = 0; i < n; i += WEIR_HISTORY_BATCH_MAX) {
+			size_t k = n - i < WEIR_HISTORY_BATCH_MAX ? n - i : WEIR_HISTORY_BATCH_MAX;
+			size_t w = write_batch(h, v + i, k);
+
+			written += w;
+			pthread_mutex_lock(&h->lock);
+			h->st.written += w;
+			h->st.rows += w;
+			h->st.write_lost += k - w;
+			h->st.commits += w > 0;
+			pthread_mutex_unlock(&h->lock);
+		}
+		for (i = 0; i < n; i++)
+			weir_flow_record_put(v[i]);
+		free(v);
+		(void)written;
+		pthread_mutex_lock(&h->lock);
+		h->seq_done += n;
+		pthread_cond_broadcast(&h->done);
+	}
+}
+
+static void retain_maybe(struct weir_history *h)
+{
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+
+	if (now - h->last_retain_ns < RETAIN_INTERVAL_NS)
+		return;
+	h->last_retain_ns = now;
+	pthread_mutex_unlock(&h->lock);
+	weir_history_retain(h, clock_ns(CLOCK_REALTIME));
+	pthread_mutex_lock(&h->lock);
+}
+
+static void *writer(void *arg)
+{
+	struct weir_history *h = arg;
+	struct timespec until;
+	uint64_t deadline;
+
+	pthread_mutex_lock(&h->lock);
+	while (!h->stop || h->q_len) {
+		deadline = clock_ns(CLOCK_REALTIME) + h->o.commit_interval_ns;
+		until.tv_sec = (time_t)(deadline / 1000000000ULL);
+		until.tv_nsec = (long)(deadline % 1000000000ULL);
+		/* a batch fills, a flush is asked for, or the interval ends */
+		while (!h->stop && !h->flush_now && h->q_len < WEIR_HISTORY_BATCH_MAX &&
+		       pthread_cond_timedwait(&h->wake, &h->lock, &until) != ETIMEDOUT)
+			;
+		drain(h);
+		retain_maybe(h);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+void weir_history_add(struct weir_history *h, struct weir_flow_record *r)
+{
+	pthread_mutex_lock(&h->lock);
+	h->st.added++;
+	if (h->q_len >= h->o.queue_max) {
+		h->st.queue_dropped++;
+		pthread_mutex_unlock(&h->lock);
+		return;
+	}
+	if (h->q_len == h->q_cap) {
+		size_t cap = h->q_cap ? h->q_cap * 2 : 1024;
+		struct weir_flow_record **q = realloc(h->q, cap * sizeof(void *));
+
+		if (!q) {
+			h->st.queue_dropped++;
+			pthread_mutex_unlock(&h->lock);
+			return;
+		}
+		h->q = q;
+		h->q_cap = cap;
+	}
+	h->q[h->q_len++] = weir_flow_record_get(r);
+	h->seq_added++;
+	if (h->q_len == WEIR_HISTORY_BATCH_MAX)
+		pthread_cond_signal(&h->wake);
+	pthread_mutex_unlock(&h->lock);
+}
+
+int weir_history_flush(struct weir_history *h, int timeout_ms)
+{
+	uint64_t target, deadline;
+	struct timespec until;
+	int rc = 0;
+
+	pthread_mutex_lock(&h->lock);
+	target = h->seq_added;
+	if (!h->thread_started) {
+		drain(h);
+		pthread_mutex_unlock(&h->lock);
+		return 0;
+	}
+	h->flush_now = true;
+	pthread_cond_signal(&h->wake);
+	deadline = clock_ns(CLOCK_REALTIME) + (uint64_t)timeout_ms * 1000000ULL;
+	until.tv_sec = (time_t)(deadline / 1000000000ULL);
+	until.tv_nsec = (long)(deadline % 1000000000ULL);
+	while (h->seq_done < target && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&h->done, &h->lock, &until);
+	rc = h->seq_done < target ? -ETIMEDOUT : 0;
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+void weir_history_close(struct weir_history *h)
+{
+	size_t i;
+
+	if (!h)
+		return;
+	pthread_mutex_lock(&h->lock);
+	h->stop = true;
+	pthread_cond_signal(&h->wake);
+	pthread_mutex_unlock(&h->lock);
+	if (h->thread_started)
+		pthread_join(h->thread, NULL);
+	else if (h->wdb && h->insert) {
+		pthread_mutex_lock(&h->lock);
+		drain(h);
+		pthread_mutex_unlock(&h->lock);
+	}
+	for (i = 0; i < h->q_len; i++)
+		weir_flow_record_put(h->q[i]);
+	free(h->q);
+	{
+		struct weir_hnode *pos, *tmp;
+
+		weir_htab_for_each_safe(&h->flows, i, pos, tmp) free(pos);
+		weir_htab_release(&h->flows);
+	}
+	sqlite3_finalize(h->insert);
+	if (h->wdb && sqlite3_close(h->wdb) != SQLITE_OK)
+		log_warn("history: close: %s", sqlite3_errmsg(h->wdb));
+	sqlite3_close(h->rdb);
+	pthread_cond_destroy(&h->wake);
+	pthread_cond_destroy(&h->done);
+	pthread_mutex_destroy(&h->lock);
+	pthread_mutex_destroy(&h->rlock);
+	free(h->path);
+	free(h);
+}
+
+void weir_history_stats(struct weir_history *h, struct weir_history_stats *st)
+{
+	pthread_mutex_lock(&h->lock);
+	*st = h->st;
+	st->pending = h->seq_added - h->seq_done;
+	pthread_mutex_unlock(&h->lock);
+}

@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The relay's history: records survive a close and a kill -9 (what was
+ * committed), retention by age and by size (oldest first, counted), queries
+ * (number, first, since/until, the cut at query_max), aggregates (each flow's
+ * cumulative counters once), the ring and the history united without
+ * duplicates, and errors (a full database, a corrupt file) reported.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <cmocka.h>
+#include <weir/abi.h>
+#include "history.h"
+#include "history_flows.h"
+#include "history_priv.h"
+#include "store.h"
+#include "timefmt.h"
+
+#define S  1000000000ULL
+#define T0 (1700000000ULL * S)
+
+static char path[64];
+
+static void rm_db(void)
+{
+	char p[96];
+
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/weir-test-history-%d.db", (int)getpid());
+	rm_db();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	rm_db();
+	return 0;
+}
+
+static struct weir_history *open_db(bool thread, uint64_t age, uint64_t max_bytes)
+{
+	struct weir_history_opts o = {
+		.path = path,
+		.no_thread = !thread,
+		.retention_age_ns = age,
+		.max_bytes = max_bytes,
+	};
+	struct weir_history *h;
+
+	assert_int_equal(weir_history_open(&h, &o), 0);
+	return h;
+}
+
+static struct weir_endpoint *pod(const char *ns, const char *name)
+{
+	struct weir_endpoint *ep = weir_endpoint_new(WEIR_IDENTITY_POD);
+
+	ep->namespace = strdup(ns);
+	ep->pod_name = strdup(name);
+	ep->labels = calloc(2, sizeof(char *));
+	ep->labels[0] = strdup("app=x");
+	ep->n_labels = 1;
+	return ep;
+}
+
+/* A TCP record from src to dst:dport; first_seen names the flow. */
+static struct weir_flow_record *rec(uint64_t id, uint64_t t, const char *src, const char *dst,
+				    uint16_t dport, uint64_t first_seen, uint64_t packets)
+{
+	struct weir_flow_record *r = weir_flow_record_new();
+
+	r->id = id;
+	r->time_ns = t;
+	r->first_seen_ns = first_seen;
+	r->last_seen_ns = t;
+	r->type = WEIR_RECORD_UPDATE;
+	r->family = 4;
+	r->proto = IPPROTO_TCP;
+	r->saddr[0] = 10;
+	r->saddr[3] = 1;
+	r->daddr[0] = 10;
+	r->daddr[3] = 2;
+	r->sport = 40000;
+	r->dport = dport;
+	r->verdict = WEIR_VERDICT_FORWARDED;
+	r->packets = packets;
+	r->bytes = packets * 100;
+	r->reply_packets = packets;
+	r->reply_bytes = packets * 10;
+	r->node_name = strdup("node-a");
+	r->src = pod("shop", src);
+	r->dst = pod("shop", dst);
+	return r;
+}
+
+static void add(struct weir_history *h, struct weir_flow_record *r)
+{
+	weir_history_add(h, r);
+	weir_flow_record_put(r);
+}
+
+static size_t count(struct weir_history *h, const struct weir_flow_request *req)
+{
+	struct weir_flow_request all = { 0 };
+	struct weir_flow_record **v;
+	bool truncated;
+	size_t n, i;
+
+	assert_int_equal(weir_history_query(h, req ? req : &all, 0, &v, &n, &truncated), 0);
+	for (i = 0; i < n; i++)
+		weir_flow_record_put(v[i]);
+	free(v);
+	return n;
+}
+
+static void records_survive_a_restart(void **state)
+{
+	struct weir_history *h = open_db(true, 0, 0);
+	struct weir_history_stats st;
+	struct weir_flow_record **v;
+	struct weir_flow_request req = { 0 };
+	bool truncated;
+	size_t n, i;
+
+	(void)state;
+	for (i = 0; i < 1000; i++)
+		add(h, rec(i + 1, T0 + i, "front", "db", 5432, T0, i));
+	/* close commits what is queued */
+	weir_history_close(h);
+	h = open_db(true, 0, 0);
+	weir_history_stats(h, &st);
+	assert_int_equal(st.rows, 1000);
+	assert_int_equal(st.oldest_ns, T0);
+	assert_int_equal(weir_history_query(h, &req, 0, &v, &n, &truncated), 0);
+	assert_int_equal(n, 1000);
+	/* decoded whole: endpoints, labels, counters */
+	assert_int_equal(v[999]->id, 1000);
+	assert_string_equal(v[999]->src->pod_name, "front");
+	assert_string_equal(v[999]->dst->namespace, "shop");
+	assert_string_equal(v[999]->dst->labels[0], "app=x");
+	assert_string_equal(v[999]->node_name, "node-a");
+	assert_int_equal(v[999]->bytes, 99900);
+	assert_int_equal(v[999]->reply_bytes, 9990);
+	assert_int_equal(v[999]->first_seen_ns, T0);
+	assert_int_equal(v[999]->daddr[3], 2);
+	for (i = 0; i < n; i++)
+		weir_flow_record_put(v[i]);
+	free(v);
+	weir_history_close(h);
+}
+
+/* A child commits, queues more, and is killed: the committed ones are there. */
+static void committed_records_survive_kill_9(void **state)
+{
+	struct weir_history_stats st;
+	struct weir_history *h;
+	int fds[2], status;
+	char c;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		size_t i;
+
+		close(fds[0]);
+		h = open_db(true, 0, 0);
+		for (i = 0; i < 5000; i++)
+			add(h, rec(i + 1, T0 + i, "front", "db", 80, T0, 1));
+		if (weir_history_flush(h, 10000))
+			_exit(1);
+		/* these wait for a commit that never comes */
+		for (i = 0; i < 100; i++)
+			add(h, rec(10000 + i, T0 + 10000 + i, "front", "db", 80, T0, 1));
+		if (write(fds[1], "k", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	close(fds[0]);
+	h = open_db(false, 0, 0);
+	weir_history_stats(h, &st);
+	/* every committed record; the uncommitted batch may or may not have made it */
+	assert_true(st.rows >= 5000 && st.rows <= 5100);
+	assert_true(count(h, NULL) >= 5000);
+	weir_history_close(h);
+}
+
+static void retention_by_age_drops_the_old_and_counts(void **state)
+{
+	struct weir_history *h = open_db(false, 3600 * S, 0);
+	struct weir_history_stats st;
+	uint64_t now = T0 + S * 10 * 3600;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 100; i++)
+		add(h, rec(i + 1, T0 + i * 360 * S, "front", "db", 80, T0, 1)); /* 0 .. 9.9 h */
+	assert_int_equal(weir_history_flush(h, 1000), 0);
+	assert_int_equal(weir_history_retain(h, now), 0);
+	weir_history_stats(h, &st);
+	/* kept: from now - 1 h, records 90..99 */
+	assert_int_equal(st.deleted_age, 90);
+	assert_int_equal(st.rows, 10);
+	assert_int_equal(count(h, NULL), 10);
+	assert_int_equal(st.oldest_ns, T0 + S * 90 * 360);
+	weir_history_close(h);
+}
+
+static void retention_by_size_drops_the_oldest_first(void **state)
+{
+	struct weir_history *h = open_db(false, 0, 1 << 20);
+	struct weir_flow_request req = { .number = 1, .first = true };
+	struct weir_history_stats st;
+	struct weir_flow_record **v;
+	bool truncated;
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < 40000; i++)
+		add(h, rec(i + 1, T0 + i * S, "front", "db", 80, T0 + i, 1));
+	assert_int_equal(weir_history_flush(h, 10000), 0);
+	weir_history_stats(h, &st);
+	assert_true(st.db_bytes == 0 || st.rows == 40000);
+	assert_int_equal(weir_history_retain(h, T0), 0);
+	weir_history_stats(h, &st);
+	assert_true(st.deleted_size > 0);
+	assert_int_equal(st.rows + st.deleted_size, 40000);
+	assert_true(st.db_bytes <= 1 << 20);
+	/* what is left is the newest */
+	assert_int_equal(weir_history_query(h, &req, 0, &v, &n, &truncated), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0]->id, st.deleted_size + 1);
+	weir_flow_record_put(v[0]);
+	free(v);
+	weir_history_close(h);
+}
+
+static void queries_take_number_first_and_time_bounds(void **state)
+{
+	struct weir_history *h = open_db(false, 0, 0);
+	struct weir_flow_request req = { .number = 3 };
+	struct weir_flow_record **v;
+	bool truncated;
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < 100; i++)
+		add(h, rec(i + 1, T0 + i * S, i % 2 ? "front" : "cart", "db", 80, T0 + i, 1));
+	assert_int_equal(weir_history_flush(h, 1000), 0);
+	/* last 3, oldest first */
+	assert_int_equal(weir_history_query(h, &req, 0, &v, &n, &truncated), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(v[0]->id, 98);
+	assert_int_equal(v[2]->id, 100);
+	assert_false(truncated);
+	for (i = 0; i < n; i++)
+		weir_flow_record_put(v[i]);
+	free(v);
+	req.first = true;
+	req.since_ns = T0 + 10 * S;
+	req.until_ns = T0 + 20 * S;
+	assert_int_equal(weir_history_query(h, &req, 0, &v, &n, &truncated), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(v[0]->id, 11);
+	assert_int_equal(v[2]->id, 13);
+	for (i = 0; i < n; i++)
+		weir_flow_record_put(v[i]);
+	free(v);
+	/* the cut: the newest max, said so */
+	memset(&req, 0, sizeof(req));
+	assert_int_equal(weir_history_query(h, &req, 10, &v, &n, &truncated), 0);
+	assert_int_equal(n, 10);
+	assert_true(truncated);
+	assert_int_equal(v[9]->id, 100);
+	for (i = 0; i < n; i++)
+		weir_flow_record_put(v[i]);
+	free(v);
+	weir_history_close(h);
+}
+
+static json_t *aggregate(struct weir_history *h, const char *const *kv, int want_err)
+{
+	struct weir_agg_request ar = { 0 };
+	json_t *out = NULL;
+	char err[256] = "";
+	int ret = 0;
+
+	for (; *kv && !ret; kv += 2)
+		ret = weir_agg_request_set(&ar, kv[0], kv[1], err, sizeof(err));
+	ret = ret ?: weir_agg_request_finish(&ar, err, sizeof(err));
+	ret = ret ?: weir_history_aggregate(h, &ar, &out, err, sizeof(err));
+	weir_agg_request_release(&ar);
+	assert_int_equal(ret, want_err);
+	if (want_err)
+		assert_true(err[0]);
+	return out;
+}
+
+static json_int_t group_int(json_t *out, size_t i, const char *key)
+{
+	return json_integer_value(
+		json_object_get(json_array_get(json_object_get(out, "groups"), i), key));
+}
+
+static const char *group_key(json_t *out, size_t i, const char *key)
+{
+	json_t *g = json_array_get(json_object_get(out, "groups"), i);
+
+	return json_string_value(json_object_get(json_object_get(g, "key"), key));
+}
+
+static void aggregates_count_each_flow_once(void **state)
+{
+	struct weir_history *h = open_db(false, 0, 0);
+	static const char *const by_pods[] = { "by", "source.pod_name,destination.pod_name", NULL };
+	static const char *const by_port[] = {
+		"by", "l4.TCP.destination_port", "order", "flows", "limit", "1", NULL
+	};
+	static const char *const filtered[] = { "by", "destination.pod_name", "allowlist",
+						"[{\"destination_port\": [\"443\"]}]", NULL };
+	static const char *const bad_field[] = { "by", "source.pod_name,evil; DROP", NULL };
+	static const char *const labels[] = { "by", "source.pod_name", "allowlist",
+					      "[{\"source_label\": [\"app=x\"]}]", NULL };
+	json_t *out;
+
+	(void)state;
+	/* flow 1 front->db:5432: three records, cumulative 10, 20, 30 packets */
+	add(h, rec(1, T0 + 1, "front", "db", 5432, T0, 10));
+	add(h, rec(2, T0 + 2, "front", "db", 5432, T0, 20));
+	add(h, rec(3, T0 + 3, "front", "db", 5432, T0, 30));
+	/* flow 2 front->db:5432, another connection: 5 packets */
+	add(h, rec(4, T0 + 4, "front", "db", 5432, T0 + 1, 5));
+	/* flows 3, 4, 5 cart->api:443, begun seconds apart */
+	add(h, rec(5, T0 + 5, "cart", "api", 443, T0 + 2 * S, 1));
+	add(h, rec(6, T0 + 6, "cart", "api", 443, T0 + 4 * S, 2));
+	add(h, rec(7, T0 + 7, "cart", "api", 443, T0 + 6 * S, 3));
+	assert_int_equal(weir_history_flush(h, 1000), 0);
+
+	out = aggregate(h, by_pods, 0);
+	assert_int_equal(json_array_size(json_object_get(out, "groups")), 2);
+	assert_string_equal(group_key(out, 0, "source.pod_name"), "front");
+	assert_string_equal(group_key(out, 0, "destination.pod_name"), "db");
+	assert_int_equal(group_int(out, 0, "flows"), 2);
+	assert_int_equal(group_int(out, 0, "packets"), 35);
+	assert_int_equal(group_int(out, 0, "bytes"), 3500);
+	assert_int_equal(group_int(out, 0, "reply_bytes"), 350);
+	assert_int_equal(group_int(out, 1, "flows"), 3);
+	assert_int_equal(group_int(out, 1, "packets"), 6);
+	json_decref(out);
+
+	out = aggregate(h, by_port, 0);
+	assert_int_equal(json_array_size(json_object_get(out, "groups")), 1);
+	assert_int_equal(
+		json_integer_value(json_object_get(
+			json_object_get(json_array_get(json_object_get(out, "groups"), 0), "key"),
+			"l4.TCP.destination_port")),
+		443);
+	assert_int_equal(group_int(out, 0, "flows"), 3);
+	json_decref(out);
+
+	out = aggregate(h, filtered, 0);
+	assert_int_equal(json_array_size(json_object_get(out, "groups")), 1);
+	assert_string_equal(group_key(out, 0, "destination.pod_name"), "api");
+	json_decref(out);
+
+	assert_null(aggregate(h, bad_field, -EINVAL));
+	assert_null(aggregate(h, labels, -EINVAL));
+
+	/* a range counts the traffic within it: flow 1's last two records, flow 2 */
+	{
+		char since[WEIR_TIME_STR_LEN];
+		const char *ranged[] = { "by", "source.pod_name", "since", since, NULL };
+
+		weir_time_format(T0 + 2, since, sizeof(since));
+		out = aggregate(h, ranged, 0);
+		assert_string_equal(group_key(out, 0, "source.pod_name"), "front");
+		assert_int_equal(group_int(out, 0, "packets"), 25);
+		assert_int_equal(group_int(out, 0, "flows"), 1);
+		json_decref(out);
+	}
+	/* a restart follows flow 2 (the one its agent key holds now) on: its
+	 * next record adds 10, not 15
+	 */
+	weir_history_close(h);
+	h = open_db(false, 0, 0);
+	add(h, rec(8, T0 + 8, "front", "db", 5432, T0 + 1, 15));
+	assert_int_equal(weir_history_flush(h, 1000), 0);
+	out = aggregate(h, by_pods, 0);
+	assert_string_equal(group_key(out, 0, "source.pod_name"), "front");
+	assert_int_equal(group_int(out, 0, "packets"), 45);
+	assert_int_equal(group_int(out, 0, "flows"), 2);
+	json_decref(out);
+	weir_history_close(h);
+}
+
+/* The ring holds the newest; the history all: united, no duplicates, in order. */
+static void ring_and_history_unite_without_duplicates(void **state)
+{
+	struct weir_history *h = open_db(true, 0, 0);
+	struct weir_flow_request req = { .since_ns = T0 };
+	struct weir_flow_record **v = NULL, *r;
+	struct weir_store *store;
+	size_t i, n = 0;
+
+	(void)state;
+	assert_int_equal(weir_store_new(&store, 100), 0);
+	for (i = 0; i < 1000; i++) {
+		r = rec(i + 1, T0 + i * S, "front", "db", 80, T0 + i, 1);
+		weir_store_add(store, r);
+		weir_history_add(h, r);
+		weir_flow_record_put(r);
+	}
+	assert_int_equal(weir_store_query(store, &req, &v, &n), 0);
+	assert_int_equal(n, 100);
+	assert_int_equal(weir_relay_flows_more(store, h, &req, &v, &n), 0);
+	assert_int_equal(n, 1000);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(v[i]->id, i + 1);
+		weir_flow_record_put(v[i]);
+	}
+	free(v);
+	/* last 5 since T0: from the seam's newer side */
+	req.number = 5;
+	assert_int_equal(weir_store_query(store, &req, &v, &n), 0);
+	assert_int_equal(weir_relay_flows_more(store, h, &req, &v, &n), 0);
+	assert_int_equal(n, 5);
+	assert_int_equal(v[0]->id, 996);
+	for (i = 0; i < n; i++)
+		weir_flow_record_put(v[i]);
+	free(v);
+	/* a request the ring covers is left alone */
+	req.number = 0;
+	req.since_ns = T0 + 950 * S;
+	assert_int_equal(weir_store_query(store, &req, &v, &n), 0);
+	assert_int_equal(n, 50);
+	assert_int_equal(weir_relay_flows_more(store, h, &req, &v, &n), 0);
+	assert_int_equal(n, 50);
+	for (i = 0; i < n; i++)
+		weir_flow_record_put(v[i]);
+	free(v);
+	weir_history_close(h);
+	weir_store_free(store);
+}
+
+static void a_full_database_is_counted_and_reported(void **state)
+{
+	struct weir_history *h = open_db(false, 0, 0);
+	struct weir_history_stats st;
+	size_t i;
+
+	(void)state;
+	add(h, rec(1, T0, "front", "db", 80, T0, 1));
+	assert_int_equal(weir_history_flush(h, 1000), 0);
+	/* the disk is full: no page may be added */
+	assert_int_equal(sqlite3_exec(h->wdb, "PRAGMA max_page_count = 1", NULL, NULL, NULL),
+			 SQLITE_OK);
+	for (i = 0; i < 2000; i++)
+		add(h, rec(i + 2, T0 + i, "front-with-a-long-name", "db", 80, T0 + i, 1));
+	assert_int_equal(weir_history_flush(h, 1000), 0);
+	weir_history_stats(h, &st);
+	assert_int_equal(st.write_lost, 2000);
+	assert_int_equal(st.written, 1);
+	assert_true(st.write_errors >= 1);
+	assert_non_null(strstr(st.last_error, "full"));
+	assert_true(st.last_error_ns > 0);
+	assert_int_equal(count(h, NULL), 1);
+	weir_history_close(h);
+}
+
+static void a_corrupt_file_is_refused(void **state)
+{
+	struct weir_history_opts o = { .path = path, .no_thread = true };
+	struct weir_history *h;
+	char junk[8192];
+	int fd;
+
+	(void)state;
+	memset(junk, 'x', sizeof(junk));
+	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, junk, sizeof(junk)), sizeof(junk));
+	close(fd);
+	assert_int_not_equal(weir_history_open(&h, &o), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(records_survive_a_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(committed_records_survive_kill_9, setup, teardown),
+		cmocka_unit_test_setup_teardown(retention_by_age_drops_the_old_and_counts, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(retention_by_size_drops_the_oldest_first, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(queries_take_number_first_and_time_bounds, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(aggregates_count_each_flow_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(ring_and_history_unite_without_duplicates, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(a_full_database_is_counted_and_reported, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(a_corrupt_file_is_refused, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
