@@ -58,6 +58,12 @@ static const struct weir_opt opts[] = {
 	OPT("netns-discovery", BOOL, netns_discovery, NULL,
 	    "endpoints from named network namespaces"),
 	OPT("netns-dir", STR, netns_dir, "DIR", "named network namespaces (/run/netns)"),
+	OPT("k8s", BOOL, k8s, NULL,
+	    "endpoints from the Kubernetes API: this node's pods (in-cluster service account)"),
+	OPT("kubeconfig", STR, kubeconfig, "PATH",
+	    "with --k8s: reach the API through this kubeconfig instead (implies --k8s)"),
+	OPT("k8s-watch-timeout", U32, k8s_watch_timeout_s, "SECONDS",
+	    "the API server ends each pod watch after this; it is then resumed (300)"),
 };
 
 static const struct weir_opts agent_opts = {
@@ -88,6 +94,7 @@ void weir_agent_config_defaults(struct weir_agent_config *cfg)
 	cfg->listen = strdup(WEIR_AGENT_LISTEN_DEFAULT);
 	cfg->socket_path = strdup(WEIR_AGENT_SOCKET_DEFAULT);
 	cfg->netns_dir = strdup("/run/netns");
+	cfg->k8s_watch_timeout_s = 300;
 }
 
 void weir_agent_config_release(struct weir_agent_config *cfg)
@@ -108,6 +115,8 @@ int weir_agent_config_args(struct weir_agent_config *cfg, int argc, char **argv,
 
 	if (ret)
 		return ret;
+	if (cfg->kubeconfig)
+		cfg->k8s = true;
 	if (cfg->idle_timeout_s < cfg->sweep_interval_ms / 1000) {
 		snprintf(err, err_len, "idle-timeout (%us) is shorter than sweep-interval (%ums)",
 			 cfg->idle_timeout_s, cfg->sweep_interval_ms);

@@ -35,7 +35,10 @@ struct weir_agent_config {
 	char *endpoints_file;	    /* static endpoints, reloaded on SIGHUP and on change */
 	bool netns_discovery;	    /* endpoints from named network namespaces */
 	char *netns_dir;	    /* /run/netns */
-	int verbose;		    /* -v: debug logging */
+	bool k8s;		    /* endpoints from the Kubernetes API: this node's pods */
+	char *kubeconfig;	    /* with k8s: a kubeconfig instead of the in-cluster account */
+	uint32_t k8s_watch_timeout_s; /* the API server ends each watch after this (300) */
+	int verbose;		      /* -v: debug logging */
 };
 
 void weir_agent_config_defaults(struct weir_agent_config *cfg);

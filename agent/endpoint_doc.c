@@ -302,10 +302,9 @@ int weir_endpoint_doc_parse(const json_t *doc, const char *where, const char *no
 			    struct weir_endpoint **ep_out, struct weir_addr **ips_out,
 			    size_t *n_ips_out, char *err, size_t err_len)
 {
-	static const char *const known[] = { "ips",	  "namespace",	  "pod_name",
-					     "labels",	  "workload",	  "node_name",
-					     "interface", "container_id", "pod_uid",
-					     NULL };
+	static const char *const known[] = { "ips",	 "namespace", "pod_name",  "labels",
+					     "workload", "node_name", "interface", "container_id",
+					     "pod_uid",	 NULL };
 	const char *namespace = NULL, *pod_name = NULL;
 	struct weir_addr *ips = NULL;
 	struct weir_endpoint *ep;
@@ -391,8 +390,8 @@ int weir_endpoint_doc_reg(const json_t *doc, const char *where, struct weir_endp
 	memset(reg, 0, sizeof(*reg));
 	if (!json_is_object(doc))
 		return 0;
-	ret = get_optional(doc, "interface", IF_NAMESIZE - 1, TEXT_NONEMPTY | TEXT_NO_SLASH,
-			   where, &reg->interface, err, err_len);
+	ret = get_optional(doc, "interface", IF_NAMESIZE - 1, TEXT_NONEMPTY | TEXT_NO_SLASH, where,
+			   &reg->interface, err, err_len);
 	if (!ret)
 		ret = get_optional(doc, "container_id", WEIR_EP_ID_MAX, TEXT_NONEMPTY, where,
 				   &reg->container_id, err, err_len);

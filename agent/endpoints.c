@@ -43,7 +43,7 @@ struct entry {
 	struct weir_endpoint *ep;   /* the cache's reference */
 	struct weir_addr *ips;
 	size_t n_ips;
-	struct claim *claims; /* claims[i] is ips[i] */
+	struct claim *claims;	      /* claims[i] is ips[i] */
 	struct weir_endpoint_reg reg; /* API registrations: interface, container, pod UID */
 };
 
@@ -460,7 +460,8 @@ struct weir_endpoint *weir_endpoints_lookup(struct weir_endpoints *eps, uint8_t 
 			const struct entry *e = c->entry;
 
 			if (e != best && addr_eq(c->addr, &key) && e->rank != RANK_HOST &&
-			    richer(e->ep, best->ep) && !strcmp(e->ep->namespace, best->ep->namespace) &&
+			    richer(e->ep, best->ep) &&
+			    !strcmp(e->ep->namespace, best->ep->namespace) &&
 			    !strcmp(e->ep->pod_name, best->ep->pod_name))
 				best = e;
 		}
@@ -538,8 +539,8 @@ int weir_endpoints_unregister(struct weir_endpoints *eps, const char *namespace,
 }
 
 int weir_endpoints_unregister_container(struct weir_endpoints *eps, const char *namespace,
-					const char *pod_name, const char *container_id,
-					char *iface, size_t iface_len)
+					const char *pod_name, const char *container_id, char *iface,
+					size_t iface_len)
 {
 	return remove_pod(eps, WEIR_EP_SRC_API, namespace, pod_name, container_id, iface,
 			  iface_len);

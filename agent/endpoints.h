@@ -2,9 +2,9 @@
 /* The endpoint cache: IP address -> endpoint (namespace, pod, labels,
  * workload, node). Sources, most authoritative first: registrations through
  * the API (the CNI plugin), the Kubernetes watch of this node's pods, the
- * static JSON file, network-namespace discovery. An address no source knows is `world`; the node's own addresses
- * are `host`. Thread-safe: the flow assembler looks up while the HTTP server
- * and the file watcher update.
+ * static JSON file, network-namespace discovery. An address no source knows is `world`; the node's
+ * own addresses are `host`. Thread-safe: the flow assembler looks up while the HTTP server and the
+ * file watcher update.
  *
  * Endpoint document (API body, and each element of the file's "endpoints"):
  *   {"ips": ["10.1.0.5", "fd00:1::5"], "namespace": "shop", "pod_name": "cart-1",
@@ -57,8 +57,8 @@ int weir_endpoints_unregister(struct weir_endpoints *eps, const char *namespace,
  * removed registration's interface, if any, is copied to iface ("" if none).
  */
 int weir_endpoints_unregister_container(struct weir_endpoints *eps, const char *namespace,
-					const char *pod_name, const char *container_id,
-					char *iface, size_t iface_len);
+					const char *pod_name, const char *container_id, char *iface,
+					size_t iface_len);
 /* Whether an API registration names ifname as its interface. */
 bool weir_endpoints_has_interface(struct weir_endpoints *eps, const char *ifname);
 

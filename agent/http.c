@@ -15,6 +15,7 @@
 #include "endpoints.h"
 #include "http.h"
 #include "http_server.h"
+#include "k8s_watch.h"
 #include "log.h"
 #include "metrics.h"
 #include "pod_attach.h"
@@ -30,6 +31,19 @@ struct weir_http {
 	struct weir_agent *a;
 	struct weir_http_server *server;
 };
+
+/* The Kubernetes watch, under "k8s" in /v1/status. */
+static json_t *k8s_json(struct weir_k8s *k)
+{
+	struct weir_k8s_stats st;
+
+	weir_k8s_stats(k, &st);
+	return json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:s}", "synced", st.synced,
+			 "resource_version", st.resource_version, "lists", (json_int_t)st.lists,
+			 "watches", (json_int_t)st.watches, "events", (json_int_t)st.events,
+			 "expired", (json_int_t)st.expired, "errors", (json_int_t)st.errors,
+			 "last_error", st.last_error);
+}
 
 /* GET /v1/status: Hubble's ServerStatus fields, then Weir's. */
 static json_t *status_json(void *ctx)
@@ -59,6 +73,8 @@ static json_t *status_json(void *ctx)
 	json_object_set_new(j, "active_flows", json_integer((json_int_t)st.active_flows));
 	json_object_set_new(j, "endpoints", json_integer((json_int_t)st.endpoints));
 	json_object_set_new(j, "rss_bytes", json_integer((json_int_t)st.rss_bytes));
+	if (a->k8s)
+		json_object_set_new(j, "k8s", k8s_json(a->k8s));
 	return j;
 }
 

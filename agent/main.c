@@ -25,6 +25,7 @@
 #include "datapath.h"
 #include "endpoints.h"
 #include "http.h"
+#include "k8s_watch.h"
 #include "log.h"
 #include "metrics.h"
 #include "netlink.h"
@@ -338,6 +339,23 @@ static int datapath_setup(struct weir_agent *a)
 	return 0;
 }
 
+static int k8s_setup(struct weir_agent *a)
+{
+	struct weir_k8s_opts opts = {
+		.kubeconfig = a->cfg.kubeconfig,
+		.node_name = a->cfg.node_name,
+		.eps = a->endpoints,
+		.watch_timeout_s = a->cfg.k8s_watch_timeout_s,
+	};
+	char err[512] = "";
+	int ret;
+
+	ret = weir_k8s_start(&a->k8s, &opts, err, sizeof(err));
+	if (ret)
+		log_err("k8s: %s", err[0] ? err : strerror(-ret));
+	return ret;
+}
+
 static int setup(struct daemon *d)
 {
 	struct weir_agent *a = &d->a;
@@ -362,6 +380,11 @@ static int setup(struct daemon *d)
 	}
 	if (a->cfg.netns_discovery)
 		netns_scan(d);
+	if (a->cfg.k8s) {
+		err = k8s_setup(a);
+		if (err)
+			return err;
+	}
 
 	skel = weir_datapath_skel(a->dp);
 	ao = (struct weir_assembler_opts){
@@ -392,6 +415,7 @@ static void teardown(struct daemon *d)
 		weir_assembler_flush(a->assembler); /* last records reach open streams */
 	if (d->http)
 		weir_http_stop(d->http);
+	weir_k8s_stop(a->k8s);
 	weir_pod_attach_free(a->pod_attach);
 	weir_netlink_close(d->nl);
 	weir_assembler_free(a->assembler);

@@ -10,26 +10,26 @@
 #include <stddef.h>
 #include <jansson.h>
 
-#define WEIR_CNI_VERSION	   "1.0.0"
-#define WEIR_CNI_SOCKET_DEFAULT	   "/run/weir/agent.sock"
+#define WEIR_CNI_VERSION	    "1.0.0"
+#define WEIR_CNI_SOCKET_DEFAULT	    "/run/weir/agent.sock"
 #define WEIR_CNI_TIMEOUT_MS_DEFAULT 5000
-#define WEIR_CNI_STDIN_MAX_BYTES   (1 << 20)
-#define WEIR_CNI_MSG_LEN	   512
+#define WEIR_CNI_STDIN_MAX_BYTES    (1 << 20)
+#define WEIR_CNI_MSG_LEN	    512
 
 /* The spec's well-known error codes; 100 and up are the plugin's own. */
 enum weir_cni_code {
-	WEIR_CNI_E_VERSION = 1,	      /* incompatible CNI version */
-	WEIR_CNI_E_FIELD = 2,	      /* unsupported field in the network configuration */
-	WEIR_CNI_E_CONTAINER = 3,     /* container unknown or does not exist */
-	WEIR_CNI_E_ENV = 4,	      /* invalid necessary environment variables */
-	WEIR_CNI_E_IO = 5,	      /* I/O failure */
-	WEIR_CNI_E_DECODE = 6,	      /* failed to decode content */
-	WEIR_CNI_E_CONFIG = 7,	      /* invalid network configuration */
-	WEIR_CNI_E_TRY_AGAIN = 11,    /* try again later: the agent is unreachable or busy */
-	WEIR_CNI_E_AGENT = 1000,      /* the agent refused the request */
+	WEIR_CNI_E_VERSION = 1,		/* incompatible CNI version */
+	WEIR_CNI_E_FIELD = 2,		/* unsupported field in the network configuration */
+	WEIR_CNI_E_CONTAINER = 3,	/* container unknown or does not exist */
+	WEIR_CNI_E_ENV = 4,		/* invalid necessary environment variables */
+	WEIR_CNI_E_IO = 5,		/* I/O failure */
+	WEIR_CNI_E_DECODE = 6,		/* failed to decode content */
+	WEIR_CNI_E_CONFIG = 7,		/* invalid network configuration */
+	WEIR_CNI_E_TRY_AGAIN = 11,	/* try again later: the agent is unreachable or busy */
+	WEIR_CNI_E_AGENT = 1000,	/* the agent refused the request */
 	WEIR_CNI_E_UNREGISTERED = 1001, /* CHECK: the pod is not registered */
-	WEIR_CNI_E_DETACHED = 1002,   /* CHECK: TC is not on the pod's interface */
-	WEIR_CNI_E_MISMATCH = 1003,   /* CHECK: the registration differs from prevResult */
+	WEIR_CNI_E_DETACHED = 1002,	/* CHECK: TC is not on the pod's interface */
+	WEIR_CNI_E_MISMATCH = 1003,	/* CHECK: the registration differs from prevResult */
 };
 
 /* An error to report: code, message, optional details. */
@@ -90,8 +90,8 @@ void weir_cni_conf_release(struct weir_cni_conf *conf);
 
 /* What weir-cni needs of prevResult. */
 struct weir_cni_prev {
-	char host_if[16];		     /* the pod's host-side interface, or "" */
-	char ips[WEIR_CNI_IPS_MAX][46];	     /* the pod's addresses, without prefix */
+	char host_if[16];		/* the pod's host-side interface, or "" */
+	char ips[WEIR_CNI_IPS_MAX][46]; /* the pod's addresses, without prefix */
 	size_t n_ips;
 };
 

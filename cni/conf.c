@@ -77,7 +77,8 @@ int weir_cni_conf_parse(struct weir_cni_conf *conf, const char *text, size_t len
 	v = json_object_get(conf->root, "fail_open");
 	if (v) {
 		if (!json_is_boolean(v))
-			return weir_cni_fail(e, WEIR_CNI_E_CONFIG, "fail_open is not true or false");
+			return weir_cni_fail(e, WEIR_CNI_E_CONFIG,
+					     "fail_open is not true or false");
 		conf->fail_open = json_is_true(v);
 	}
 	v = json_object_get(conf->root, "timeout_ms");

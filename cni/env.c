@@ -25,8 +25,8 @@ static bool container_id_valid(const char *s)
 		return false;
 	for (i = 0; s[i]; i++) {
 		char c = s[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			     (c >= '0' && c <= '9');
+		bool alnum =
+			(c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 
 		if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
 			return false;
@@ -65,11 +65,12 @@ static int args_parse(struct weir_cni_env *env, const char *args, struct weir_cn
 			end = p + strlen(p);
 		eq = memchr(p, '=', (size_t)(end - p));
 		if (!eq)
-			return weir_cni_fail(e, WEIR_CNI_E_ENV, "CNI_ARGS: \"%.*s\" is not KEY=VALUE",
-					     (int)(end - p), p);
+			return weir_cni_fail(e, WEIR_CNI_E_ENV,
+					     "CNI_ARGS: \"%.*s\" is not KEY=VALUE", (int)(end - p),
+					     p);
 		ret = 0;
-#define ARG(k, field)                                                                       \
-	if ((size_t)(eq - p) == strlen(k) && !strncmp(p, k, strlen(k)))                     \
+#define ARG(k, field)                                                                              \
+	if ((size_t)(eq - p) == strlen(k) && !strncmp(p, k, strlen(k)))                            \
 		ret = arg_value(k, eq + 1, (size_t)(end - eq - 1), env->field, sizeof(env->field), \
 				e);
 		ARG("K8S_POD_NAMESPACE", pod_namespace)

@@ -141,7 +141,8 @@ static int cmd_add(const struct weir_cni_conf *conf, const struct weir_cni_env *
 	if (ret)
 		return ret;
 	if (reply.status != 201) {
-		ret = weir_cni_fail(e, reply.status == 503 ? WEIR_CNI_E_TRY_AGAIN : WEIR_CNI_E_AGENT,
+		ret = weir_cni_fail(e,
+				    reply.status == 503 ? WEIR_CNI_E_TRY_AGAIN : WEIR_CNI_E_AGENT,
 				    "weir-agent refused the registration (HTTP %ld): %s",
 				    reply.status, weir_cni_reply_error(&reply));
 		weir_cni_reply_release(&reply);
@@ -178,7 +179,8 @@ static int cmd_del(const struct weir_cni_conf *conf, const struct weir_cni_env *
 	if (ret)
 		return ret;
 	if (reply.status != 204 && reply.status != 404 && reply.status != 409)
-		ret = weir_cni_fail(e, reply.status == 503 ? WEIR_CNI_E_TRY_AGAIN : WEIR_CNI_E_AGENT,
+		ret = weir_cni_fail(e,
+				    reply.status == 503 ? WEIR_CNI_E_TRY_AGAIN : WEIR_CNI_E_AGENT,
 				    "weir-agent refused to unregister %s/%s (HTTP %ld): %s",
 				    namespace, name, reply.status, weir_cni_reply_error(&reply));
 	weir_cni_reply_release(&reply);
@@ -213,8 +215,9 @@ static int cmd_check(const struct weir_cni_conf *conf, const struct weir_cni_env
 	if (ret)
 		return ret;
 	if (reply.status != 200) {
-		ret = weir_cni_fail(e, WEIR_CNI_E_AGENT, "weir-agent: GET /v1/endpoints: HTTP %ld: %s",
-				    reply.status, weir_cni_reply_error(&reply));
+		ret = weir_cni_fail(e, WEIR_CNI_E_AGENT,
+				    "weir-agent: GET /v1/endpoints: HTTP %ld: %s", reply.status,
+				    weir_cni_reply_error(&reply));
 		weir_cni_reply_release(&reply);
 		return ret;
 	}

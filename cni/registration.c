@@ -74,7 +74,8 @@ int weir_cni_check_registration(const json_t *all, const struct weir_cni_env *en
 
 	weir_cni_pod_id(env, &namespace, &pod);
 	if (!json_is_array(all))
-		return weir_cni_fail(e, WEIR_CNI_E_AGENT, "the agent's endpoint list is not an array");
+		return weir_cni_fail(e, WEIR_CNI_E_AGENT,
+				     "the agent's endpoint list is not an array");
 	json_array_foreach(all, i, v)
 	{
 		if (str_is(v, "source", "api") && str_is(v, "namespace", namespace) &&

@@ -11,7 +11,7 @@ pkgs=(
 	libmicrohttpd-dev libcurl4-openssl-dev libyaml-dev
 	# tests
 	libcmocka-dev iproute2 ethtool netcat-openbsd iputils-ping tcpdump jq curl prometheus
-	python3 python3-scapy
+	python3 python3-scapy containernetworking-plugins python3-yaml yamllint
 	# benchmarks (peer) and make check
 	xdp-tools clang-tidy clang-format cppcheck shellcheck
 )

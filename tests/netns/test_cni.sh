@@ -6,6 +6,7 @@
 # TC on the pods' veths comes from the registrations alone. Then the spec's
 # errors: malformed stdin, no prevResult, an unsupported version, a missing
 # variable, an agent that is down or stuck, and fail_open.
+# shellcheck disable=SC2317 # functions called through t_check and wait_for
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/netns/lib.sh
@@ -17,11 +18,12 @@ cni=$build/weir-cni
 plugins=/usr/lib/cni
 need_root
 need_cmd curl jq python3 tc
-[ -x "$agent" ] && [ -x "$cni" ] || t_bail "weir-agent and weir-cni are built" "run make"
-[ -x "$plugins/bridge" ] && [ -x "$plugins/host-local" ] ||
+{ [ -x "$agent" ] && [ -x "$cni" ]; } || t_bail "weir-agent and weir-cni are built" "run make"
+{ [ -x "$plugins/bridge" ] && [ -x "$plugins/host-local" ]; } ||
 	t_skip_all "no CNI plugins in $plugins (containernetworking-plugins)"
 
 SOCK=$T_TMP/agent.sock
+# shellcheck disable=SC2034 # set by ns_bg; killed at exit
 AGENT='' stuck='' # set by ns_bg
 NET=weir-cni-test
 

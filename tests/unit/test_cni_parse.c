@@ -33,8 +33,10 @@ static int env_with(struct weir_cni_env *env, struct weir_cni_err *e, const char
 
 static void env_reads_the_runtime_and_the_pod(void **state)
 {
-	static const char *const ok[] = { "CNI_COMMAND=ADD", "CNI_CONTAINERID=abc-1.2_x",
-					  "CNI_NETNS=/run/netns/p", "CNI_IFNAME=eth0",
+	static const char *const ok[] = { "CNI_COMMAND=ADD",
+					  "CNI_CONTAINERID=abc-1.2_x",
+					  "CNI_NETNS=/run/netns/p",
+					  "CNI_IFNAME=eth0",
 					  "CNI_PATH=/opt/cni/bin",
 					  "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;"
 					  "K8S_POD_NAME=cart-7d9f;K8S_POD_UID=1234-abcd;"
@@ -54,7 +56,8 @@ static void env_reads_the_runtime_and_the_pod(void **state)
 	assert_string_equal(env.pod_uid, "1234-abcd");
 	weir_cni_pod_id(&env, &ns, &pod);
 	assert_string_equal(pod, "cart-7d9f");
-	/* DEL needs neither CNI_NETNS nor CNI_PATH; without Kubernetes names the pod is the container. */
+	/* DEL needs neither CNI_NETNS nor CNI_PATH; without Kubernetes names the pod is the
+	 * container. */
 	assert_int_equal(env_with(&env, &e, del), 0);
 	weir_cni_pod_id(&env, &ns, &pod);
 	assert_string_equal(ns, "cni");
@@ -71,7 +74,8 @@ static void env_errors_are_code_4(void **state)
 		  "CNI_PATH=/p", NULL },
 		{ "CNI_COMMAND=ADD", "CNI_CONTAINERID=a/b", "CNI_NETNS=/n", "CNI_IFNAME=eth0",
 		  "CNI_PATH=/p", NULL },
-		{ "CNI_COMMAND=CHECK", "CNI_CONTAINERID=a", "CNI_IFNAME=eth0", "CNI_PATH=/p", NULL },
+		{ "CNI_COMMAND=CHECK", "CNI_CONTAINERID=a", "CNI_IFNAME=eth0", "CNI_PATH=/p",
+		  NULL },
 		{ "CNI_COMMAND=ADD", "CNI_CONTAINERID=a", "CNI_NETNS=/n", "CNI_IFNAME=eth0",
 		  "CNI_PATH=/p", "CNI_ARGS=K8S_POD_NAME=x", NULL },
 	};
@@ -131,7 +135,8 @@ static void conf_errors_have_the_specs_codes(void **state)
 	} cases[] = {
 		{ "{", WEIR_CNI_E_DECODE },
 		{ "[1]", WEIR_CNI_E_DECODE },
-		{ "{\"cniVersion\": \"1.0.0\", \"name\": \"n\", \"name\": \"m\"}", WEIR_CNI_E_DECODE },
+		{ "{\"cniVersion\": \"1.0.0\", \"name\": \"n\", \"name\": \"m\"}",
+		  WEIR_CNI_E_DECODE },
 		{ "{\"name\": \"n\"}", WEIR_CNI_E_CONFIG },
 		{ "{\"cniVersion\": \"2.0.0\", \"name\": \"n\"}", WEIR_CNI_E_VERSION },
 		{ "{\"cniVersion\": \"0.2.0\", \"name\": \"n\"}", WEIR_CNI_E_VERSION },
@@ -189,14 +194,15 @@ static void prev_result_finds_the_host_side(void **state)
 
 	(void)state;
 	/* bridge: the bridge, the host veth, the container's eth0. */
-	assert_int_equal(prev("{\"cniVersion\": \"1.0.0\", \"interfaces\": ["
-			      "{\"name\": \"cni0\", \"mac\": \"aa\"},"
-			      "{\"name\": \"veth1a2b\", \"mac\": \"bb\"},"
-			      "{\"name\": \"eth0\", \"sandbox\": \"/run/netns/p\"}],"
-			      " \"ips\": [{\"address\": \"10.1.0.5/24\", \"gateway\": \"10.1.0.1\","
-			      " \"interface\": 2}, {\"address\": \"fd00::5/64\", \"interface\": 2}]}",
-			      &p, &e),
-			 0);
+	assert_int_equal(
+		prev("{\"cniVersion\": \"1.0.0\", \"interfaces\": ["
+		     "{\"name\": \"cni0\", \"mac\": \"aa\"},"
+		     "{\"name\": \"veth1a2b\", \"mac\": \"bb\"},"
+		     "{\"name\": \"eth0\", \"sandbox\": \"/run/netns/p\"}],"
+		     " \"ips\": [{\"address\": \"10.1.0.5/24\", \"gateway\": \"10.1.0.1\","
+		     " \"interface\": 2}, {\"address\": \"fd00::5/64\", \"interface\": 2}]}",
+		     &p, &e),
+		0);
 	assert_string_equal(p.host_if, "veth1a2b");
 	assert_int_equal(p.n_ips, 2);
 	assert_string_equal(p.ips[0], "10.1.0.5");
@@ -259,10 +265,11 @@ static void registration_and_check(void **state)
 	strcpy(p.ips[0], "10.0.0.5");
 	strcpy(p.ips[1], "fd00::5");
 	doc = weir_cni_reg_doc(&env, &p);
-	all = json_loads("{\"ips\": [\"10.0.0.5\", \"fd00::5\"], \"namespace\": \"shop\","
-			 " \"pod_name\": \"cart\", \"container_id\": \"c1\", \"interface\": \"veth1\","
-			 " \"pod_uid\": \"u-1\"}",
-			 0, NULL);
+	all = json_loads(
+		"{\"ips\": [\"10.0.0.5\", \"fd00::5\"], \"namespace\": \"shop\","
+		" \"pod_name\": \"cart\", \"container_id\": \"c1\", \"interface\": \"veth1\","
+		" \"pod_uid\": \"u-1\"}",
+		0, NULL);
 	assert_true(json_equal(doc, all));
 	json_decref(all);
 
@@ -281,8 +288,7 @@ static void registration_and_check(void **state)
 	json_object_set_new(doc, "container_id", json_string("c0"));
 	assert_int_equal(weir_cni_check_registration(all, &env, &p, &e), WEIR_CNI_E_MISMATCH);
 	json_object_set_new(doc, "source", json_string("file"));
-	assert_int_equal(weir_cni_check_registration(all, &env, &p, &e),
-			 WEIR_CNI_E_UNREGISTERED);
+	assert_int_equal(weir_cni_check_registration(all, &env, &p, &e), WEIR_CNI_E_UNREGISTERED);
 	json_decref(all);
 	json_decref(doc);
 }
