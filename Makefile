@@ -66,7 +66,8 @@ BINS	   += $(BUILD)/weir-relay
 CNI_SRCS := $(filter-out cni/main.c,$(wildcard cni/*.c))
 CNI_OBJS := $(CNI_SRCS:%.c=$(BUILD)/%.o)
 LIBCNI	 := $(BUILD)/libcni.a
-CNI_LIBS := $(shell pkg-config --libs jansson libcurl 2>/dev/null)
+# Static: the runtime runs it on the host, copied there from the image.
+CNI_LIBS := -static $(shell pkg-config --static --libs jansson 2>/dev/null)
 BINS	 += $(BUILD)/weir-cni
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -165,7 +166,7 @@ $(BUILD)/weir-cni: $(BUILD)/cni/main.o $(LIBCNI)
 $(BUILD)/tests/unit/test_cni_%.o: CFLAGS += -Icni
 $(BUILD)/tests/unit/test_cni_%: $(BUILD)/tests/unit/test_cni_%.o $(LIBCNI)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $^ -o $@ $(CNI_LIBS) $(CMOCKA_LIBS)
+	$(Q)$(CC) $^ -o $@ $(shell pkg-config --libs jansson 2>/dev/null) $(CMOCKA_LIBS)
 
 # Relay unit tests link librelay.
 $(BUILD)/tests/unit/test_relay_%.o: CFLAGS += -Irelay

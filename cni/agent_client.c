@@ -1,73 +1,211 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* weir-cni's calls to the agent: libcurl over the agent's unix socket, each
- * bounded by timeout_ms, so a stuck agent never hangs the container runtime.
+/* weir-cni's calls to the agent: HTTP/1.0 over the agent's unix socket, one
+ * request per connection, every step bounded by one deadline (timeout_ms),
+ * so a stuck agent never hangs the container runtime. A client of its own
+ * rather than libcurl: weir-cni runs on the host, copied there from the
+ * image, so it is linked statically and needs no library the host may lack.
  */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <curl/curl.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include "cni.h"
 
 #define REPLY_MAX_BYTES (16 << 20) /* a GET /v1/endpoints of a very full node */
 
-static size_t on_data(char *data, size_t size, size_t n, void *userp)
+static long long now_ms(void)
 {
-	struct weir_cni_reply *r = userp;
-	size_t len = size * n;
-	char *p;
+	struct timespec ts;
 
-	if (r->len + len > REPLY_MAX_BYTES)
-		return 0; /* aborts the transfer */
-	p = realloc(r->body, r->len + len + 1);
-	if (!p)
-		return 0;
-	memcpy(p + r->len, data, len);
-	r->body = p;
-	r->len += len;
-	r->body[r->len] = '\0';
-	return len;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for events on fd until the deadline: 0, -ETIMEDOUT or -errno. */
+static int wait_fd(int fd, short events, long long deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	long long left;
+	int n;
+
+	for (;;) {
+		left = deadline - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = poll(&p, 1, (int)left);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+static int connect_unix(const char *path, long long deadline)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len = sizeof(sa);
+	int fd, err = 0;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		/* A full backlog: wait for room, then see how it went. */
+		if (errno != EAGAIN && errno != EINPROGRESS) {
+			err = -errno;
+		} else {
+			err = wait_fd(fd, POLLOUT, deadline);
+			if (!err && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
+				err = errno;
+			err = err > 0 ? -err : err;
+		}
+	}
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int send_all(int fd, const char *buf, size_t len, long long deadline)
+{
+	ssize_t n;
+	int err;
+
+	while (len) {
+		n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			err = wait_fd(fd, POLLOUT, deadline);
+			if (err)
+				return err;
+			continue;
+		}
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads to end of stream (HTTP/1.0: the server closes after the answer). */
+static int recv_all(int fd, char **out, size_t *out_len, long long deadline)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap + 1), *p;
+	ssize_t n;
+	int err;
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		if (len == cap) {
+			if (cap >= REPLY_MAX_BYTES) {
+				free(buf);
+				return -E2BIG;
+			}
+			cap *= 2;
+			p = realloc(buf, cap + 1);
+			if (!p) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = p;
+		}
+		n = recv(fd, buf + len, cap - len, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			err = wait_fd(fd, POLLIN, deadline);
+			if (err) {
+				free(buf);
+				return err;
+			}
+			continue;
+		}
+		if (n < 0) {
+			err = -errno;
+			free(buf);
+			return err;
+		}
+		if (!n)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
+/* "HTTP/1.x NNN ...\r\n...\r\n\r\nbody" into reply. */
+static int parse_reply(char *raw, size_t len, struct weir_cni_reply *reply)
+{
+	char *end = strstr(raw, "\r\n\r\n");
+	int status;
+
+	if (strncmp(raw, "HTTP/1.", 7) || !end || sscanf(raw + 8, " %3d", &status) != 1 ||
+	    status < 100)
+		return -EPROTO;
+	reply->status = status;
+	reply->len = len - (size_t)(end + 4 - raw);
+	reply->body = malloc(reply->len + 1);
+	if (!reply->body)
+		return -ENOMEM;
+	memcpy(reply->body, end + 4, reply->len);
+	reply->body[reply->len] = '\0';
+	return 0;
 }
 
 int weir_cni_agent_call(const struct weir_cni_conf *conf, const char *method, const char *path,
 			const char *body, struct weir_cni_reply *reply, struct weir_cni_err *e)
 {
-	struct curl_slist *hdrs = NULL;
-	char url[512];
-	CURLcode rc;
-	CURL *c;
+	long long deadline = now_ms() + conf->timeout_ms;
+	size_t body_len = body ? strlen(body) : 0, raw_len = 0;
+	char *req = NULL, *raw = NULL;
+	const char *hint = "";
+	int fd, err, n;
 
 	memset(reply, 0, sizeof(*reply));
-	if (curl_global_init(CURL_GLOBAL_DEFAULT))
-		return weir_cni_fail(e, WEIR_CNI_E_IO, "libcurl initialisation failed");
-	c = curl_easy_init();
-	if (!c)
-		return weir_cni_fail(e, WEIR_CNI_E_IO, "libcurl: out of memory");
-	snprintf(url, sizeof(url), "http://agent%s", path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, conf->socket_path);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)conf->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)conf->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, reply);
-	if (body) {
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	fd = connect_unix(conf->socket_path, deadline);
+	if (fd < 0) {
+		err = fd;
+		goto fail;
 	}
-	rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply->status);
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(c);
-	if (rc == CURLE_OK)
+	n = asprintf(&req,
+		     "%s %s HTTP/1.0\r\nHost: agent\r\nConnection: close\r\n"
+		     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+		     method, path, body_len, body ? body : "");
+	err = n < 0 ? -ENOMEM : send_all(fd, req, (size_t)n, deadline);
+	free(req);
+	if (!err)
+		err = recv_all(fd, &raw, &raw_len, deadline);
+	close(fd);
+	if (!err) {
+		err = parse_reply(raw, raw_len, reply);
+		free(raw);
+	}
+	if (!err)
 		return 0;
+fail:
 	weir_cni_reply_release(reply);
+	if (err == -ENOENT || err == -ECONNREFUSED)
+		hint = " (is weir-agent running?)";
+	else if (err == -ETIMEDOUT)
+		hint = " (is the agent stuck?)";
+	if (err == -ETIMEDOUT)
+		return weir_cni_fail(e, WEIR_CNI_E_TRY_AGAIN,
+				     "weir-agent at %s: no answer within %u ms%s",
+				     conf->socket_path, conf->timeout_ms, hint);
 	return weir_cni_fail(e, WEIR_CNI_E_TRY_AGAIN, "weir-agent at %s: %s%s", conf->socket_path,
-			     curl_easy_strerror(rc),
-			     rc == CURLE_OPERATION_TIMEDOUT ? " (is the agent stuck?)" :
-			     rc == CURLE_COULDNT_CONNECT    ? " (is weir-agent running?)" :
-							      "");
+			     err == -EPROTO ? "not an HTTP answer" : strerror(-err), hint);
 }
 
 void weir_cni_reply_release(struct weir_cni_reply *reply)

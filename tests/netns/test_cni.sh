@@ -193,8 +193,10 @@ conf_weir "$T_TMP/prev-pod2.json" ".agent_socket = \"$T_TMP/stuck.sock\" | .time
 start=$(date +%s%N)
 weir_cni ADD c-pod2 pod2 "$T_TMP/stuck.json"
 ms=$((($(date +%s%N) - start) / 1000000))
-t_check "ADD with a stuck agent: error 11" cni_error 11
-t_check "... within the 1 s timeout (took ${ms} ms)" test "$ms" -lt 2500
+t_check "ADD with a stuck agent: error 11, saying how long it waited" \
+	jq -e '.code == 11 and (.msg | test("no answer within 1000 ms"))' "$T_TMP/out"
+t_check "... after the 1 s timeout, not hanging (took ${ms} ms)" \
+	test "$ms" -ge 900 -a "$ms" -lt 4000
 
 weir_cni DEL c-pod2 pod2 "$T_TMP/weir-pod2.json" || t_fail "DEL pod2"
 runtime DEL "$plugins/bridge" c-pod2 pod2 "$T_TMP/bridge.json" || t_fail "bridge DEL for pod2"
