@@ -510,7 +510,7 @@ static int remove_pod(struct weir_endpoints *eps, unsigned int rank, const char 
 	pthread_mutex_lock(&eps->update_lock);
 	old = pod_find(eps, namespace, pod_name, (int)rank);
 	if (old && container_id && old->reg.container_id &&
-	    strcmp(old->reg.container_id, container_id)) {
+	    strcmp(old->reg.container_id, container_id) != 0) {
 		ret = -ESTALE;
 		old = NULL;
 	}

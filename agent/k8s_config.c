@@ -251,7 +251,7 @@ static int kc_cluster(struct kc *k, struct weir_k8s_conn *c, const char *name, c
 	if (!cl)
 		return fail(err, err_len, "no cluster \"%s\" in clusters", name);
 	server = scalar(map_get(k, cl, "server"));
-	if (!server || (strncmp(server, "https://", 8) && strncmp(server, "http://", 7)))
+	if (!server || (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0))
 		return fail(err, err_len, "cluster \"%s\": server is not an http(s):// URL", name);
 	c->server = strdup(server);
 	if (!c->server)

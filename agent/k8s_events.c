@@ -81,7 +81,7 @@ int weir_k8s_apply_event(struct weir_endpoints *eps, const char *line, size_t le
 		ret = pod_update(eps, obj);
 	else if (!strcmp(type, "DELETED"))
 		pod_gone(eps, obj, "deleted");
-	else if (strcmp(type, "BOOKMARK"))
+	else if (strcmp(type, "BOOKMARK") != 0)
 		log_warn("k8s: watch event of unknown type=%.32s ignored", type);
 	version = json_string_value(
 		json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));

@@ -47,7 +47,7 @@ void weir_k8s_pod_workload(const json_t *pod, char *kind, size_t kind_len, char 
 		return;
 	snprintf(kind, kind_len, "%s", k);
 	snprintf(name, name_len, "%s", n);
-	if (strcmp(k, "ReplicaSet"))
+	if (strcmp(k, "ReplicaSet") != 0)
 		return;
 	/* A Deployment's ReplicaSet is "<deployment>-<pod-template-hash>", and
 	 * the hash is also the pod's label: strip it, and it is the Deployment.

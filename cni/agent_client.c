@@ -148,11 +148,13 @@ static int recv_all(int fd, char **out, size_t *out_len, long long deadline)
 /* "HTTP/1.x NNN ...\r\n...\r\n\r\nbody" into reply. */
 static int parse_reply(char *raw, size_t len, struct weir_cni_reply *reply)
 {
-	char *end = strstr(raw, "\r\n\r\n");
-	int status;
+	char *end = strstr(raw, "\r\n\r\n"), *num_end;
+	long status;
 
-	if (strncmp(raw, "HTTP/1.", 7) || !end || sscanf(raw + 8, " %3d", &status) != 1 ||
-	    status < 100)
+	if (strncmp(raw, "HTTP/1.", 7) != 0 || !end || raw[8] != ' ')
+		return -EPROTO;
+	status = strtol(raw + 9, &num_end, 10);
+	if (num_end != raw + 12 || status < 100 || status > 599)
 		return -EPROTO;
 	reply->status = status;
 	reply->len = len - (size_t)(end + 4 - raw);
@@ -188,7 +190,7 @@ int weir_cni_agent_call(const struct weir_cni_conf *conf, const char *method, co
 	if (!err)
 		err = recv_all(fd, &raw, &raw_len, deadline);
 	close(fd);
-	if (!err) {
+	if (!err && raw) {
 		err = parse_reply(raw, raw_len, reply);
 		free(raw);
 	}

@@ -31,6 +31,10 @@ static int env_with(struct weir_cni_env *env, struct weir_cni_err *e, const char
 	return weir_cni_env_parse(env, fake_getenv, e);
 }
 
+static const char k8s_args[] = "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;"
+			       "K8S_POD_NAME=cart-7d9f;K8S_POD_UID=1234-abcd;"
+			       "K8S_POD_INFRA_CONTAINER_ID=abc";
+
 static void env_reads_the_runtime_and_the_pod(void **state)
 {
 	static const char *const ok[] = { "CNI_COMMAND=ADD",
@@ -38,9 +42,7 @@ static void env_reads_the_runtime_and_the_pod(void **state)
 					  "CNI_NETNS=/run/netns/p",
 					  "CNI_IFNAME=eth0",
 					  "CNI_PATH=/opt/cni/bin",
-					  "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;"
-					  "K8S_POD_NAME=cart-7d9f;K8S_POD_UID=1234-abcd;"
-					  "K8S_POD_INFRA_CONTAINER_ID=abc",
+					  k8s_args,
 					  NULL };
 	static const char *const del[] = { "CNI_COMMAND=DEL", "CNI_CONTAINERID=abc",
 					   "CNI_IFNAME=eth0", NULL };

@@ -48,7 +48,7 @@ static void workload(const char *meta, const char *kind, const char *name)
 	p = pod(text);
 
 	weir_k8s_pod_workload(p, k, sizeof(k), n, sizeof(n));
-	if (strcmp(k, kind) || strcmp(n, name))
+	if (strcmp(k, kind) != 0 || strcmp(n, name) != 0)
 		fail_msg("%s: workload %s/%s, want %s/%s", meta, k, n, kind, name);
 	json_decref(p);
 }
