@@ -380,8 +380,9 @@ static int list_pods(struct weir_k8s *k)
 	return 0;
 }
 
-/* One watch from k->rv. 0: it ended or dropped after progress (resume),
- * -ESTALE: 410 (relist), other: an error (back off).
+/* One watch from k->rv. 0: it ended or dropped after progress (resume at
+ * once), -ESTALE: 410 (relist), -ENODATA: it ended empty, other: an error
+ * (both back off, then resume).
  */
 static int watch_pods(struct weir_k8s *k)
 {
@@ -422,6 +423,12 @@ static int watch_pods(struct weir_k8s *k)
 	} else if (rc != CURLE_OK && !x.events) {
 		set_error(k, "watch pods: %s", curl_easy_strerror(rc));
 		ret = -EIO;
+	} else if (!x.events) {
+		/* Ended at once with nothing in it: wait before the next one, so a
+		 * server or proxy that closes watches cannot make this spin.
+		 */
+		log_debug("k8s: watch ended without events");
+		ret = -ENODATA;
 	} else {
 		if (rc != CURLE_OK)
 			log_info("k8s: watch dropped (%s) after events=%llu, resuming from "
