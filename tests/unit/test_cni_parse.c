@@ -295,6 +295,49 @@ static void registration_and_check(void **state)
 	json_decref(doc);
 }
 
+/* Every prefix of a real configuration, and every byte of it replaced by a
+ * troublesome one, is parsed to a result or a well-known code: never a crash.
+ */
+static void damaged_input_gets_a_code(void **state)
+{
+	static const char text[] =
+		"{\"cniVersion\": \"1.0.0\", \"name\": \"podnet\", \"type\": \"weir-cni\","
+		" \"timeout_ms\": 100, \"prevResult\": {\"cniVersion\": \"1.0.0\","
+		" \"interfaces\": [{\"name\": \"cni0\"}, {\"name\": \"veth1\"},"
+		" {\"name\": \"eth0\", \"sandbox\": \"/run/netns/x\"}], \"ips\": [{\"address\":"
+		" \"10.1.0.5/24\", \"interface\": 2}]}}";
+	static const char subst[] = { '\0', '"', '{', ']', '\\', 'x', ',', '\xff' };
+	char buf[sizeof(text)];
+	size_t len, i, j;
+
+	(void)state;
+	for (len = 0; len < sizeof(text); len++) {
+		memcpy(buf, text, len);
+		buf[len] = '\0';
+		for (i = 0; i <= sizeof(subst); i++) {
+			struct weir_cni_conf c;
+			struct weir_cni_prev p;
+			struct weir_cni_err e = { 0 };
+			int ret;
+
+			if (i < sizeof(subst) && len)
+				buf[len - 1] = subst[i];
+			ret = weir_cni_conf_parse(&c, buf, len, &e);
+			if (!ret && c.prev_result)
+				ret = weir_cni_prev_parse(c.prev_result, fake_bridge, &p, &e);
+			weir_cni_conf_release(&c);
+			for (j = 0; ret && j < 5; j++)
+				if (ret == (int[]){ WEIR_CNI_E_DECODE, WEIR_CNI_E_CONFIG,
+						    WEIR_CNI_E_VERSION, WEIR_CNI_E_FIELD,
+						    WEIR_CNI_E_ENV }[j])
+					break;
+			if (ret && (j == 5 || !e.msg[0]))
+				fail_msg("prefix %zu, substitute %zu: code %d (%s)", len, i, ret,
+					 e.msg);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +348,7 @@ int main(void)
 		cmocka_unit_test(prev_result_finds_the_host_side),
 		cmocka_unit_test(prev_result_errors),
 		cmocka_unit_test(registration_and_check),
+		cmocka_unit_test(damaged_input_gets_a_code),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -275,6 +275,36 @@ static void replace_skips_bad_pods_and_registrations_borrow_labels(void **state)
 	weir_endpoints_free(eps);
 }
 
+/* Every prefix of a real event line is an error or an event, never a crash,
+ * and never leaves a half-applied pod.
+ */
+static void damaged_events_are_refused(void **state)
+{
+	static const char line[] =
+		"{\"type\": \"ADDED\", \"object\": {\"kind\": \"Pod\", \"metadata\": {\"name\":"
+		" \"w\", \"namespace\": \"s\", \"resourceVersion\": \"7\", \"labels\": {\"a\":"
+		" \"b\"}, \"ownerReferences\": [{\"kind\": \"ReplicaSet\", \"name\": \"w-1\","
+		" \"controller\": true}]}, \"spec\": {\"nodeName\": \"n\"}, \"status\":"
+		" {\"phase\": \"Running\", \"podIPs\": [{\"ip\": \"10.3.0.1\"}]}}}";
+	struct weir_endpoints *eps = eps_new();
+	char rv[64], err[ERR_LEN];
+	size_t len;
+	int ret;
+
+	(void)state;
+	for (len = 0; len < sizeof(line) - 1; len++) {
+		rv[0] = '\0';
+		ret = weir_k8s_apply_event(eps, line, len, rv, sizeof(rv), err, sizeof(err));
+		if (ret != -EPROTO)
+			fail_msg("prefix %zu: %d, want -EPROTO", len, ret);
+		assert_int_equal(weir_endpoints_count(eps), 0);
+		assert_string_equal(rv, "");
+	}
+	assert_int_equal(weir_k8s_apply_event(eps, line, len, rv, sizeof(rv), err, sizeof(err)), 0);
+	assert_int_equal(weir_endpoints_count(eps), 1);
+	weir_endpoints_free(eps);
+}
+
 static char dir[] = "/tmp/weir-test-k8s-XXXXXX";
 
 static void write_file(const char *name, const char *text)
@@ -432,6 +462,7 @@ int main(void)
 		cmocka_unit_test(pod_docs),
 		cmocka_unit_test(watch_events_follow_the_pod),
 		cmocka_unit_test(replace_skips_bad_pods_and_registrations_borrow_labels),
+		cmocka_unit_test(damaged_events_are_refused),
 		cmocka_unit_test(kubeconfig_subset),
 		cmocka_unit_test(in_cluster),
 	};
