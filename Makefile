@@ -23,10 +23,10 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-PKGS	:= libbpf libelf zlib jansson libmicrohttpd libmnl cmocka libcurl sqlite3
+PKGS	:= libbpf libelf zlib jansson libmicrohttpd libmnl cmocka libcurl sqlite3 yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs libbpf libelf zlib jansson 2>/dev/null) -lpthread
-AGENT_LIBS := $(shell pkg-config --libs libmicrohttpd libmnl 2>/dev/null)
+AGENT_LIBS := $(shell pkg-config --libs libmicrohttpd libmnl libcurl yaml-0.1 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 CURL_LIBS  := $(shell pkg-config --libs libcurl 2>/dev/null)
 
@@ -61,6 +61,14 @@ RELAY_OBJS := $(RELAY_SRCS:%.c=$(BUILD)/%.o)
 LIBRELAY   := $(BUILD)/librelay.a
 RELAY_LIBS := $(shell pkg-config --libs libmicrohttpd libcurl sqlite3 2>/dev/null)
 BINS	   += $(BUILD)/weir-relay
+
+# weir-cni: main.c plus libcni (its components, which CNI unit tests link too).
+CNI_SRCS := $(filter-out cni/main.c,$(wildcard cni/*.c))
+CNI_OBJS := $(CNI_SRCS:%.c=$(BUILD)/%.o)
+LIBCNI	 := $(BUILD)/libcni.a
+# Static: the runtime runs it on the host, copied there from the image.
+CNI_LIBS := -static $(shell pkg-config --static --libs jansson 2>/dev/null)
+BINS	 += $(BUILD)/weir-cni
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
@@ -140,6 +148,26 @@ $(LIBRELAY): $(RELAY_OBJS)
 $(BUILD)/weir-relay: $(BUILD)/relay/main.o $(LIBRELAY) $(LIBWEIR)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(RELAY_LIBS)
+
+$(BUILD)/cni/%.o: cni/%.c $(BUILD)/.pkgs-ok Makefile
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Icni -c $< -o $@
+
+$(LIBCNI): $(CNI_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/weir-cni: $(BUILD)/cni/main.o $(LIBCNI)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(CNI_LIBS)
+
+# CNI unit tests link libcni.
+$(BUILD)/tests/unit/test_cni_%.o: CFLAGS += -Icni
+$(BUILD)/tests/unit/test_cni_%: $(BUILD)/tests/unit/test_cni_%.o $(LIBCNI)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(shell pkg-config --libs jansson 2>/dev/null) $(CMOCKA_LIBS)
 
 # Relay unit tests link librelay.
 $(BUILD)/tests/unit/test_relay_%.o: CFLAGS += -Irelay

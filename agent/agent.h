@@ -18,6 +18,8 @@ struct weir_endpoints;
 struct weir_metrics;
 struct weir_assembler;
 struct weir_agent_exporters;
+struct weir_pod_attach;
+struct weir_k8s;
 
 struct weir_agent {
 	struct weir_agent_config cfg;
@@ -28,6 +30,8 @@ struct weir_agent {
 	struct weir_metrics *metrics;
 	struct weir_assembler *assembler;
 	struct weir_agent_exporters *exporters; /* flow logs, IPFIX */
+	struct weir_pod_attach *pod_attach; /* registrations' TC requests to the main loop */
+	struct weir_k8s *k8s;		    /* the Kubernetes pod watch (--k8s), or NULL */
 	/* The assembler runs on the main thread; HTTP threads read its figures
 	 * from this copy, refreshed after every sweep.
 	 */

@@ -77,6 +77,12 @@ static const struct weir_opt opts[] = {
 	OPT("ipfix-pen", U32, ipfix_pen, "PEN",
 	    "enterprise number of Weir's IPFIX elements (32473, RFC 5612's example PEN)"),
 	WEIR_FLOWLOG_OPTS(CFG(flowlog)),
+	OPT("k8s", BOOL, k8s, NULL,
+	    "endpoints from the Kubernetes API: this node's pods (in-cluster service account)"),
+	OPT("kubeconfig", STR, kubeconfig, "PATH",
+	    "with --k8s: reach the API through this kubeconfig instead (implies --k8s)"),
+	OPT("k8s-watch-timeout", U32, k8s_watch_timeout_s, "SECONDS",
+	    "the API server ends each pod watch after this; it is then resumed (300)"),
 };
 
 static const struct weir_opts agent_opts = {
@@ -111,6 +117,7 @@ void weir_agent_config_defaults(struct weir_agent_config *cfg)
 	cfg->ipfix_template_refresh_ns = WEIR_IPFIX_TEMPLATE_REFRESH_DEFAULT_NS;
 	cfg->ipfix_domain_id = WEIR_IPFIX_DOMAIN_DEFAULT;
 	cfg->ipfix_pen = WEIR_IPFIX_PEN_DEFAULT;
+	cfg->k8s_watch_timeout_s = 300;
 }
 
 void weir_agent_config_release(struct weir_agent_config *cfg)
@@ -131,6 +138,8 @@ int weir_agent_config_args(struct weir_agent_config *cfg, int argc, char **argv,
 
 	if (ret)
 		return ret;
+	if (cfg->kubeconfig)
+		cfg->k8s = true;
 	if (cfg->idle_timeout_s < cfg->sweep_interval_ms / 1000) {
 		snprintf(err, err_len, "idle-timeout (%us) is shorter than sweep-interval (%ums)",
 			 cfg->idle_timeout_s, cfg->sweep_interval_ms);

@@ -48,6 +48,9 @@ struct weir_agent_config {
 	/* observation domain (1), enterprise number of Weir's elements (32473) */
 	uint32_t ipfix_domain_id;
 	uint32_t ipfix_pen;
+	bool k8s;		    /* endpoints from the Kubernetes API: this node's pods */
+	char *kubeconfig;	    /* with k8s: a kubeconfig instead of the in-cluster account */
+	uint32_t k8s_watch_timeout_s; /* the API server ends each watch after this (300) */
 };
 
 enum weir_ipfix_transport { WEIR_IPFIX_UDP, WEIR_IPFIX_TCP };

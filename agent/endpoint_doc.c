@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 #include "endpoint_doc.h"
 
 #define IPS_MAX	     256 /* per endpoint; duplicates are found pairwise */
@@ -301,8 +302,9 @@ int weir_endpoint_doc_parse(const json_t *doc, const char *where, const char *no
 			    struct weir_endpoint **ep_out, struct weir_addr **ips_out,
 			    size_t *n_ips_out, char *err, size_t err_len)
 {
-	static const char *const known[] = { "ips",	 "namespace", "pod_name", "labels",
-					     "workload", "node_name", NULL };
+	static const char *const known[] = { "ips",	 "namespace", "pod_name",  "labels",
+					     "workload", "node_name", "interface", "container_id",
+					     "pod_uid",	 NULL };
 	const char *namespace = NULL, *pod_name = NULL;
 	struct weir_addr *ips = NULL;
 	struct weir_endpoint *ep;
@@ -361,6 +363,71 @@ err_free:
 	if (ret == -ENOMEM && err && err_len)
 		snprintf(err, err_len, "out of memory");
 	return ret;
+}
+
+/* An optional string field into *out (a copy), NULL when absent or null. */
+static int get_optional(const json_t *doc, const char *key, size_t max, unsigned int rules,
+			const char *where, char **out, char *err, size_t err_len)
+{
+	const json_t *v = json_object_get(doc, key);
+	int ret;
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	ret = check_string(v, max, rules, where, key, err, err_len);
+	if (ret)
+		return ret;
+	*out = strdup(json_string_value(v));
+	return *out ? 0 : -ENOMEM;
+}
+
+int weir_endpoint_doc_reg(const json_t *doc, const char *where, struct weir_endpoint_reg *reg,
+			  char *err, size_t err_len)
+{
+	int ret;
+
+	memset(reg, 0, sizeof(*reg));
+	if (!json_is_object(doc))
+		return 0;
+	ret = get_optional(doc, "interface", IF_NAMESIZE - 1, TEXT_NONEMPTY | TEXT_NO_SLASH, where,
+			   &reg->interface, err, err_len);
+	if (!ret)
+		ret = get_optional(doc, "container_id", WEIR_EP_ID_MAX, TEXT_NONEMPTY, where,
+				   &reg->container_id, err, err_len);
+	if (!ret)
+		ret = get_optional(doc, "pod_uid", WEIR_EP_ID_MAX, TEXT_NONEMPTY, where,
+				   &reg->pod_uid, err, err_len);
+	if (!ret && reg->interface && strchr(reg->interface, ' '))
+		ret = field_err(err, err_len, where, "interface", "\"%s\" contains a space",
+				reg->interface);
+	if (ret) {
+		weir_endpoint_reg_release(reg);
+		if (ret == -ENOMEM && err && err_len)
+			snprintf(err, err_len, "out of memory");
+	}
+	return ret;
+}
+
+void weir_endpoint_reg_release(struct weir_endpoint_reg *reg)
+{
+	free(reg->interface);
+	free(reg->container_id);
+	free(reg->pod_uid);
+	memset(reg, 0, sizeof(*reg));
+}
+
+int weir_endpoint_reg_json(json_t *doc, const struct weir_endpoint_reg *reg)
+{
+	int failed = 0;
+
+	if (reg->interface)
+		failed |= json_object_set_new(doc, "interface", json_string(reg->interface));
+	if (reg->container_id)
+		failed |= json_object_set_new(doc, "container_id", json_string(reg->container_id));
+	if (reg->pod_uid)
+		failed |= json_object_set_new(doc, "pod_uid", json_string(reg->pod_uid));
+	return failed ? -1 : 0;
 }
 
 int weir_endpoint_doc_file(const json_t *root, const json_t **docs, char *err, size_t err_len)

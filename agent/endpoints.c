@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* The endpoint cache: address -> endpoint from the API, the file and netns
- * discovery, looked up for every flow. Each source's endpoints are entries;
+/* The endpoint cache: address -> endpoint from the API, Kubernetes, the file
+ * and netns discovery, looked up for every flow. Each source's endpoints are entries;
  * each address of an entry is a claim in one hash table, and a lookup picks
  * the most authoritative claim. Updates build their entries first, then swap
  * them in under the write lock, so a reader sees the old set or the new one.
@@ -43,7 +43,8 @@ struct entry {
 	struct weir_endpoint *ep;   /* the cache's reference */
 	struct weir_addr *ips;
 	size_t n_ips;
-	struct claim *claims; /* claims[i] is ips[i] */
+	struct claim *claims;	      /* claims[i] is ips[i] */
+	struct weir_endpoint_reg reg; /* API registrations: interface, container, pod UID */
 };
 
 struct entry_list {
@@ -67,6 +68,7 @@ struct weir_endpoints {
 
 static const char *const source_names[WEIR_EP_SRC_MAX] = {
 	[WEIR_EP_SRC_API] = "api",
+	[WEIR_EP_SRC_K8S] = "k8s",
 	[WEIR_EP_SRC_FILE] = "file",
 	[WEIR_EP_SRC_NETNS] = "netns",
 };
@@ -153,6 +155,7 @@ static void entry_free(struct entry *e)
 	if (!e)
 		return;
 	weir_endpoint_put(e->ep);
+	weir_endpoint_reg_release(&e->reg);
 	free(e->claims);
 	free(e->ips);
 	free(e);
@@ -177,11 +180,24 @@ static int entry_from_doc(const struct weir_endpoints *eps, unsigned int rank, c
 	size_t n_ips;
 	int ret;
 
+	struct weir_endpoint_reg reg;
+
 	ret = weir_endpoint_doc_parse(doc, where, eps->node_name, &ep, &ips, &n_ips, err, err_len);
 	if (ret)
 		return ret;
+	ret = weir_endpoint_doc_reg(doc, where, &reg, err, err_len);
+	if (ret) {
+		weir_endpoint_put(ep);
+		free(ips);
+		return ret;
+	}
 	*out = entry_new(rank, ep, ips, n_ips);
-	return *out ? 0 : -ENOMEM;
+	if (!*out) {
+		weir_endpoint_reg_release(&reg);
+		return -ENOMEM;
+	}
+	(*out)->reg = reg;
+	return 0;
 }
 
 /* Under the write lock. Fails only when a table cannot grow. */
@@ -404,6 +420,12 @@ void weir_endpoints_free(struct weir_endpoints *eps)
 	free(eps);
 }
 
+/* Whether a knows more about a pod than b: labels or a workload b lacks. */
+static bool richer(const struct weir_endpoint *a, const struct weir_endpoint *b)
+{
+	return (a->n_labels && !b->n_labels) || (a->workload_name && !b->workload_name);
+}
+
 struct weir_endpoint *weir_endpoints_lookup(struct weir_endpoints *eps, uint8_t family,
 					    const uint8_t addr[16])
 {
@@ -427,24 +449,42 @@ struct weir_endpoint *weir_endpoints_lookup(struct weir_endpoints *eps, uint8_t 
 		if (!best || e->rank < best->rank || (e->rank == best->rank && e->seq > best->seq))
 			best = e;
 	}
+	/* The most authoritative claim says which pod is behind the address;
+	 * another source's claim for that same pod may know more (the CNI
+	 * plugin registers no labels, the Kubernetes watch does).
+	 */
+	if (best && best->rank != RANK_HOST) {
+		weir_htab_for_each_possible(&eps->addrs, n, h)
+		{
+			const struct claim *c = (const struct claim *)n;
+			const struct entry *e = c->entry;
+
+			if (e != best && addr_eq(c->addr, &key) && e->rank != RANK_HOST &&
+			    richer(e->ep, best->ep) &&
+			    !strcmp(e->ep->namespace, best->ep->namespace) &&
+			    !strcmp(e->ep->pod_name, best->ep->pod_name))
+				best = e;
+		}
+	}
 	ep = weir_endpoint_get(best ? best->ep : weir_endpoint_world());
 	pthread_rwlock_unlock(&eps->lock);
 	return ep;
 }
 
-int weir_endpoints_register(struct weir_endpoints *eps, const json_t *doc, char *err,
-			    size_t err_len)
+/* Adds or replaces the pod's entry of source rank. */
+static int upsert(struct weir_endpoints *eps, unsigned int rank, const json_t *doc, char *err,
+		  size_t err_len)
 {
 	struct entry *e, *old;
 	int ret;
 
-	ret = entry_from_doc(eps, WEIR_EP_SRC_API, doc, "", &e, err, err_len);
+	ret = entry_from_doc(eps, rank, doc, "", &e, err, err_len);
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&eps->update_lock);
-	old = pod_find(eps, e->ep->namespace, e->ep->pod_name, WEIR_EP_SRC_API);
-	log_debug("endpoint registered namespace=%s pod=%s ips=%zu", e->ep->namespace,
-		  e->ep->pod_name, e->n_ips);
+	old = pod_find(eps, e->ep->namespace, e->ep->pod_name, (int)rank);
+	log_debug("endpoint %s namespace=%s pod=%s ips=%zu source=%s", old ? "updated" : "added",
+		  e->ep->namespace, e->ep->pod_name, e->n_ips, source_names[rank]);
 	ret = commit(eps, &old, old ? 1 : 0, &e, 1);
 	pthread_mutex_unlock(&eps->update_lock);
 	if (ret) {
@@ -454,21 +494,135 @@ int weir_endpoints_register(struct weir_endpoints *eps, const json_t *doc, char 
 	return ret;
 }
 
-int weir_endpoints_unregister(struct weir_endpoints *eps, const char *namespace,
-			      const char *pod_name)
+/* Removes the pod's entry of source rank, if container_id (when given)
+ * registered it.
+ */
+static int remove_pod(struct weir_endpoints *eps, unsigned int rank, const char *namespace,
+		      const char *pod_name, const char *container_id, char *iface, size_t iface_len)
 {
 	struct entry *old;
 	int ret = -ENOENT;
 
+	if (iface && iface_len)
+		iface[0] = '\0';
 	if (!namespace || !pod_name)
 		return -EINVAL;
 	pthread_mutex_lock(&eps->update_lock);
-	old = pod_find(eps, namespace, pod_name, WEIR_EP_SRC_API);
-	if (old)
+	old = pod_find(eps, namespace, pod_name, (int)rank);
+	if (old && container_id && old->reg.container_id &&
+	    strcmp(old->reg.container_id, container_id) != 0) {
+		ret = -ESTALE;
+		old = NULL;
+	}
+	if (old) {
+		if (iface && iface_len && old->reg.interface)
+			snprintf(iface, iface_len, "%s", old->reg.interface);
 		ret = commit(eps, &old, 1, NULL, 0);
+	}
 	pthread_mutex_unlock(&eps->update_lock);
 	if (!ret)
-		log_debug("endpoint unregistered namespace=%s pod=%s", namespace, pod_name);
+		log_debug("endpoint removed namespace=%s pod=%s source=%s", namespace, pod_name,
+			  source_names[rank]);
+	return ret;
+}
+
+int weir_endpoints_register(struct weir_endpoints *eps, const json_t *doc, char *err,
+			    size_t err_len)
+{
+	return upsert(eps, WEIR_EP_SRC_API, doc, err, err_len);
+}
+
+int weir_endpoints_unregister(struct weir_endpoints *eps, const char *namespace,
+			      const char *pod_name)
+{
+	return remove_pod(eps, WEIR_EP_SRC_API, namespace, pod_name, NULL, NULL, 0);
+}
+
+int weir_endpoints_unregister_container(struct weir_endpoints *eps, const char *namespace,
+					const char *pod_name, const char *container_id, char *iface,
+					size_t iface_len)
+{
+	return remove_pod(eps, WEIR_EP_SRC_API, namespace, pod_name, container_id, iface,
+			  iface_len);
+}
+
+bool weir_endpoints_has_interface(struct weir_endpoints *eps, const char *ifname)
+{
+	const struct entry *e;
+	bool found = false;
+
+	pthread_rwlock_rdlock(&eps->lock);
+	for (e = eps->src[WEIR_EP_SRC_API].head; e && !found; e = e->next)
+		found = e->reg.interface && !strcmp(e->reg.interface, ifname);
+	pthread_rwlock_unlock(&eps->lock);
+	return found;
+}
+
+int weir_endpoints_k8s_upsert(struct weir_endpoints *eps, const json_t *doc, char *err,
+			      size_t err_len)
+{
+	return upsert(eps, WEIR_EP_SRC_K8S, doc, err, err_len);
+}
+
+int weir_endpoints_k8s_remove(struct weir_endpoints *eps, const char *namespace,
+			      const char *pod_name)
+{
+	return remove_pod(eps, WEIR_EP_SRC_K8S, namespace, pod_name, NULL, NULL, 0);
+}
+
+/* Each pod once: Kubernetes never lists one twice, but a bad document is
+ * skipped, not trusted.
+ */
+static bool listed_twice(struct entry *const *v, size_t n, const struct entry *e)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i]->pod_node.hash == e->pod_node.hash &&
+		    !strcmp(v[i]->ep->namespace, e->ep->namespace) &&
+		    !strcmp(v[i]->ep->pod_name, e->ep->pod_name))
+			return true;
+	return false;
+}
+
+int weir_endpoints_k8s_replace(struct weir_endpoints *eps, const json_t *docs)
+{
+	size_t i, n = 0, n_docs = json_array_size(docs);
+	char err[ERR_LEN], where[32];
+	struct entry **v;
+	int ret;
+
+	v = calloc(n_docs ? n_docs : 1, sizeof(struct entry *));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < n_docs; i++) {
+		snprintf(where, sizeof(where), "pods[%zu]", i);
+		ret = entry_from_doc(eps, WEIR_EP_SRC_K8S, json_array_get(docs, i), where, &v[n],
+				     err, sizeof(err));
+		if (ret == -ENOMEM)
+			goto err_free;
+		if (ret) {
+			log_warn("k8s: pod skipped: %s", err);
+			continue;
+		}
+		if (listed_twice(v, n, v[n])) {
+			log_warn("k8s: pod %s/%s listed twice, the first kept", v[n]->ep->namespace,
+				 v[n]->ep->pod_name);
+			entry_free(v[n]);
+			v[n] = NULL;
+			continue;
+		}
+		n++;
+	}
+	ret = replace_source(eps, WEIR_EP_SRC_K8S, v, n);
+	if (ret)
+		goto err_free;
+	free(v);
+	log_debug("k8s: endpoints replaced pods=%zu", n);
+	return 0;
+
+err_free:
+	entries_free(v, n);
 	return ret;
 }
 
@@ -567,6 +721,15 @@ static int file_entries(const struct weir_endpoints *eps, const json_t *root, st
 				     err, err_len);
 		if (ret)
 			goto err_free;
+		if (v[i]->reg.interface || v[i]->reg.container_id || v[i]->reg.pod_uid) {
+			snprintf(err, err_len,
+				 "%s: interface, container_id and pod_uid are for registrations "
+				 "through the API",
+				 where);
+			ret = -EINVAL;
+			n = i + 1;
+			goto err_free;
+		}
 	}
 	ret = check_file_duplicates(v, n, err, err_len);
 	if (ret)
@@ -729,7 +892,7 @@ json_t *weir_endpoints_to_json(struct weir_endpoints *eps)
 	for (rank = 0; rank < WEIR_EP_SRC_MAX && !failed; rank++) {
 		for (e = eps->src[rank].head; e && !failed; e = e->next) {
 			doc = weir_endpoint_doc_json(e->ep, e->ips, e->n_ips);
-			if (!doc ||
+			if (!doc || weir_endpoint_reg_json(doc, &e->reg) ||
 			    json_object_set_new(doc, "source", json_string(source_names[rank]))) {
 				json_decref(doc);
 				failed = 1;

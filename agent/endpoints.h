@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* The endpoint cache: IP address -> endpoint (namespace, pod, labels,
  * workload, node). Sources, most authoritative first: registrations through
- * the API (the CNI plugin), the static JSON file, network-namespace
- * discovery. An address no source knows is `world`; the node's own addresses
- * are `host`. Thread-safe: the flow assembler looks up while the HTTP server
- * and the file watcher update.
+ * the API (the CNI plugin), the Kubernetes watch of this node's pods, the
+ * static JSON file, network-namespace discovery. An address no source knows is `world`; the node's
+ * own addresses are `host`. Thread-safe: the flow assembler looks up while the HTTP server and the
+ * file watcher update.
  *
  * Endpoint document (API body, and each element of the file's "endpoints"):
  *   {"ips": ["10.1.0.5", "fd00:1::5"], "namespace": "shop", "pod_name": "cart-1",
  *    "labels": {"app": "cart"}, "workload": {"name": "cart", "kind": "Deployment"},
  *    "node_name": "node-a"}
  * ips, namespace and pod_name are required; labels are stored as "k8s:key=value".
+ * A registration may also carry "interface" (the pod's host-side interface:
+ * the agent attaches TC to it), "container_id" and "pod_uid" (endpoint_doc.h);
+ * the file may not.
  */
 #ifndef WEIR_AGENT_ENDPOINTS_H
 #define WEIR_AGENT_ENDPOINTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -22,8 +26,9 @@
 
 enum weir_ep_source {
 	WEIR_EP_SRC_API = 0,   /* POST /v1/endpoints (the CNI plugin) */
-	WEIR_EP_SRC_FILE = 1,  /* --endpoints-file */
-	WEIR_EP_SRC_NETNS = 2, /* named network namespaces (/run/netns) */
+	WEIR_EP_SRC_K8S = 1,   /* the Kubernetes API: this node's pods (--k8s) */
+	WEIR_EP_SRC_FILE = 2,  /* --endpoints-file */
+	WEIR_EP_SRC_NETNS = 3, /* named network namespaces (/run/netns) */
 	WEIR_EP_SRC_MAX,
 };
 
@@ -46,6 +51,25 @@ int weir_endpoints_register(struct weir_endpoints *eps, const json_t *doc, char 
 			    size_t err_len);
 /* -ENOENT if the pod was not registered. */
 int weir_endpoints_unregister(struct weir_endpoints *eps, const char *namespace,
+			      const char *pod_name);
+/* Like unregister, but only the registration of container_id (NULL: any):
+ * -ESTALE when the pod was registered again by another container. The
+ * removed registration's interface, if any, is copied to iface ("" if none).
+ */
+int weir_endpoints_unregister_container(struct weir_endpoints *eps, const char *namespace,
+					const char *pod_name, const char *container_id, char *iface,
+					size_t iface_len);
+/* Whether an API registration names ifname as its interface. */
+bool weir_endpoints_has_interface(struct weir_endpoints *eps, const char *ifname);
+
+/* The Kubernetes source (agent/k8s_watch.c): replace is the whole set after a
+ * list, all valid documents in (an invalid one is skipped with a warning);
+ * upsert and remove follow the watch. remove: -ENOENT if unknown.
+ */
+int weir_endpoints_k8s_replace(struct weir_endpoints *eps, const json_t *docs);
+int weir_endpoints_k8s_upsert(struct weir_endpoints *eps, const json_t *doc, char *err,
+			      size_t err_len);
+int weir_endpoints_k8s_remove(struct weir_endpoints *eps, const char *namespace,
 			      const char *pod_name);
 
 /* Replaces every FILE endpoint with the file's {"endpoints": [doc, ...]}, all

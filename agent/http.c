@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include "agent.h"
@@ -15,8 +16,10 @@
 #include "exporters.h"
 #include "http.h"
 #include "http_server.h"
+#include "k8s_watch.h"
 #include "log.h"
 #include "metrics.h"
+#include "pod_attach.h"
 #include "store.h"
 
 #ifndef WEIR_VERSION
@@ -29,6 +32,19 @@ struct weir_http {
 	struct weir_agent *a;
 	struct weir_http_server *server;
 };
+
+/* The Kubernetes watch, under "k8s" in /v1/status. */
+static json_t *k8s_json(struct weir_k8s *k)
+{
+	struct weir_k8s_stats st;
+
+	weir_k8s_stats(k, &st);
+	return json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:s}", "synced", st.synced,
+			 "resource_version", st.resource_version, "lists", (json_int_t)st.lists,
+			 "watches", (json_int_t)st.watches, "events", (json_int_t)st.events,
+			 "expired", (json_int_t)st.expired, "errors", (json_int_t)st.errors,
+			 "last_error", st.last_error);
+}
 
 /* GET /v1/status: Hubble's ServerStatus fields, then Weir's. */
 static json_t *status_json(void *ctx)
@@ -59,6 +75,8 @@ static json_t *status_json(void *ctx)
 	json_object_set_new(j, "endpoints", json_integer((json_int_t)st.endpoints));
 	json_object_set_new(j, "rss_bytes", json_integer((json_int_t)st.rss_bytes));
 	weir_agent_exporters_status(a, j);
+	if (a->k8s)
+		json_object_set_new(j, "k8s", k8s_json(a->k8s));
 	return j;
 }
 
@@ -67,6 +85,55 @@ static int metrics_text(void *ctx, char **text, size_t *len)
 	struct weir_agent *a = ctx;
 
 	return weir_metrics_render(a->metrics, a, text, len);
+}
+
+/* Each registration with an interface says whether the kernel has Weir's
+ * filters on it (what the CNI plugin's CHECK asks).
+ */
+static void mark_attached(json_t *all)
+{
+	const char *iface;
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(all, i, e)
+	{
+		iface = json_string_value(json_object_get(e, "interface"));
+		if (iface)
+			json_object_set_new(e, "attached", json_boolean(weir_tc_attached(iface)));
+	}
+}
+
+/* A registration naming an interface: TC goes on it through the main loop.
+ * If that fails the registration is taken back, so the plugin's error leaves
+ * nothing behind.
+ */
+static enum MHD_Result endpoint_attach(struct weir_agent *a, struct MHD_Connection *c, json_t *doc)
+{
+	const char *iface = json_string_value(json_object_get(doc, "interface"));
+	const char *ns = json_string_value(json_object_get(doc, "namespace"));
+	const char *pod = json_string_value(json_object_get(doc, "pod_name"));
+	const char *cid = json_string_value(json_object_get(doc, "container_id"));
+	int rc;
+
+	rc = weir_pod_attach_request(a->pod_attach, iface, true, WEIR_POD_ATTACH_TIMEOUT_MS);
+	if (!rc) {
+		json_object_set_new(doc, "attached", json_true());
+		return weir_http_respond_json(c, MHD_HTTP_CREATED, doc);
+	}
+	weir_endpoints_unregister_container(a->endpoints, ns, pod, cid, NULL, 0);
+	json_decref(doc);
+	log_warn("http: attach tc for namespace=%s pod=%s interface=%s: %s", ns, pod, iface,
+		 strerror(-rc));
+	if (rc == -ENODEV)
+		return weir_http_respond_error(c, MHD_HTTP_UNPROCESSABLE_CONTENT,
+					       "interface %s does not exist on this node", iface);
+	if (rc == -ETIMEDOUT)
+		return weir_http_respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+					       "attach tc to %s: the agent is busy, try again",
+					       iface);
+	return weir_http_respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "attach tc to %s: %s",
+				       iface, strerror(-rc));
 }
 
 /* GET and POST /v1/endpoints */
@@ -83,6 +150,7 @@ static enum MHD_Result endpoints_handle(void *ctx, struct MHD_Connection *c,
 		doc = weir_endpoints_to_json(a->endpoints);
 		if (!doc)
 			return MHD_NO;
+		mark_attached(doc);
 		return weir_http_respond_json(c, MHD_HTTP_OK, doc);
 	}
 	if (!rq->len)
@@ -110,6 +178,8 @@ static enum MHD_Result endpoints_handle(void *ctx, struct MHD_Connection *c,
 		return weir_http_respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 					       "register endpoint: %s", strerror(-rc));
 	}
+	if (json_object_get(doc, "interface") && a->pod_attach)
+		return endpoint_attach(a, c, doc);
 	return weir_http_respond_json(c, MHD_HTTP_CREATED, doc);
 }
 
@@ -130,20 +200,32 @@ static bool endpoint_path(const char *url, char *ns, char *pod, size_t len)
 	return true;
 }
 
-/* DELETE /v1/endpoints/NAMESPACE/POD */
+/* DELETE /v1/endpoints/NAMESPACE/POD[?container_id=ID]: with container_id,
+ * only that container's registration goes (409 if the pod was registered
+ * again since). TC comes off the registration's interface unless the agent
+ * attaches it anyway (--tc, --tc-pattern) or another registration names it.
+ */
 static enum MHD_Result endpoint_delete(void *ctx, struct MHD_Connection *c,
 				       const struct weir_http_request *rq)
 {
 	struct weir_agent *a = ctx;
-	char ns[256], pod[256];
+	char ns[256], pod[256], iface[IF_NAMESIZE];
+	const char *cid;
 	int rc;
 
 	if (!endpoint_path(rq->url, ns, pod, sizeof(ns)))
 		return weir_http_respond_error(c, MHD_HTTP_NOT_FOUND, "unknown path %s", rq->url);
-	rc = weir_endpoints_unregister(a->endpoints, ns, pod);
+	cid = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "container_id");
+	rc = weir_endpoints_unregister_container(a->endpoints, ns, pod, cid, iface, sizeof(iface));
 	if (rc == -ENOENT)
 		return weir_http_respond_error(c, MHD_HTTP_NOT_FOUND,
 					       "endpoint %s/%s is not registered", ns, pod);
+	if (rc == -ESTALE)
+		return weir_http_respond_error(c, MHD_HTTP_CONFLICT,
+					       "endpoint %s/%s is registered by another container",
+					       ns, pod);
+	if (!rc && iface[0] && a->pod_attach && !weir_endpoints_has_interface(a->endpoints, iface))
+		weir_pod_attach_request(a->pod_attach, iface, false, WEIR_POD_ATTACH_TIMEOUT_MS);
 	if (rc)
 		return weir_http_respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 					       "unregister %s/%s: %s", ns, pod, strerror(-rc));

@@ -5,6 +5,8 @@
  *   GET  /v1/flows          JSON array, or ?follow=1 an NDJSON stream
  *   GET  /v1/status
  *   GET  /v1/endpoints      POST /v1/endpoints   DELETE /v1/endpoints/NAMESPACE/POD
+ *        (a registration with "interface" gets TC attached there; DELETE takes
+ *        ?container_id=; see agent/endpoints.h)
  *   GET  /metrics
  * Bad requests get a 4xx with {"error": "..."}.
  */

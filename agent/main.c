@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <libgen.h>
+#include <net/if.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,15 +26,17 @@
 #include "endpoints.h"
 #include "exporters.h"
 #include "http.h"
+#include "k8s_watch.h"
 #include "log.h"
 #include "metrics.h"
 #include "netlink.h"
+#include "pod_attach.h"
 #include "store.h"
 #include "weir.skel.h"
 
 #define NETNS_RESCAN_NS (5ULL * 1000000000ULL) /* network namespaces are rescanned this often */
 
-enum loop_src { SRC_SIGNAL, SRC_EVENTS, SRC_SWEEP, SRC_NETLINK, SRC_INOTIFY };
+enum loop_src { SRC_SIGNAL, SRC_EVENTS, SRC_SWEEP, SRC_NETLINK, SRC_INOTIFY, SRC_ATTACH };
 
 struct daemon {
 	struct weir_agent a;
@@ -76,11 +79,23 @@ static bool tc_pattern_match(const struct weir_agent_config *cfg, const char *if
 	return false;
 }
 
+static bool tc_configured(const struct weir_agent_config *cfg, const char *ifname)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->tc_ifaces.n; i++)
+		if (!strcmp(cfg->tc_ifaces.v[i], ifname))
+			return true;
+	return tc_pattern_match(cfg, ifname);
+}
+
+/* A link is pod-facing when a pattern matches it or a registration names it. */
 static void on_link_up(void *ctx, int ifindex, const char *ifname)
 {
 	struct daemon *d = ctx;
 
-	bool pod_facing = tc_pattern_match(&d->a.cfg, ifname);
+	bool pod_facing = tc_pattern_match(&d->a.cfg, ifname) ||
+			  weir_endpoints_has_interface(d->a.endpoints, ifname);
 
 	weir_assembler_set_ifname(d->a.assembler, ifindex, ifname, pod_facing);
 	if (pod_facing)
@@ -100,6 +115,26 @@ static void on_addrs(void *ctx, const struct weir_addr *addrs, size_t n)
 	struct daemon *d = ctx;
 
 	weir_endpoints_set_host(d->a.endpoints, addrs, n);
+}
+
+/* A registration's request (pod_attach.h), on the loop's thread. */
+static int on_attach_request(void *ctx, const char *ifname, bool attach)
+{
+	struct daemon *d = ctx;
+	int ifindex, err;
+
+	if (!attach) {
+		if (tc_configured(&d->a.cfg, ifname))
+			return 0;
+		return weir_datapath_detach(d->a.dp, ifname);
+	}
+	ifindex = (int)if_nametoindex(ifname);
+	if (!ifindex)
+		return -ENODEV;
+	err = weir_datapath_attach_tc(d->a.dp, ifname);
+	if (!err)
+		weir_assembler_set_ifname(d->a.assembler, ifindex, ifname, true);
+	return err;
 }
 
 static const struct weir_netlink_ops netlink_ops = {
@@ -239,6 +274,9 @@ static int run(struct daemon *d)
 			case SRC_INOTIFY:
 				on_inotify(d);
 				break;
+			case SRC_ATTACH:
+				weir_pod_attach_process(d->a.pod_attach, on_attach_request, d);
+				break;
 			}
 		}
 	}
@@ -270,6 +308,7 @@ static int loop_setup(struct daemon *d)
 	err = err ?: epoll_add(d, weir_netlink_fd(d->nl), SRC_NETLINK);
 	if (!err && d->inofd >= 0)
 		err = epoll_add(d, d->inofd, SRC_INOTIFY);
+	err = err ?: epoll_add(d, weir_pod_attach_fd(d->a.pod_attach), SRC_ATTACH);
 	return err;
 }
 
@@ -301,6 +340,23 @@ static int datapath_setup(struct weir_agent *a)
 	return 0;
 }
 
+static int k8s_setup(struct weir_agent *a)
+{
+	struct weir_k8s_opts opts = {
+		.kubeconfig = a->cfg.kubeconfig,
+		.node_name = a->cfg.node_name,
+		.eps = a->endpoints,
+		.watch_timeout_s = a->cfg.k8s_watch_timeout_s,
+	};
+	char err[512] = "";
+	int ret;
+
+	ret = weir_k8s_start(&a->k8s, &opts, err, sizeof(err));
+	if (ret)
+		log_err("k8s: %s", err[0] ? err : strerror(-ret));
+	return ret;
+}
+
 static int setup(struct daemon *d)
 {
 	struct weir_agent *a = &d->a;
@@ -328,6 +384,11 @@ static int setup(struct daemon *d)
 	err = weir_agent_exporters_start(a);
 	if (err)
 		return err;
+	if (a->cfg.k8s) {
+		err = k8s_setup(a);
+		if (err)
+			return err;
+	}
 
 	skel = weir_datapath_skel(a->dp);
 	ao = (struct weir_assembler_opts){
@@ -342,6 +403,7 @@ static int setup(struct daemon *d)
 		.ctx = a,
 	};
 	err = weir_assembler_new(&a->assembler, &ao);
+	err = err ?: weir_pod_attach_new(&a->pod_attach);
 	err = err ?: weir_netlink_open(&d->nl, &netlink_ops, d);
 	err = err ?: weir_netlink_sync(d->nl);
 	err = err ?: weir_http_start(a, &d->http);
@@ -359,6 +421,8 @@ static void teardown(struct daemon *d)
 	weir_agent_exporters_stop(a);
 	if (d->http)
 		weir_http_stop(d->http);
+	weir_k8s_stop(a->k8s);
+	weir_pod_attach_free(a->pod_attach);
 	weir_netlink_close(d->nl);
 	weir_assembler_free(a->assembler);
 	if (a->cfg.keep_datapath)

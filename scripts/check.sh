@@ -9,7 +9,7 @@ mapfile -t user_c < <(git ls-files -- 'lib/*.c' 'tests/*.c' 'bench/*.c' 'agent/*
 	'cli/*.c' 'cni/*.c' ':!:*.bpf.c')
 mapfile -t all_c < <(git ls-files -- '*.c' '*.h')
 mapfile -t shell < <(git ls-files -- '*.sh' .ci/run)
-incs=(-Iinclude -Ilib -Iagent -Itests -I"$build" -I"$build/bench" -Irelay)
+incs=(-Iinclude -Ilib -Iagent -Itests -I"$build" -I"$build/bench" -Irelay -Icni)
 status=0
 
 echo "  TIDY     ${#user_c[@]} files"

@@ -8,10 +8,10 @@ pkgs=(
 	# build
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 	linux-libc-dev libjansson-dev libmnl-dev libnl-3-dev libnl-route-3-dev
-	libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev
+	libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libyaml-dev
 	# tests
 	libcmocka-dev iproute2 ethtool netcat-openbsd iputils-ping tcpdump jq curl prometheus
-	python3 python3-scapy
+	python3 python3-scapy containernetworking-plugins python3-yaml yamllint
 	# IPFIX export: the collector (nfcapd) and reader (nfdump)
 	nfdump
 	# benchmarks (peer) and make check
