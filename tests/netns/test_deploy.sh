@@ -129,7 +129,7 @@ t_is "the image's runtime stage installs every library the daemons link" "$missi
 build_pkgs=$(awk '/^FROM debian:12 AS build/ {b = 1} /^FROM debian:12-slim/ {b = 0} b' "$deploy/Containerfile")
 missing=''
 for p in libbpf-dev libelf-dev libjansson-dev libmnl-dev libmicrohttpd-dev libcurl4-openssl-dev \
-	libyaml-dev libcmocka-dev bpftool clang; do
+	libyaml-dev libsqlite3-dev libcmocka-dev bpftool clang; do
 	grep -qw -- "$p" <<<"$build_pkgs" || missing="$missing $p"
 done
 t_is "the image's build stage installs the build's packages" "$missing" ""
