@@ -66,6 +66,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 TEST_BINS := $(BUILD)/tests/datapath/test_datapath $(BUILD)/tests/netns/dp_harness $(UNIT_BINS)
+TEST_BINS += $(BUILD)/tests/datapath/test_prefilter
 BENCH_BINS := $(BUILD)/bench/datapath $(BUILD)/bench/agent
 
 all: $(BUILD)/.pkgs-ok $(LIBWEIR) $(BINS) $(TEST_BINS) $(BENCH_BINS)
@@ -165,6 +166,12 @@ $(BUILD)/tests/datapath/test_datapath: $(BUILD)/tests/datapath/test_datapath.o \
 		$(BUILD)/tests/datapath/pkt.o $(LIBWEIR)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(CMOCKA_LIBS)
+
+# The prefilter tests write the deny list through the agent's own code (libagent).
+$(BUILD)/tests/datapath/test_prefilter: $(BUILD)/tests/datapath/test_prefilter.o \
+		$(BUILD)/tests/datapath/pkt.o $(LIBAGENT) $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(AGENT_LIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/tests/netns/dp_harness: $(BUILD)/tests/netns/dp_harness.o $(LIBWEIR)
 	$(call msg,LD,$@)

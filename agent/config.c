@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <weir/abi.h>
+#include <weir/prefilter.h>
 #include "config.h"
 
 #define CFG(member) offsetof(struct weir_agent_config, member)
@@ -37,6 +38,8 @@ static const struct weir_opt opts[] = {
 	OPT("keep-datapath", BOOL, keep_datapath, NULL,
 	    "on exit, leave the programs attached (maps stay pinned either way)"),
 	OPT("flows-max", U32, flows_max, "N", "kernel flow-table entries (65536)"),
+	OPT("prefilter-max-addresses", U32, pf_exact_max, "N",
+	    "single addresses (/32, /128) the XDP prefilter holds per family (65536)"),
 	OPT("active-timeout", U32, active_timeout_s, "SECONDS",
 	    "a record every this while a flow lives (10)"),
 	OPT("idle-timeout", U32, idle_timeout_s, "SECONDS",
@@ -80,6 +83,7 @@ void weir_agent_config_defaults(struct weir_agent_config *cfg)
 	cfg->xdp_mode = WEIR_XDP_AUTO;
 	cfg->pin_dir = strdup(WEIR_PIN_DIR);
 	cfg->flows_max = WEIR_FLOWS_MAX_DEFAULT;
+	cfg->pf_exact_max = WEIR_PF_EXACT_MAX_DEFAULT;
 	cfg->active_timeout_s = 10;
 	cfg->idle_timeout_s = 30;
 	cfg->sweep_interval_ms = 1000;

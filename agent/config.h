@@ -24,6 +24,7 @@ struct weir_agent_config {
 	char *pin_dir;		    /* WEIR_PIN_DIR */
 	bool keep_datapath;	    /* on exit, leave programs attached and maps pinned */
 	uint32_t flows_max;	    /* kernel flow-table entries */
+	uint32_t pf_exact_max;	    /* prefilter single addresses per family */
 	uint32_t active_timeout_s;  /* a record every this while a flow lives (10) */
 	uint32_t idle_timeout_s;    /* a flow ends after this long without packets (30) */
 	uint32_t sweep_interval_ms; /* how often the flow table is read (1000) */

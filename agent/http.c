@@ -16,6 +16,7 @@
 #include "http_server.h"
 #include "log.h"
 #include "metrics.h"
+#include "prefilter_http.h"
 #include "store.h"
 
 #ifndef WEIR_VERSION
@@ -157,6 +158,10 @@ static const struct weir_http_route agent_routes[] = {
 	  .prefix = true,
 	  .methods = "DELETE",
 	  .handle = endpoint_delete },
+	{ .path = "/v1/prefilter",
+	  .methods = "GET, PUT, PATCH, DELETE",
+	  .body = true,
+	  .handle = weir_prefilter_http },
 };
 
 int weir_http_start(struct weir_agent *a, struct weir_http **out)

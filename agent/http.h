@@ -6,6 +6,7 @@
  *   GET  /v1/status
  *   GET  /v1/endpoints      POST /v1/endpoints   DELETE /v1/endpoints/NAMESPACE/POD
  *   GET  /metrics
+ *   GET|PUT|PATCH|DELETE /v1/prefilter   (agent/prefilter_http.c)
  * Bad requests get a 4xx with {"error": "..."}.
  */
 #ifndef WEIR_AGENT_HTTP_H

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "netlink.h"
+#include "prefilter.h"
 #include "store.h"
 #include "weir.skel.h"
 
@@ -275,7 +276,8 @@ static int loop_setup(struct daemon *d)
 static int datapath_setup(struct weir_agent *a)
 {
 	struct weir_datapath_opts opts = { .flows_max = a->cfg.flows_max,
-					   .pin_dir = a->cfg.pin_dir };
+					   .pin_dir = a->cfg.pin_dir,
+					   .pf_exact_max = a->cfg.pf_exact_max };
 	size_t i;
 	int err;
 
@@ -308,6 +310,7 @@ static int setup(struct daemon *d)
 	int err;
 
 	err = datapath_setup(a);
+	err = err ?: weir_prefilter_open(&a->prefilter, weir_datapath_skel(a->dp));
 	if (err)
 		return err;
 	err = weir_endpoints_new(&a->endpoints, a->cfg.node_name);
@@ -359,6 +362,7 @@ static void teardown(struct daemon *d)
 		weir_datapath_release(a->dp);
 	else
 		weir_datapath_destroy(a->dp);
+	weir_prefilter_free(a->prefilter);
 	weir_endpoints_free(a->endpoints);
 	weir_metrics_free(a->metrics);
 	weir_store_free(a->store);

@@ -15,6 +15,7 @@
 #include "datapath.h"
 #include "log.h"
 #include "metrics.h"
+#include "prefilter.h"
 #include "names.h"
 #include "store.h"
 
@@ -556,6 +557,8 @@ int weir_metrics_render(struct weir_metrics *m, struct weir_agent *a, char **out
 		goto out;
 	}
 	render_datapath(f, d);
+	if (a && a->prefilter)
+		weir_prefilter_metrics(a->prefilter, f);
 	render_agent(f, a);
 	render_flows(f, m);
 	if (ferror(f))
