@@ -17,6 +17,7 @@ struct weir_store;
 struct weir_endpoints;
 struct weir_metrics;
 struct weir_assembler;
+struct weir_policy_engine;
 struct weir_prefilter;
 
 struct weir_agent {
@@ -27,6 +28,7 @@ struct weir_agent {
 	struct weir_endpoints *endpoints;
 	struct weir_metrics *metrics;
 	struct weir_assembler *assembler;
+	struct weir_policy_engine *policy; /* endpoint policy */
 	struct weir_prefilter *prefilter; /* the XDP deny list (agent/prefilter.c) */
 	/* The assembler runs on the main thread; HTTP threads read its figures
 	 * from this copy, refreshed after every sweep.

@@ -61,6 +61,8 @@ static const struct weir_opt opts[] = {
 	OPT("netns-discovery", BOOL, netns_discovery, NULL,
 	    "endpoints from named network namespaces"),
 	OPT("netns-dir", STR, netns_dir, "DIR", "named network namespaces (/run/netns)"),
+	OPT("state-dir", STR, state_dir, "DIR",
+	    "where endpoint policies are kept across restarts (" WEIR_AGENT_STATE_DEFAULT ")"),
 };
 
 static const struct weir_opts agent_opts = {
@@ -92,6 +94,7 @@ void weir_agent_config_defaults(struct weir_agent_config *cfg)
 	cfg->listen = strdup(WEIR_AGENT_LISTEN_DEFAULT);
 	cfg->socket_path = strdup(WEIR_AGENT_SOCKET_DEFAULT);
 	cfg->netns_dir = strdup("/run/netns");
+	cfg->state_dir = strdup(WEIR_AGENT_STATE_DEFAULT);
 }
 
 void weir_agent_config_release(struct weir_agent_config *cfg)

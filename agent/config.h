@@ -13,6 +13,7 @@
 
 #define WEIR_AGENT_LISTEN_DEFAULT "127.0.0.1:4244"
 #define WEIR_AGENT_SOCKET_DEFAULT "/run/weir/agent.sock"
+#define WEIR_AGENT_STATE_DEFAULT  "/var/lib/weir"
 
 struct weir_agent_config {
 	char *node_name;	     /* default: the host name */
@@ -36,6 +37,7 @@ struct weir_agent_config {
 	char *endpoints_file;	    /* static endpoints, reloaded on SIGHUP and on change */
 	bool netns_discovery;	    /* endpoints from named network namespaces */
 	char *netns_dir;	    /* /run/netns */
+	char *state_dir;	    /* what outlives a restart: policies (/var/lib/weir) */
 	int verbose;		    /* -v: debug logging */
 };
 

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "netlink.h"
+#include "policy.h"
 #include "prefilter.h"
 #include "store.h"
 #include "weir.skel.h"
@@ -306,6 +307,7 @@ static int setup(struct daemon *d)
 {
 	struct weir_agent *a = &d->a;
 	struct weir_bpf *skel;
+	struct weir_policy_engine_opts po;
 	struct weir_assembler_opts ao;
 	int err;
 
@@ -329,6 +331,16 @@ static int setup(struct daemon *d)
 		netns_scan(d);
 
 	skel = weir_datapath_skel(a->dp);
+	po = (struct weir_policy_engine_opts){
+		.endpoints = a->endpoints,
+		.ipcache_fd = bpf_map__fd(skel->maps.weir_ipcache),
+		.eps_fd = bpf_map__fd(skel->maps.weir_policy_eps),
+		.state_dir = a->cfg.state_dir && *a->cfg.state_dir ? a->cfg.state_dir : NULL,
+	};
+	err = weir_policy_engine_new(&a->policy, &po);
+	if (err)
+		return err;
+	weir_endpoints_on_change(a->endpoints, weir_policy_engine_resync, a->policy);
 	ao = (struct weir_assembler_opts){
 		.node_name = a->cfg.node_name,
 		.active_timeout_s = a->cfg.active_timeout_s,
@@ -363,6 +375,9 @@ static void teardown(struct daemon *d)
 	else
 		weir_datapath_destroy(a->dp);
 	weir_prefilter_free(a->prefilter);
+	if (a->endpoints)
+		weir_endpoints_on_change(a->endpoints, NULL, NULL);
+	weir_policy_engine_free(a->policy);
 	weir_endpoints_free(a->endpoints);
 	weir_metrics_free(a->metrics);
 	weir_store_free(a->store);
