@@ -67,6 +67,7 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 TEST_BINS := $(BUILD)/tests/datapath/test_datapath $(BUILD)/tests/netns/dp_harness $(UNIT_BINS)
 TEST_BINS += $(BUILD)/tests/datapath/test_prefilter
+TEST_BINS += $(BUILD)/tests/datapath/test_policy
 BENCH_BINS := $(BUILD)/bench/datapath $(BUILD)/bench/agent
 
 all: $(BUILD)/.pkgs-ok $(LIBWEIR) $(BINS) $(TEST_BINS) $(BENCH_BINS)
@@ -169,6 +170,12 @@ $(BUILD)/tests/datapath/test_datapath: $(BUILD)/tests/datapath/test_datapath.o \
 
 # The prefilter tests write the deny list through the agent's own code (libagent).
 $(BUILD)/tests/datapath/test_prefilter: $(BUILD)/tests/datapath/test_prefilter.o \
+		$(BUILD)/tests/datapath/pkt.o $(LIBAGENT) $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(AGENT_LIBS) $(CMOCKA_LIBS)
+
+# The policy tests write the policy maps through the agent's policy engine (libagent).
+$(BUILD)/tests/datapath/test_policy: $(BUILD)/tests/datapath/test_policy.o \
 		$(BUILD)/tests/datapath/pkt.o $(LIBAGENT) $(LIBWEIR)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(AGENT_LIBS) $(CMOCKA_LIBS)
