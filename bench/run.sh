@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks as root and prints their tables:
-#   bench/run.sh [build dir] [bench/datapath args]   bench/datapath, then bench/agent
-#   bench/run.sh [build dir] datapath|agent [args]    one of them, with its args
+#   bench/run.sh [build dir] [bench/datapath args]   bench/datapath, bench/prefilter, bench/agent
+#   bench/run.sh [build dir] datapath|prefilter|agent [args]   one of them, with its args
 # xdp-filter (Debian's xdp-tools) is bench/datapath's peer; without it that column is skipped.
 # A benchmark that fails (a wrong result, not a missed target) makes the exit status 1.
 set -euo pipefail
@@ -15,7 +15,7 @@ fi
 
 only=""
 case "${1:-}" in
-datapath | agent)
+datapath | prefilter | agent)
 	only=$1
 	shift
 	;;
@@ -53,6 +53,21 @@ run_datapath() {
 	"$bin" "${args[@]}" "$@"
 }
 
+# xdp-filter's source deny rules on the same packets: the prefilter's peer.
+run_prefilter() {
+	local bin f args=()
+
+	bin=$(bin_of prefilter) || return 1
+	for f in /usr/lib/*/bpf/xdpfilt_alw_all.o /usr/lib/bpf/xdpfilt_alw_all.o \
+		/usr/local/lib/bpf/xdpfilt_alw_all.o; do
+		if [ -r "$f" ]; then
+			args+=(-x "$f")
+			break
+		fi
+	done
+	"$bin" "${args[@]}" "$@"
+}
+
 run_agent() {
 	local bin
 
@@ -62,10 +77,13 @@ run_agent() {
 
 case "$only" in
 datapath) run_datapath "$@" ;;
+prefilter) run_prefilter "$@" ;;
 agent) run_agent "$@" ;;
 *)
 	status=0
 	run_datapath "$@" || status=1
+	echo
+	run_prefilter || status=1
 	echo
 	run_agent || status=1
 	exit $status

@@ -57,10 +57,10 @@ struct {
 } weir_pf_hits SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, WEIR_PF_EVTIME_MAX);
-	__type(key, struct weir_pf_evtime_key);
-	__type(value, __u64);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, WEIR_PF_EVTIME_SLOTS);
+	__type(key, __u32);
+	__type(value, struct weir_pf_evslot);
 } weir_pf_evtime SEC(".maps");
 
 struct {
@@ -115,29 +115,28 @@ static __always_inline struct weir_pf_value *pf_match6(__u32 set, __u8 kinds, co
 	return NULL;
 }
 
-/* Whether this drop may raise an event: at most one per source address per
- * WEIR_PF_EVENT_INTERVAL_NS (a compare-and-swap on the source's last event
- * time, so two CPUs never both win), and at most WEIR_PF_EVENTS_PER_SEC_CPU
- * per CPU (so a flood of spoofed sources neither floods the ring buffer nor
- * churns the LRU).
+/* Whether this drop may raise an event (the rate limit is described in
+ * include/weir/prefilter.h). Per CPU throughout: no atomics.
  */
 static __always_inline int pf_event_allowed(__u8 family, const __be32 *saddr, __u64 now_ns)
 {
-	struct weir_pf_evtime_key k = { .family = family };
+	__u32 slot = weir_pf_evtime_slot(saddr, family), zero = 0;
 	struct weir_pf_evbudget *b;
-	__u32 zero = 0;
-	__u64 *last, seen;
+	struct weir_pf_evslot *e;
+	__be32 a[4] = { saddr[0], 0, 0, 0 };
 
-	if (family == 4)
-		k.addr[0] = saddr[0];
-	else
-		__builtin_memcpy(k.addr, saddr, sizeof(k.addr));
-	last = bpf_map_lookup_elem(&weir_pf_evtime, &k);
-	if (last) {
-		seen = *last;
-		if (now_ns - seen < WEIR_PF_EVENT_INTERVAL_NS)
-			return 0;
+	if (family == 6) {
+		a[1] = saddr[1];
+		a[2] = saddr[2];
+		a[3] = saddr[3];
 	}
+	e = bpf_map_lookup_elem(&weir_pf_evtime, &slot);
+	if (!e)
+		return 0;
+	if (e->family == family && e->addr[0] == a[0] && e->addr[1] == a[1] &&
+	    e->addr[2] == a[2] && e->addr[3] == a[3] &&
+	    now_ns - e->last_event_ns < WEIR_PF_EVENT_INTERVAL_NS)
+		return 0;
 	b = bpf_map_lookup_elem(&weir_pf_evbudget, &zero);
 	if (!b)
 		return 0;
@@ -147,13 +146,10 @@ static __always_inline int pf_event_allowed(__u8 family, const __be32 *saddr, __
 	}
 	if (b->events >= WEIR_PF_EVENTS_PER_SEC_CPU)
 		return 0;
-	if (last) {
-		if (__sync_val_compare_and_swap(last, seen, now_ns) != seen)
-			return 0; /* another CPU raised this second's event */
-	} else if (bpf_map_update_elem(&weir_pf_evtime, &k, &now_ns, BPF_NOEXIST)) {
-		return 0;
-	}
-	b->events += 1; /* per CPU: no atomics needed */
+	b->events += 1;
+	__builtin_memcpy(e->addr, a, sizeof(a));
+	e->family = family;
+	e->last_event_ns = now_ns;
 	return 1;
 }
 
