@@ -798,8 +798,7 @@ static void addrs_of(const struct weir_endpoints *eps, const struct entry *e,
 			fn(ctx, &e->ips[i], e->ep);
 }
 
-void weir_endpoints_for_each_addr(struct weir_endpoints *eps, weir_endpoints_addr_fn fn,
-				  void *ctx)
+void weir_endpoints_for_each_addr(struct weir_endpoints *eps, weir_endpoints_addr_fn fn, void *ctx)
 {
 	const struct entry *e;
 	unsigned int rank;

@@ -87,7 +87,6 @@ void weir_endpoints_on_change(struct weir_endpoints *eps, weir_endpoints_change_
  */
 typedef void (*weir_endpoints_addr_fn)(void *ctx, const struct weir_addr *addr,
 				       const struct weir_endpoint *ep);
-void weir_endpoints_for_each_addr(struct weir_endpoints *eps, weir_endpoints_addr_fn fn,
-				  void *ctx);
+void weir_endpoints_for_each_addr(struct weir_endpoints *eps, weir_endpoints_addr_fn fn, void *ctx);
 
 #endif /* WEIR_AGENT_ENDPOINTS_H */

@@ -11,8 +11,8 @@
 struct ident {
 	uint32_t id;
 	bool cidr;
-	char *key;	/* labels sorted and joined by '\n', or the CIDR */
-	char **labels;	/* label identities: key split */
+	char *key;     /* labels sorted and joined by '\n', or the CIDR */
+	char **labels; /* label identities: key split */
 	size_t n_labels;
 };
 
@@ -145,12 +145,16 @@ uint32_t weir_identity_of_labels(struct weir_identities *ids, char *const *label
 	key = malloc(len);
 	if (!key)
 		goto out;
-	key[0] = '\0';
+	len = 0;
 	for (i = 0; i < n; i++) {
+		size_t l = strlen(sorted[i]);
+
 		if (i)
-			strcat(key, "\n");
-		strcat(key, sorted[i]);
+			key[len++] = '\n';
+		memcpy(key + len, sorted[i], l);
+		len += l;
 	}
+	key[len] = '\0';
 	e = find(ids, false, key);
 	if (e) {
 		id = e->id;
@@ -201,10 +205,9 @@ json_t *weir_identities_to_json(const struct weir_identities *ids)
 	size_t i;
 
 	for (i = 0; arr && i < ids->n; i++) {
-		if (json_array_append_new(arr, json_pack("{s:I,s:s}", "id",
-							 (json_int_t)ids->v[i].id,
-							 ids->v[i].cidr ? "cidr" : "labels",
-							 ids->v[i].key))) {
+		if (json_array_append_new(
+			    arr, json_pack("{s:I,s:s}", "id", (json_int_t)ids->v[i].id,
+					   ids->v[i].cidr ? "cidr" : "labels", ids->v[i].key))) {
 			json_decref(arr);
 			return NULL;
 		}
@@ -228,8 +231,8 @@ int weir_identities_from_json(struct weir_identities *ids, const json_t *arr)
 		cidr = json_object_get(e, "cidr") != NULL;
 		key = json_object_get(e, cidr ? "cidr" : "labels");
 		if (!json_is_integer(id) || !json_is_string(key) ||
-		    json_integer_value(id) < (cidr ? WEIR_IDENTITY_CIDR_BASE :
-						     WEIR_IDENTITY_MIN_LOCAL) ||
+		    json_integer_value(id) <
+			    (cidr ? WEIR_IDENTITY_CIDR_BASE : WEIR_IDENTITY_MIN_LOCAL) ||
 		    json_integer_value(id) > (cidr ? UINT32_MAX : WEIR_IDENTITY_CIDR_BASE - 1) ||
 		    find(ids, cidr, json_string_value(key)))
 			return -EINVAL;

@@ -149,15 +149,16 @@ static int cidrs_collect(struct weir_policy_engine *e, struct cidr_set *cs)
 
 				if (rule->peer != WEIR_PEER_CIDR)
 					continue;
-				for (i = 0; i < cs->n && strcmp(cs->v[i].text, rule->cidr.text); i++)
+				for (i = 0;
+				     i < cs->n && strcmp(cs->v[i].text, rule->cidr.text) != 0; i++)
 					;
 				if (i < cs->n)
 					continue;
 				if (cs->n == cs->cap) {
 					size_t cap = cs->cap ? cs->cap * 2 : 16;
 					struct weir_cidr *v = realloc(cs->v, cap * sizeof(*v));
-					uint32_t *ids = v ? realloc(cs->ids, cap * sizeof(*ids)) :
-							    NULL;
+					uint32_t *ids =
+						v ? realloc(cs->ids, cap * sizeof(*ids)) : NULL;
 
 					if (v)
 						cs->v = v;
@@ -316,7 +317,8 @@ static int sync_locked(struct weir_policy_engine *e)
 
 			k = ipcache_key(a->addr.family, a->addr.bytes, plen);
 			v.identity = a->identity;
-			v.cidr_identity = cidr_identity_of(&cs, a->addr.family, a->addr.bytes, plen);
+			v.cidr_identity =
+				cidr_identity_of(&cs, a->addr.family, a->addr.bytes, plen);
 		}
 		if (ipc_has(ipc, n_ipc, &k))
 			continue;
@@ -471,12 +473,14 @@ static int parse_body(const json_t *body, struct weir_policy ***out, size_t *n_o
 		snprintf(err, err_len, "policies: the list is empty");
 		return -EINVAL;
 	}
-	v = calloc(n, sizeof(*v));
+	v = calloc(n, sizeof(struct weir_policy *));
 	if (!v)
 		return -ENOMEM;
 	for (i = 0; i < n && !ret; i++) {
 		doc = json_is_array(list) ? json_array_get(list, i) : list;
-		snprintf(where, sizeof(where), json_is_array(list) ? "policies[%zu]" : "", i);
+		where[0] = '\0';
+		if (json_is_array(list))
+			snprintf(where, sizeof(where), "policies[%zu]", i);
 		ret = weir_policy_parse(doc, where, &v[i], err, err_len);
 		for (j = 0; !ret && j < i; j++) {
 			if (!strcmp(v[j]->name, v[i]->name)) {
@@ -540,8 +544,8 @@ int weir_policy_engine_put(struct weir_policy_engine *e, const json_t *body, cha
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&e->lock);
-	next = calloc(e->n_pols + n_add, sizeof(*next));
-	replaced = calloc(e->n_pols + 1, sizeof(*replaced));
+	next = calloc(e->n_pols + n_add, sizeof(struct weir_policy *));
+	replaced = calloc(e->n_pols + 1, sizeof(struct weir_policy *));
 	if (!next || !replaced) {
 		pthread_mutex_unlock(&e->lock);
 		free(next);
@@ -549,7 +553,7 @@ int weir_policy_engine_put(struct weir_policy_engine *e, const json_t *body, cha
 		pols_free(add, n_add);
 		return -ENOMEM;
 	}
-	memcpy(next, e->pols, e->n_pols * sizeof(*next));
+	memcpy(next, e->pols, e->n_pols * sizeof(struct weir_policy *));
 	n_next = e->n_pols;
 	for (i = 0; i < n_add; i++) {
 		at = pol_index(e, add[i]->name);
@@ -593,7 +597,7 @@ int weir_policy_engine_delete(struct weir_policy_engine *e, const char *name, ch
 		snprintf(err, err_len, "no policy named \"%s\"", name);
 		return -ENOENT;
 	}
-	next = calloc(e->n_pols, sizeof(*next));
+	next = calloc(e->n_pols, sizeof(struct weir_policy *));
 	if (!next) {
 		pthread_mutex_unlock(&e->lock);
 		return -ENOMEM;
@@ -682,8 +686,7 @@ static int state_load(struct weir_policy_engine *e)
 	}
 	ret = weir_identities_from_json(e->ids, json_object_get(root, "identities"));
 	if (ret)
-		log_warn("policy: state file path=%s: identity table not restored",
-			 e->state_path);
+		log_warn("policy: state file path=%s: identity table not restored", e->state_path);
 	if (json_array_size(json_object_get(root, "policies"))) {
 		ret = parse_body(json_object_get(root, "policies"), &v, &n, err, sizeof(err));
 		if (ret) {

@@ -118,14 +118,14 @@ static int get_ns(const json_t *o, const char *where, char **out, char *err, siz
 
 int weir_cidr_parse(const char *s, struct weir_cidr *out)
 {
-	char addr[64], *slash, *end;
+	char addr[64], text[INET6_ADDRSTRLEN], *slash, *end;
 	unsigned long plen;
 	int max, i;
 
 	memset(out, 0, sizeof(*out));
 	if (strlen(s) >= sizeof(addr))
 		return -EINVAL;
-	strcpy(addr, s);
+	snprintf(addr, sizeof(addr), "%s", s);
 	slash = strchr(addr, '/');
 	if (!slash || !slash[1])
 		return -EINVAL;
@@ -146,8 +146,8 @@ int weir_cidr_parse(const char *s, struct weir_cidr *out)
 	out->prefixlen = (uint8_t)plen;
 	for (i = (int)plen; i < max; i++) /* clear the host bits */
 		out->bytes[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
-	inet_ntop(out->family == 4 ? AF_INET : AF_INET6, out->bytes, addr, sizeof(addr));
-	snprintf(out->text, sizeof(out->text), "%s/%u", addr, out->prefixlen);
+	inet_ntop(out->family == 4 ? AF_INET : AF_INET6, out->bytes, text, sizeof(text));
+	snprintf(out->text, sizeof(out->text), "%s/%u", text, out->prefixlen);
 	return 0;
 }
 
@@ -167,14 +167,17 @@ bool weir_cidr_contains(const struct weir_cidr *c, uint8_t family, const uint8_t
 	return true;
 }
 
-static int parse_proto(const json_t *v, const char *where, uint8_t *out, char *err,
-		       size_t err_len)
+static int parse_proto(const json_t *v, const char *where, uint8_t *out, char *err, size_t err_len)
 {
 	static const struct {
 		const char *name;
 		uint8_t proto;
-	} protos[] = { { "ANY", 0 },	       { "TCP", IPPROTO_TCP },	{ "UDP", IPPROTO_UDP },
-		       { "SCTP", IPPROTO_SCTP }, { "ICMP", IPPROTO_ICMP }, { "ICMPv4", IPPROTO_ICMP },
+	} protos[] = { { "ANY", 0 },
+		       { "TCP", IPPROTO_TCP },
+		       { "UDP", IPPROTO_UDP },
+		       { "SCTP", IPPROTO_SCTP },
+		       { "ICMP", IPPROTO_ICMP },
+		       { "ICMPv4", IPPROTO_ICMP },
 		       { "ICMPv6", IPPROTO_ICMPV6 } };
 	size_t i;
 
@@ -233,7 +236,7 @@ static int parse_ports(const json_t *arr, const char *where, struct weir_policy_
 		    json_integer_value(v) <= 65535) {
 			p->lo = p->hi = (uint16_t)json_integer_value(v);
 		} else if (json_is_string(v) && strlen(json_string_value(v)) < sizeof(buf)) {
-			strcpy(buf, json_string_value(v));
+			snprintf(buf, sizeof(buf), "%s", json_string_value(v));
 			dash = strchr(buf, '-');
 			if (dash)
 				*dash = '\0';
@@ -303,8 +306,8 @@ static int parse_peer(const json_t *o, const char *where, struct weir_policy_rul
 	return ret;
 }
 
-static int parse_rule(const json_t *o, const char *where, bool ingress,
-		      struct weir_policy_rule *r, char *err, size_t err_len)
+static int parse_rule(const json_t *o, const char *where, bool ingress, struct weir_policy_rule *r,
+		      char *err, size_t err_len)
 {
 	static const char *const known_in[] = { "action", "from", "protocol", "ports", NULL };
 	static const char *const known_out[] = { "action", "to", "protocol", "ports", NULL };
@@ -317,8 +320,9 @@ static int parse_rule(const json_t *o, const char *where, bool ingress,
 	if (!json_is_object(o))
 		return ferr(err, err_len, where, "", "must be an object");
 	ret = check_keys(o, ingress ? known_in : known_out, where, err, err_len);
-	ret = ret ?: parse_action(json_object_get(o, "action"), where, "action", &r->action, err,
-				  err_len);
+	ret = ret   ?:
+		      parse_action(json_object_get(o, "action"), where, "action", &r->action, err,
+				   err_len);
 	ret = ret ?: parse_proto(json_object_get(o, "protocol"), where, &r->proto, err, err_len);
 	ret = ret ?: parse_ports(json_object_get(o, "ports"), where, r, err, err_len);
 	if (ret)
@@ -346,8 +350,9 @@ static int parse_dir(const json_t *o, const char *where, bool ingress, struct we
 	if (!json_is_object(o))
 		return ferr(err, err_len, where, "", "must be an object with default and rules");
 	ret = check_keys(o, known, where, err, err_len);
-	ret = ret ?: parse_action(json_object_get(o, "default"), where, "default", &d->def_action,
-				  err, err_len);
+	ret = ret   ?:
+		      parse_action(json_object_get(o, "default"), where, "default", &d->def_action,
+				   err, err_len);
 	if (ret)
 		return ret;
 	rules = json_object_get(o, "rules");
@@ -402,7 +407,9 @@ static int parse_endpoint(const json_t *o, const char *where, struct weir_policy
 int weir_policy_parse(const json_t *doc, const char *where, struct weir_policy **out, char *err,
 		      size_t err_len)
 {
-	static const char *const known[] = { "name", "endpoint", "mode", "ingress", "egress", NULL };
+	static const char *const known[] = {
+		"name", "endpoint", "mode", "ingress", "egress", NULL
+	};
 	const json_t *name = json_object_get(doc, "name"), *mode = json_object_get(doc, "mode");
 	struct weir_policy *p;
 	char w[128];
@@ -498,9 +505,8 @@ bool weir_policy_selects(const struct weir_policy *p, const struct weir_policy_s
 
 /* --- entries ------------------------------------------------------------ */
 
-static int entry_push(struct weir_policy_entries *es, uint32_t identity, uint8_t dir,
-		      uint8_t proto, uint16_t port, uint32_t prefixlen, uint8_t action,
-		      uint8_t flags)
+static int entry_push(struct weir_policy_entries *es, uint32_t identity, uint8_t dir, uint8_t proto,
+		      uint16_t port, uint32_t prefixlen, uint8_t action, uint8_t flags)
 {
 	struct weir_policy_entry *e;
 
@@ -634,10 +640,12 @@ static int key_cmp(const void *a, const void *b)
  */
 static void merge(struct weir_policy_value *into, const struct weir_policy_value *v)
 {
-	bool into_def = into->flags & WEIR_POLICY_F_DEFAULT, v_def = v->flags & WEIR_POLICY_F_DEFAULT;
+	bool into_def = into->flags & WEIR_POLICY_F_DEFAULT,
+	     v_def = v->flags & WEIR_POLICY_F_DEFAULT;
 	uint8_t audit;
 
-	if (into_def != v_def && !(into->action == WEIR_POLICY_DENY && v->action == WEIR_POLICY_DENY)) {
+	if (into_def != v_def &&
+	    !(into->action == WEIR_POLICY_DENY && v->action == WEIR_POLICY_DENY)) {
 		if (into_def)
 			*into = *v;
 		return;
@@ -692,8 +700,8 @@ int weir_policy_entries_finish(struct weir_policy_entries *es)
 		bool covered = false;
 
 		for (plen = WEIR_POLICY_PREFIX_DIR;
-		     e->val.action == WEIR_POLICY_ALLOW && !(e->val.flags & WEIR_POLICY_F_DEFAULT) &&
-		     plen < e->key.prefixlen && !covered;
+		     e->val.action == WEIR_POLICY_ALLOW &&
+		     !(e->val.flags & WEIR_POLICY_F_DEFAULT) && plen < e->key.prefixlen && !covered;
 		     plen++) {
 			struct weir_policy_entry probe = { .key = key_masked(e->key, plen) };
 			const struct weir_policy_entry *d =

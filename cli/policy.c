@@ -74,8 +74,7 @@ static void dir_text(const json_t *d, char *buf, size_t len)
 		snprintf(buf, len, "-");
 		return;
 	}
-	snprintf(buf, len, "%s, %zu rules",
-		 *str_of(d, "default") ? str_of(d, "default") : "allow",
+	snprintf(buf, len, "%s, %zu rules", *str_of(d, "default") ? str_of(d, "default") : "allow",
 		 json_array_size(json_object_get(d, "rules")));
 }
 
@@ -176,7 +175,6 @@ int weir_policy_main(struct weir_common *common, int argc, char **argv)
 	}
 	sub = n ? args[0] : "get";
 	json = cfg.output && !strcmp(cfg.output, "json");
-	ret = WEIR_EXIT_USAGE;
 	if (cfg.output && !json && strcmp(cfg.output, "table") != 0)
 		ret = usage_error("invalid output format (table, json)");
 	else if (!strcmp(sub, "get") && n > 2)
@@ -185,7 +183,7 @@ int weir_policy_main(struct weir_common *common, int argc, char **argv)
 		ret = usage_error("apply takes -f FILE and nothing else");
 	else if (!strcmp(sub, "delete") && n != 2)
 		ret = usage_error("delete takes one policy name");
-	else if (strcmp(sub, "get") && strcmp(sub, "apply") && strcmp(sub, "delete"))
+	else if (strcmp(sub, "get") != 0 && strcmp(sub, "apply") != 0 && strcmp(sub, "delete") != 0)
 		ret = usage_error("unknown subcommand: get, apply or delete");
 	else
 		ret = 0;
@@ -214,9 +212,11 @@ int weir_policy_main(struct weir_common *common, int argc, char **argv)
 					    sizeof(err));
 		if (!ret)
 			printf("applied %zu policies\n",
-			       json_is_array(body)				? json_array_size(body) :
-			       json_object_get(body, "policies") ? json_array_size(json_object_get(body, "policies")) :
-									   1);
+			       json_is_array(body) ?
+				       json_array_size(body) :
+			       json_object_get(body, "policies") ?
+				       json_array_size(json_object_get(body, "policies")) :
+				       1);
 	} else if (!strcmp(sub, "delete")) {
 		ret = weir_client_send_json(&c, "DELETE", path, NULL, NULL, &doc, err, sizeof(err));
 		if (!ret)

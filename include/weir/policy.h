@@ -126,12 +126,12 @@ _Static_assert(sizeof(struct weir_pct_value) == 16, "weir_pct_value ABI");
 #define WEIR_PCT_TCP_CLOSE_NS (10ULL * 1000000000ULL)
 #define WEIR_PCT_OTHER_NS     (60ULL * 1000000000ULL)
 
-#define WEIR_MAP_IPCACHE     "weir_ipcache"
-#define WEIR_MAP_POLICY_EPS  "weir_policy_eps"
-#define WEIR_MAP_POLICY_CT   "weir_policy_ct"
-#define WEIR_IPCACHE_MAX     65536
-#define WEIR_POLICY_EPS_MAX  4096  /* endpoint addresses with a policy */
-#define WEIR_POLICY_MAX	     16384 /* entries in one endpoint's policy map (Cilium's) */
-#define WEIR_POLICY_CT_MAX   65536
+#define WEIR_MAP_IPCACHE    "weir_ipcache"
+#define WEIR_MAP_POLICY_EPS "weir_policy_eps"
+#define WEIR_MAP_POLICY_CT  "weir_policy_ct"
+#define WEIR_IPCACHE_MAX    65536
+#define WEIR_POLICY_EPS_MAX 4096  /* endpoint addresses with a policy */
+#define WEIR_POLICY_MAX	    16384 /* entries in one endpoint's policy map (Cilium's) */
+#define WEIR_POLICY_CT_MAX  65536
 
 #endif /* WEIR_POLICY_H */

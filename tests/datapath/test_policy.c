@@ -117,22 +117,21 @@ static __u64 metric(struct fixture *f, __u8 reason, enum hook_point h)
 {
 	__u64 sum[2];
 
-	assert_int_equal(weir_percpu_sum(bpf_map__fd(f->skel->maps.weir_metrics),
-					 weir_metrics_index(reason,
-							    h == TC_IN ? WEIR_DIR_INGRESS :
-									 WEIR_DIR_EGRESS,
-							    WEIR_HOOK_TC),
-					 sum, 2),
-			 0);
+	assert_int_equal(
+		weir_percpu_sum(bpf_map__fd(f->skel->maps.weir_metrics),
+				weir_metrics_index(reason,
+						   h == TC_IN ? WEIR_DIR_INGRESS : WEIR_DIR_EGRESS,
+						   WEIR_HOOK_TC),
+				sum, 2),
+		0);
 	return sum[0];
 }
 
 static struct weir_flow_value flow_of(struct fixture *f, const struct pkt_spec *s,
 				      enum hook_point h)
 {
-	struct weir_flow_key k = pkt_flow_key(s, LO_IFINDEX,
-					      h == TC_IN ? WEIR_DIR_INGRESS : WEIR_DIR_EGRESS,
-					      WEIR_HOOK_TC);
+	struct weir_flow_key k = pkt_flow_key(
+		s, LO_IFINDEX, h == TC_IN ? WEIR_DIR_INGRESS : WEIR_DIR_EGRESS, WEIR_HOOK_TC);
 	struct weir_flow_value v;
 
 	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.weir_flows), &k, &v), 0);
@@ -151,8 +150,8 @@ static struct pkt_spec tcp(const char *saddr, __u16 sport, const char *daddr, __
 				  .tcp_flags = flags };
 }
 
-#define DB_INGRESS_WEB_80                                                                   \
-	"{\"name\": \"db\", \"endpoint\": {\"labels\": {\"app\": \"db\"}},"                 \
+#define DB_INGRESS_WEB_80                                                                     \
+	"{\"name\": \"db\", \"endpoint\": {\"labels\": {\"app\": \"db\"}},"                   \
 	" \"ingress\": {\"default\": \"deny\", \"rules\": [{\"from\": {\"labels\": {\"app\":" \
 	" \"web\"}}, \"protocol\": \"TCP\", \"ports\": [\"80\"]}]}}"
 
@@ -257,16 +256,12 @@ static void replies_of_allowed_flows_pass(void **state)
 	struct pkt_spec syn = tcp(WEB, 40000, DB, 80, WEIR_TCP_SYN);
 	struct pkt_spec synack = tcp(DB, 80, WEB, 40000, WEIR_TCP_SYN | WEIR_TCP_ACK);
 	struct pkt_spec stray = tcp(DB, 80, WEB, 40001, WEIR_TCP_SYN | WEIR_TCP_ACK);
-	struct pkt_spec ping = { .family = 4,
-				 .proto = IPPROTO_ICMP,
-				 .saddr = WEB,
-				 .daddr = DB,
-				 .icmp_type = 8 };
-	struct pkt_spec pong = { .family = 4,
-				 .proto = IPPROTO_ICMP,
-				 .saddr = DB,
-				 .daddr = WEB,
-				 .icmp_type = 0 };
+	struct pkt_spec ping = {
+		.family = 4, .proto = IPPROTO_ICMP, .saddr = WEB, .daddr = DB, .icmp_type = 8
+	};
+	struct pkt_spec pong = {
+		.family = 4, .proto = IPPROTO_ICMP, .saddr = DB, .daddr = WEB, .icmp_type = 0
+	};
 
 	/* web may only open TCP 80 and ping to db; nothing may come in */
 	policy_put(f, "{\"name\": \"web\", \"endpoint\": {\"labels\": {\"app\": \"web\"}},"
@@ -275,8 +270,8 @@ static void replies_of_allowed_flows_pass(void **state)
 		      "  {\"to\": {\"labels\": {\"app\": \"db\"}}, \"protocol\": \"TCP\","
 		      "   \"ports\": [\"80\"]},"
 		      "  {\"to\": {\"labels\": {\"app\": \"db\"}}, \"protocol\": \"ICMP\"}]}}");
-	assert_int_equal(run(f, TC_OUT, &synack), TC_ACT_SHOT); /* no flow yet: denied */
-	assert_int_equal(run(f, TC_IN, &syn), TC_ACT_UNSPEC);	/* web's egress allows */
+	assert_int_equal(run(f, TC_OUT, &synack), TC_ACT_SHOT);	  /* no flow yet: denied */
+	assert_int_equal(run(f, TC_IN, &syn), TC_ACT_UNSPEC);	  /* web's egress allows */
 	assert_int_equal(run(f, TC_OUT, &synack), TC_ACT_UNSPEC); /* the reply passes */
 	assert_int_equal(run(f, TC_OUT, &stray), TC_ACT_SHOT);	  /* another flow does not */
 	assert_int_equal(run(f, TC_IN, &ping), TC_ACT_UNSPEC);

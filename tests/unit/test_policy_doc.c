@@ -57,7 +57,8 @@ static void bad_documents_name_the_field(void **state)
 		"ingress.default");
 	refused("{\"name\": \"a\", " EP ", \"ingress\": {\"rules\": [{\"action\": \"drop\"}]}}",
 		"ingress.rules[0].action");
-	refused("{\"name\": \"a\", " EP ", \"ingress\": {\"rules\": [{}, {\"protocol\": \"GRE\"}]}}",
+	refused("{\"name\": \"a\", " EP
+		", \"ingress\": {\"rules\": [{}, {\"protocol\": \"GRE\"}]}}",
 		"ingress.rules[1].protocol");
 	refused("{\"name\": \"a\", " EP ", \"ingress\": {\"rules\": [{\"ports\": [\"80\","
 		" \"90-80\"]}]}}",
@@ -75,7 +76,8 @@ static void bad_documents_name_the_field(void **state)
 	refused("{\"name\": \"a\", " EP ", \"egress\": {\"rules\": [{\"to\": {\"labels\":"
 		" {\"app\": \"x,y\"}}}]}}",
 		"egress.rules[0].to.labels.app");
-	refused("{\"name\": \"a\", " EP ", \"egress\": {\"rules\": [{\"to\": {\"cidr\": \"10.0.0.0/8\","
+	refused("{\"name\": \"a\", " EP
+		", \"egress\": {\"rules\": [{\"to\": {\"cidr\": \"10.0.0.0/8\","
 		" \"labels\": {\"a\": \"b\"}}}]}}",
 		"egress.rules[0].to.cidr");
 }
@@ -149,8 +151,9 @@ static const struct weir_policy_entry *lpm(const struct weir_policy_entries *es,
 
 static void port_ranges_become_port_prefixes(void **state)
 {
-	struct weir_policy *p = must_parse("{\"name\": \"a\", " EP ", \"ingress\": {\"rules\":"
-					   " [{\"protocol\": \"TCP\", \"ports\": [\"8000-8080\"]}]}}");
+	struct weir_policy *p =
+		must_parse("{\"name\": \"a\", " EP ", \"ingress\": {\"rules\":"
+			   " [{\"protocol\": \"TCP\", \"ports\": [\"8000-8080\"]}]}}");
 	struct weir_policy_entries es = { 0 };
 	struct weir_identities *ids;
 	unsigned int port;
@@ -165,7 +168,8 @@ static void port_ranges_become_port_prefixes(void **state)
 		const struct weir_policy_entry *e = lpm(&es, WEIR_ID_ANY, IPPROTO_TCP, port);
 
 		assert_non_null(e);
-		assert_int_equal(!(e->val.flags & WEIR_POLICY_F_DEFAULT), port >= 8000 && port <= 8080);
+		assert_int_equal(!(e->val.flags & WEIR_POLICY_F_DEFAULT),
+				 port >= 8000 && port <= 8080);
 	}
 	weir_policy_entries_release(&es);
 	weir_identities_free(ids);
@@ -175,11 +179,13 @@ static void port_ranges_become_port_prefixes(void **state)
 static void deny_wins_and_labels_resolve(void **state)
 {
 	struct weir_policy *a = must_parse(
-		"{\"name\": \"a\", " EP ", \"mode\": \"audit\", \"ingress\": {\"default\": \"deny\","
+		"{\"name\": \"a\", " EP
+		", \"mode\": \"audit\", \"ingress\": {\"default\": \"deny\","
 		" \"rules\": [{\"from\": {\"labels\": {\"app\": \"web\"}}, \"protocol\": \"TCP\","
 		" \"ports\": [\"80\", \"443\"]}]}}");
 	struct weir_policy *b = must_parse(
-		"{\"name\": \"b\", " EP ", \"ingress\": {\"rules\": [{\"action\": \"deny\", \"from\":"
+		"{\"name\": \"b\", " EP
+		", \"ingress\": {\"rules\": [{\"action\": \"deny\", \"from\":"
 		" {\"labels\": {\"app\": \"web\"}, \"namespace\": \"prod\"}, \"protocol\": \"TCP\"}]}}");
 	char *web_prod[] = { "k8s:app=web", "k8s:io.kubernetes.pod.namespace=prod" };
 	char *web_dev[] = { "k8s:app=web", "k8s:io.kubernetes.pod.namespace=dev" };
