@@ -29,7 +29,7 @@ struct weir_agent {
 	struct weir_metrics *metrics;
 	struct weir_assembler *assembler;
 	struct weir_policy_engine *policy; /* endpoint policy */
-	struct weir_prefilter *prefilter; /* the XDP deny list (agent/prefilter.c) */
+	struct weir_prefilter *prefilter;  /* the XDP deny list (agent/prefilter.c) */
 	/* The assembler runs on the main thread; HTTP threads read its figures
 	 * from this copy, refreshed after every sweep.
 	 */
