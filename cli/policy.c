@@ -21,7 +21,7 @@ static const struct weir_opt policy_opts[] = {
 		      .help = "get: table (default) or json (the agent's answer)"),
 	DEFINE_OPTION("file", WEIR_OPT_STRING, struct policy_cfg, file, .short_opt = 'f',
 		      .metavar = "FILE", .group = "Options",
-		      .help = "apply: the policy documents (one, a list, or {\"policies\": [...]}; - for stdin)"),
+		      .help = "apply: the policy documents (- for stdin)"),
 	END_OPTIONS
 };
 /* clang-format on */
