@@ -133,9 +133,8 @@ static __always_inline int pf_event_allowed(__u8 family, const __be32 *saddr, __
 	e = bpf_map_lookup_elem(&weir_pf_evtime, &slot);
 	if (!e)
 		return 0;
-	if (e->family == family && e->addr[0] == a[0] && e->addr[1] == a[1] &&
-	    e->addr[2] == a[2] && e->addr[3] == a[3] &&
-	    now_ns - e->last_event_ns < WEIR_PF_EVENT_INTERVAL_NS)
+	if (e->family == family && e->addr[0] == a[0] && e->addr[1] == a[1] && e->addr[2] == a[2] &&
+	    e->addr[3] == a[3] && now_ns - e->last_event_ns < WEIR_PF_EVENT_INTERVAL_NS)
 		return 0;
 	b = bpf_map_lookup_elem(&weir_pf_evbudget, &zero);
 	if (!b)
