@@ -30,7 +30,7 @@
 /* Dropped: every drop in the datapath has exactly one of these. */
 /* clang-format off */
 #define WEIR_DROP_REASONS(X)							\
-	X(POLICY_DENIED,		  133, "policy denied")			\
+	X(POLICY_DENIED,		  133, "Policy denied")			\
 	X(INVALID_PACKET_DROPPED,	  134, "invalid packet: bad IP version, IHL or length") \
 	X(CT_TRUNCATED_OR_INVALID_HEADER, 135, "truncated or invalid header")	\
 	X(INVALID_IPV6_EXTENSION_HEADER,  156, "too many or malformed IPv6 extension headers") \
