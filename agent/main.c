@@ -335,6 +335,7 @@ static int setup(struct daemon *d)
 		.endpoints = a->endpoints,
 		.ipcache_fd = bpf_map__fd(skel->maps.weir_ipcache),
 		.eps_fd = bpf_map__fd(skel->maps.weir_policy_eps),
+		.state_fd = bpf_map__fd(skel->maps.weir_policy_state),
 		.state_dir = a->cfg.state_dir && *a->cfg.state_dir ? a->cfg.state_dir : NULL,
 	};
 	err = weir_policy_engine_new(&a->policy, &po);

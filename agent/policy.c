@@ -29,7 +29,7 @@ struct weir_policy_engine {
 	pthread_mutex_t lock; /* everything below */
 	struct weir_endpoints *endpoints;
 	struct weir_identities *ids;
-	int ipcache_fd, eps_fd;
+	int ipcache_fd, eps_fd, state_fd;
 	char *state_path;
 	struct weir_policy **pols;
 	size_t n_pols;
@@ -338,6 +338,13 @@ static int sync_locked(struct weir_policy_engine *e)
 				break;
 		if (j == n_eps)
 			bpf_map_delete_elem(e->eps_fd, &e->eps[i].key);
+	}
+	if (e->state_fd >= 0) {
+		struct weir_policy_state st = { .endpoints = (__u32)n_eps };
+		__u32 zero = 0;
+
+		if (bpf_map_update_elem(e->state_fd, &zero, &st, BPF_ANY))
+			log_err("policy: state map update: %s", strerror(errno));
 	}
 	free(e->eps);
 	free(e->ipc);
@@ -714,6 +721,7 @@ int weir_policy_engine_new(struct weir_policy_engine **out,
 	e->endpoints = opts->endpoints;
 	e->ipcache_fd = opts->ipcache_fd;
 	e->eps_fd = opts->eps_fd;
+	e->state_fd = opts->state_fd;
 	err = weir_identities_new(&e->ids);
 	if (!err && opts->state_dir &&
 	    asprintf(&e->state_path, "%s/" WEIR_POLICY_STATE_FILE, opts->state_dir) < 0) {

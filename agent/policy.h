@@ -23,6 +23,7 @@ struct weir_policy_engine_opts {
 	struct weir_endpoints *endpoints;
 	int ipcache_fd;	       /* weir_ipcache; -1: no datapath (tests) */
 	int eps_fd;	       /* weir_policy_eps */
+	int state_fd;	       /* weir_policy_state */
 	const char *state_dir; /* policy.json lives here; NULL: nothing kept */
 };
 

@@ -63,6 +63,13 @@ struct {
 	__type(value, struct weir_pct_value);
 } weir_policy_ct SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct weir_policy_state);
+} weir_policy_state SEC(".maps");
+
 static __always_inline struct weir_policy_value *policy_find(void *pmap, __u32 identity, __u8 dir,
 							     __u8 proto, __be16 dport)
 {
@@ -181,8 +188,10 @@ static __always_inline void pct_touch(struct weir_pct_value *ct, __u8 proto, __u
 static __always_inline __u8 policy_verdict(struct weir_pkt *p)
 {
 	__u8 dir = p->key.dir == WEIR_DIR_INGRESS ? WEIR_POLICY_EGRESS : WEIR_POLICY_INGRESS;
-	__u64 now_ns = bpf_ktime_get_coarse_ns();
 	struct weir_policy_ep_key ek = {};
+	struct weir_policy_state *st;
+	__u32 zero = 0;
+	__u64 now_ns;
 	struct weir_pct_key ck = {}, rk = {};
 	struct weir_pct_value *ct;
 	const __be32 *pod, *peer;
@@ -191,6 +200,9 @@ static __always_inline __u8 policy_verdict(struct weir_pkt *p)
 	__u8 reason;
 	void *pmap;
 
+	st = bpf_map_lookup_elem(&weir_policy_state, &zero);
+	if (!st || !st->endpoints)
+		return WEIR_REASON_FORWARDED; /* no policy anywhere */
 	pod = dir == WEIR_POLICY_EGRESS ? p->key.saddr : p->key.daddr;
 	peer = dir == WEIR_POLICY_EGRESS ? p->key.daddr : p->key.saddr;
 	__builtin_memcpy(ek.addr, pod, sizeof(ek.addr));
@@ -198,6 +210,7 @@ static __always_inline __u8 policy_verdict(struct weir_pkt *p)
 	pmap = bpf_map_lookup_elem(&weir_policy_eps, &ek);
 	if (!pmap)
 		return WEIR_REASON_FORWARDED; /* no policy: everything passes */
+	now_ns = bpf_ktime_get_coarse_ns();
 
 	sport = p->key.sport;
 	dport = p->key.dport;

@@ -126,12 +126,21 @@ _Static_assert(sizeof(struct weir_pct_value) == 16, "weir_pct_value ABI");
 #define WEIR_PCT_TCP_CLOSE_NS (10ULL * 1000000000ULL)
 #define WEIR_PCT_OTHER_NS     (60ULL * 1000000000ULL)
 
-#define WEIR_MAP_IPCACHE    "weir_ipcache"
-#define WEIR_MAP_POLICY_EPS "weir_policy_eps"
-#define WEIR_MAP_POLICY_CT  "weir_policy_ct"
-#define WEIR_IPCACHE_MAX    65536
-#define WEIR_POLICY_EPS_MAX 4096  /* endpoint addresses with a policy */
-#define WEIR_POLICY_MAX	    16384 /* entries in one endpoint's policy map (Cilium's) */
-#define WEIR_POLICY_CT_MAX  65536
+/* weir_policy_state: one entry, so that a node without any policy pays one
+ * array lookup per packet and nothing more.
+ */
+struct weir_policy_state {
+	__u32 endpoints; /* endpoint addresses with a policy map */
+};
+_Static_assert(sizeof(struct weir_policy_state) == 4, "weir_policy_state ABI");
+
+#define WEIR_MAP_IPCACHE      "weir_ipcache"
+#define WEIR_MAP_POLICY_EPS   "weir_policy_eps"
+#define WEIR_MAP_POLICY_CT    "weir_policy_ct"
+#define WEIR_MAP_POLICY_STATE "weir_policy_state"
+#define WEIR_IPCACHE_MAX      65536
+#define WEIR_POLICY_EPS_MAX   4096  /* endpoint addresses with a policy */
+#define WEIR_POLICY_MAX	      16384 /* entries in one endpoint's policy map (Cilium's) */
+#define WEIR_POLICY_CT_MAX    65536
 
 #endif /* WEIR_POLICY_H */

@@ -68,6 +68,7 @@ static int setup(void **state)
 		.endpoints = f->eps,
 		.ipcache_fd = bpf_map__fd(f->skel->maps.weir_ipcache),
 		.eps_fd = bpf_map__fd(f->skel->maps.weir_policy_eps),
+		.state_fd = bpf_map__fd(f->skel->maps.weir_policy_state),
 	};
 	assert_int_equal(weir_policy_engine_new(&f->pe, &po), 0);
 	weir_endpoints_on_change(f->eps, weir_policy_engine_resync, f->pe);

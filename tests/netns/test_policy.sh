@@ -92,7 +92,7 @@ policy_doc() {
 	JSON
 }
 
-plan 20
+plan 21
 
 agent_start || t_bail "the agent starts" "$(cat "$T_TMP/agent.log.err")"
 ns_bg httpd db "$T_TMP/httpd" python3 -m http.server 80 --bind "$DB" -d "$T_TMP"
@@ -146,6 +146,9 @@ api /v1/policy -X PUT --data-binary "@$T_TMP/audit.json" >/dev/null
 t_check "in audit mode, other gets through" connects other
 t_check "and its flow is reported with verdict AUDIT" wait_for 3 bash -c \
 	"'$weir' --server '$SOCK' observe --all --verdict AUDIT -o json | jq -e -s 'any(.[]; .flow.source.pod_name == \"other\" and .flow.verdict == \"AUDIT\")'"
+
+t_check "/metrics counts it forwarded, with verdict AUDIT" bash -c \
+	"curl -sf --unix-socket '$SOCK' http://agent/metrics | grep -Eq '^weir_datapath_packets_total\\{verdict=\"AUDIT\",reason=\"POLICY_AUDIT\",direction=\"EGRESS\",hook=\"tc\"\\} [1-9]'"
 
 # --- restart ------------------------------------------------------------------------------------
 api /v1/policy -X PUT --data-binary "@$T_TMP/policy.json" >/dev/null
