@@ -212,7 +212,7 @@ int weir_datapath_load(struct weir_datapath **dpp, const struct weir_datapath_op
 		goto err_destroy;
 	}
 	err = pf_exact_size(dp->skel, opts && opts->pf_exact_max ? opts->pf_exact_max :
-								    WEIR_PF_EXACT_MAX_DEFAULT);
+								   WEIR_PF_EXACT_MAX_DEFAULT);
 	if (err)
 		goto err_destroy;
 	if (opts && opts->pin_dir) {

@@ -329,7 +329,8 @@ static void drops_are_counted_and_events_rate_limited(void **state)
 	struct fixture *f = *state;
 	const char *const list[] = { "10.0.0.0/8", NULL };
 	struct pkt p = tcp_from("10.1.2.3"), q = tcp_from("10.1.2.4");
-	const struct weir_event *ev = NULL;
+	struct weir_event ev = { 0 };
+	int found = 0;
 	long long bytes = 0;
 	int i;
 
@@ -345,12 +346,14 @@ static void drops_are_counted_and_events_rate_limited(void **state)
 	assert_int_equal(counter(f, WEIR_CNT_PREFILTER_EVENTS_SUPPRESSED), 99);
 
 	for (i = 0; i < f->n_events; i++)
-		if (f->events[i].type == WEIR_EV_DROP)
-			ev = &f->events[i];
-	assert_non_null(ev);
-	assert_int_equal(ev->reason, WEIR_REASON_PREFILTER_DENIED);
-	assert_int_equal(ev->verdict, WEIR_VERDICT_DROPPED);
-	assert_int_equal(ev->pkt_len_bytes, p.len);
+		if (f->events[i].type == WEIR_EV_DROP) {
+			ev = f->events[i];
+			found = 1;
+		}
+	assert_true(found);
+	assert_int_equal(ev.reason, WEIR_REASON_PREFILTER_DENIED);
+	assert_int_equal(ev.verdict, WEIR_VERDICT_DROPPED);
+	assert_int_equal(ev.pkt_len_bytes, p.len);
 	{
 		/* the event path parses the whole packet: ports and flags too */
 		struct pkt_spec s = { .family = 4,
@@ -361,8 +364,8 @@ static void drops_are_counted_and_events_rate_limited(void **state)
 				      .dport = 80 };
 		struct weir_flow_key k = pkt_flow_key(&s, 1, WEIR_DIR_INGRESS, WEIR_HOOK_XDP);
 
-		assert_memory_equal(&ev->key, &k, sizeof(k));
-		assert_int_equal(ev->tcp_flags, WEIR_TCP_SYN);
+		assert_memory_equal(&ev.key, &k, sizeof(k));
+		assert_int_equal(ev.tcp_flags, WEIR_TCP_SYN);
 	}
 	/* another source has its own budget */
 	assert_int_equal(run_n(f, &q, 10), XDP_DROP);
