@@ -17,7 +17,7 @@ build=${WEIR_BUILD:-$here/../../build}
 agent=$build/weir-agent
 weir=$build/weir
 need_root
-need_cmd curl jq nc tcpdump ping
+need_cmd curl jq nc tcpdump ping promtool
 if [ ! -x "$agent" ] || [ ! -x "$weir" ]; then
 	t_bail "weir-agent and weir are built" "run make"
 fi
@@ -159,6 +159,8 @@ t_check "/metrics: weir_drop_total{reason=PREFILTER_DENIED} counts them (got $dr
 	test "${drops:-0}" -ge 8
 t_check "/metrics: per-CIDR drops for the /28" \
 	test "$(metric 'weir_prefilter_drops_total{cidr="10.204.1.0/28"}')" = "$v4_hits"
+t_check "/metrics with the per-CIDR series passes promtool check metrics" \
+	bash -c "curl -sf --unix-socket '$SOCK' http://agent/metrics | promtool check metrics"
 t_check "weir observe --verdict DROPPED: PREFILTER_DENIED from $BAD" wait_for 5 obs "$BAD"
 t_check "weir observe --verdict DROPPED: PREFILTER_DENIED from $BAD6" wait_for 5 obs "$BAD6"
 # A burst of 30 echo requests in 0.6 s: counted one by one, reported as
