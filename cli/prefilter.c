@@ -19,7 +19,7 @@ static const struct weir_opt prefilter_opts[] = {
 	DEFINE_OPTION("output", WEIR_OPT_STRING, struct prefilter_cfg, output, .short_opt = 'o',
 		      .metavar = "FORMAT", .group = "Options",
 		      .help = "table (default) or json (the agent's answer)"),
-	DEFINE_OPTION("all", WEIR_OPT_BOOL, struct prefilter_cfg, all, .group = "Options",
+	DEFINE_OPTION("all", WEIR_OPT_BOOL, struct prefilter_cfg, all,
 		      .help = "delete: empty the whole list"),
 	END_OPTIONS
 };
