@@ -313,6 +313,38 @@ static void label_rules_follow_new_pods(void **state)
 	assert_int_equal(run(f, TC_OUT, &s), TC_ACT_SHOT);
 }
 
+static void ipv6_pods_get_their_policy(void **state)
+{
+	struct fixture *f = *state;
+	struct pkt_spec web = { .family = 6,
+				.proto = IPPROTO_TCP,
+				.saddr = "fd00::1",
+				.daddr = "fd00::2",
+				.sport = 40000,
+				.dport = 80,
+				.tcp_flags = WEIR_TCP_SYN };
+	struct pkt_spec other = web;
+	struct pkt_spec reply = { .family = 6,
+				  .proto = IPPROTO_TCP,
+				  .saddr = "fd00::2",
+				  .daddr = "fd00::1",
+				  .sport = 80,
+				  .dport = 40000,
+				  .tcp_flags = WEIR_TCP_SYN | WEIR_TCP_ACK };
+
+	other.saddr = "fd00::3";
+	pod_register(f, "web6", "fd00::1", "web");
+	pod_register(f, "db6", "fd00::2", "db");
+	pod_register(f, "other6", "fd00::3", "other");
+	policy_put(f, "{\"name\": \"db\", \"endpoint\": {\"labels\": {\"app\": \"db\"}},"
+		      " \"ingress\": {\"default\": \"deny\", \"rules\": [{\"from\": {\"labels\":"
+		      " {\"app\": \"web\"}}, \"protocol\": \"TCP\", \"ports\": [\"80\"]}]},"
+		      " \"egress\": {\"default\": \"deny\"}}");
+	assert_int_equal(run(f, TC_OUT, &web), TC_ACT_UNSPEC);
+	assert_int_equal(run(f, TC_IN, &reply), TC_ACT_UNSPEC); /* db's egress: a reply */
+	assert_int_equal(run(f, TC_OUT, &other), TC_ACT_SHOT);
+}
+
 static void bad_document_keeps_the_old_policy(void **state)
 {
 	struct fixture *f = *state;
@@ -343,6 +375,7 @@ int main(void)
 		T(replies_of_allowed_flows_pass),
 		T(cidr_rules_match_the_peer_address),
 		T(label_rules_follow_new_pods),
+		T(ipv6_pods_get_their_policy),
 		T(bad_document_keeps_the_old_policy),
 	};
 
