@@ -9,7 +9,9 @@
  *     weir_xdp_ingress (parse, flow hit), against the same program built
  *     without the prefilter (WEIR_NO_PREFILTER): the difference is what the
  *     prefilter costs passing traffic;
- *   - the floor: a bare XDP_DROP.
+ *   - the floor: a bare XDP_DROP;
+ *   - one call per packet, each from a random address of the list (what the
+ *     one-packet rows cannot show: cache and TLB misses in a big table).
  * The lists are written through the agent's own code (agent/prefilter.c),
  * whose install time is reported too. Rounds interleave every case, their
  * order rotating; figures are min and median over rounds, ratios per round.
@@ -48,6 +50,8 @@
 #define SLICES	       4
 #define FRAME_BYTES    64
 #define BIG	       1000000u /* the 1M list: addresses per family */
+#define CALLS	       20000u	/* one-call mode: calls per case, frame and round */
+#define CHUNK_CALLS    500u	/* one-call cases interleave in chunks this long */
 #define XDPF_RULES     1000u	/* xdp-filter's bigger rule set */
 
 #define TARGET_VS_XDPF 0.8  /* Weir drop / xdp-filter deny, at most */
@@ -71,6 +75,7 @@ struct inst {
 	struct weir_prefilter *pf;
 	int prog_fd, metrics_fd;
 	double install_s;
+	__u64 calls; /* one-call-mode drops, counted on top of repeat mode's */
 	struct pkt drop[F_MAX], miss[F_MAX];
 };
 
@@ -80,6 +85,12 @@ struct bcase {
 	__u32 retval;
 	const struct pkt *pkt[F_MAX];
 	double ns[F_MAX][ROUNDS];
+	/* one-call mode: a random entry of an EXACT list of rnd_n per call (0:
+	 * the packet as it is); the instance whose drops it adds to
+	 */
+	__u32 rnd_n;
+	struct inst *in;
+	__u64 rng;
 };
 
 struct opts {
@@ -350,6 +361,79 @@ static int measure(struct bcase **cases, int n, __u32 repeat, __u64 *runs)
 	return 0;
 }
 
+static __u32 rand_below(__u64 *state, __u32 n)
+{
+	__u64 x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return (x * 0x2545f4914f6cdd1dull >> 32) % n;
+}
+
+/* The source of p becomes entry k of an EXACT list (see entry_addr()). */
+static void source_set(struct pkt *p, int f, __u32 k)
+{
+	__be32 v = htonl(f == F_TCP4 ? 0xac100000u + k : k);
+
+	memcpy(p->buf + p->l3_off + (f == F_TCP4 ? 12 : 8 + 12), &v, sizeof(v));
+}
+
+/* n calls of repeat=1; the kernel's ns added to *sum_ns. */
+static int run_calls(struct bcase *c, int f, __u32 n, double *sum_ns)
+{
+	struct pkt p = *c->pkt[f];
+	__u32 i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = p.buf, .data_size_in = p.len,
+			    .repeat = 1);
+
+		if (c->rnd_n)
+			source_set(&p, f, rand_below(&c->rng, c->rnd_n));
+		err = bpf_prog_test_run_opts(c->prog_fd, &run);
+		if (err || run.retval != c->retval) {
+			log_err("test run case=\"%s\": %s retval=%u", c->name, strerror(-err),
+				run.retval);
+			return err ?: -EPROTO;
+		}
+		*sum_ns += run.duration;
+	}
+	if (c->in)
+		c->in->calls += n;
+	return 0;
+}
+
+/* Rounds of one call per packet, cases interleaved in chunks of CHUNK_CALLS. */
+static int measure_calls(struct bcase **cases, int n)
+{
+	__u32 done, k;
+	int r, f, i, err;
+
+	for (r = 0; r < ROUNDS; r++)
+		for (f = 0; f < F_MAX; f++) {
+			double sum[8] = { 0 };
+
+			if (n > 8)
+				return -EINVAL;
+			for (done = 0; done < CALLS; done += k) {
+				k = CALLS - done < CHUNK_CALLS ? CALLS - done : CHUNK_CALLS;
+				for (i = 0; i < n; i++) {
+					int j = (i + r) % n;
+
+					err = run_calls(cases[j], f, k, &sum[j]);
+					if (err)
+						return err;
+				}
+			}
+			for (i = 0; i < n; i++)
+				cases[i]->ns[f][r] = sum[i] / CALLS;
+		}
+	return 0;
+}
+
 static void paired(const double *a, const double *b, double *out)
 {
 	int r;
@@ -405,6 +489,8 @@ struct bench {
 	struct weir_nopf_bpf *nopf;
 	struct bpf_object *xdpf_obj[2];
 	struct bcase floor, drop[N_INST], miss[N_INST], nopf_c, xdpf_c[2];
+	/* one call per packet, a random address of the list each */
+	struct bcase floor1, rnd_1k, rnd_1m, rnd_xdpf;
 	struct pkt floor_pkt[F_MAX];
 };
 
@@ -465,6 +551,17 @@ static int bench_load(struct bench *b)
 		b->floor.pkt[f] = &b->in[EX1].drop[f];
 		b->nopf_c.pkt[f] = &b->in[EX1].miss[f];
 	}
+	b->floor1 = b->floor;
+	b->floor1.name = "bare XDP_DROP (floor, one call)";
+	b->rnd_1k = b->drop[EX1K];
+	b->rnd_1k.name = "drop, random one of 1k addresses";
+	b->rnd_1k.rnd_n = b->in[EX1K].n;
+	b->rnd_1k.in = &b->in[EX1K];
+	b->rnd_1m = b->drop[EX1M];
+	b->rnd_1m.name = "drop, random one of 1M addresses";
+	b->rnd_1m.rnd_n = b->in[EX1M].n;
+	b->rnd_1m.in = &b->in[EX1M];
+	b->rnd_1k.rng = b->rnd_1m.rng = 0x9e3779b97f4a7c15ull;
 	if (b->o.xdp_filter_obj) {
 		static const char *const names[2] = {
 			"xdp-filter source deny, 1 rule per family",
@@ -485,6 +582,10 @@ static int bench_load(struct bench *b)
 			for (f = 0; f < F_MAX; f++)
 				b->xdpf_c[i].pkt[f] = &b->in[same[i]].drop[f];
 		}
+		b->rnd_xdpf = b->xdpf_c[1];
+		b->rnd_xdpf.name = "xdp-filter deny, random one of 1k rules";
+		b->rnd_xdpf.rnd_n = XDPF_RULES;
+		b->rnd_xdpf.rng = b->rnd_1k.rng;
 	}
 	return 0;
 }
@@ -535,6 +636,14 @@ static void report(struct bench *b, __u64 runs)
 		print_row(&b->miss[i], &b->floor);
 	if (!b->xdpf_obj[0])
 		printf("xdp-filter: skipped (no object, -x)\n");
+	printf("\nOne call per packet (repeat=1), %u calls per case, frame and round, each from a "
+	       "random address of the list\n",
+	       CALLS);
+	print_row(&b->floor1, &b->floor1);
+	print_row(&b->rnd_1k, &b->floor1);
+	print_row(&b->rnd_1m, &b->floor1);
+	if (b->xdpf_obj[1])
+		print_row(&b->rnd_xdpf, &b->floor1);
 
 	printf("\nInstalling the list (agent/prefilter.c, both families, one atomic update)\n");
 	for (i = 0; i < N_INST; i++)
@@ -562,12 +671,14 @@ static void report(struct bench *b, __u64 runs)
 	       1 - TARGET_FLAT, 1 + TARGET_FLAT);
 	printf("Side by side (no target)\n");
 	target("drop, 16k / 1 prefix (LPM)", &b->drop[PF16K], &b->drop[PF1], 1, 0);
+	target("drop, random of 1M / random of 1k addresses (one call)", &b->rnd_1m, &b->rnd_1k, 1,
+	       0);
 	target("miss, 1M addresses / no prefilter", &b->miss[EX1M], &b->nopf_c, 1, 0);
 	target("miss, 16k prefixes / no prefilter", &b->miss[PF16K], &b->nopf_c, 1, 0);
 
 	printf("\nChecks\n");
 	for (i = 0; i < N_INST; i++) {
-		__u64 got = inst_drops(&b->in[i]);
+		__u64 got = inst_drops(&b->in[i]) - b->in[i].calls;
 
 		if (got != runs * F_MAX) {
 			printf("  FAIL %s: %llu PREFILTER_DENIED drops counted, want %llu\n",
@@ -625,7 +736,7 @@ static __u64 checked_drops(struct bench *b)
 	int i;
 
 	for (i = 0; i < N_INST; i++)
-		got += inst_drops(&b->in[i]);
+		got += inst_drops(&b->in[i]) - b->in[i].calls;
 	return got;
 }
 
@@ -671,6 +782,15 @@ int main(int argc, char **argv)
 		if (b->xdpf_obj[i])
 			cases[n++] = &b->xdpf_c[i];
 	err = measure(cases, n, b->o.repeat, &runs);
+	if (err)
+		goto out;
+	n = 0;
+	cases[n++] = &b->floor1;
+	cases[n++] = &b->rnd_1k;
+	cases[n++] = &b->rnd_1m;
+	if (b->xdpf_obj[1])
+		cases[n++] = &b->rnd_xdpf;
+	err = measure_calls(cases, n);
 	if (err)
 		goto out;
 	clock_gettime(CLOCK_MONOTONIC, &t1);

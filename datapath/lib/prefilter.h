@@ -125,6 +125,18 @@ static __always_inline int pf_event_allowed(__u8 family, const __be32 *saddr, __
 	struct weir_pf_evslot *e;
 	__be32 a[4] = { saddr[0], 0, 0, 0 };
 
+	/* The budget first: under a flood of new sources it is spent, and the
+	 * source's slot (a likely cache miss) is not touched at all.
+	 */
+	b = bpf_map_lookup_elem(&weir_pf_evbudget, &zero);
+	if (!b)
+		return 0;
+	if (now_ns - b->window_start_ns >= 1000000000ULL) {
+		b->window_start_ns = now_ns;
+		b->events = 0;
+	}
+	if (b->events >= WEIR_PF_EVENTS_PER_SEC_CPU)
+		return 0;
 	if (family == 6) {
 		a[1] = saddr[1];
 		a[2] = saddr[2];
@@ -135,15 +147,6 @@ static __always_inline int pf_event_allowed(__u8 family, const __be32 *saddr, __
 		return 0;
 	if (e->family == family && e->addr[0] == a[0] && e->addr[1] == a[1] && e->addr[2] == a[2] &&
 	    e->addr[3] == a[3] && now_ns - e->last_event_ns < WEIR_PF_EVENT_INTERVAL_NS)
-		return 0;
-	b = bpf_map_lookup_elem(&weir_pf_evbudget, &zero);
-	if (!b)
-		return 0;
-	if (now_ns - b->window_start_ns >= 1000000000ULL) {
-		b->window_start_ns = now_ns;
-		b->events = 0;
-	}
-	if (b->events >= WEIR_PF_EVENTS_PER_SEC_CPU)
 		return 0;
 	b->events += 1;
 	__builtin_memcpy(e->addr, a, sizeof(a));
