@@ -74,8 +74,10 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 TEST_BINS := $(BUILD)/tests/datapath/test_datapath $(BUILD)/tests/netns/dp_harness $(UNIT_BINS)
+TEST_BINS += $(BUILD)/tests/datapath/test_prefilter
+TEST_BINS += $(BUILD)/tests/datapath/test_policy
 BENCH_BINS := $(BUILD)/bench/datapath $(BUILD)/bench/agent $(BUILD)/bench/relay $(BUILD)/bench/ipfix \
-	      $(BUILD)/bench/history
+	      $(BUILD)/bench/history $(BUILD)/bench/prefilter
 
 all: $(BUILD)/.pkgs-ok $(LIBWEIR) $(BINS) $(TEST_BINS) $(BENCH_BINS)
 
@@ -201,6 +203,18 @@ $(BUILD)/tests/datapath/test_datapath: $(BUILD)/tests/datapath/test_datapath.o \
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(CMOCKA_LIBS)
 
+# The prefilter tests write the deny list through the agent's own code (libagent).
+$(BUILD)/tests/datapath/test_prefilter: $(BUILD)/tests/datapath/test_prefilter.o \
+		$(BUILD)/tests/datapath/pkt.o $(LIBAGENT) $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(AGENT_LIBS) $(CMOCKA_LIBS)
+
+# The policy tests write the policy maps through the agent's policy engine (libagent).
+$(BUILD)/tests/datapath/test_policy: $(BUILD)/tests/datapath/test_policy.o \
+		$(BUILD)/tests/datapath/pkt.o $(LIBAGENT) $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(AGENT_LIBS) $(CMOCKA_LIBS)
+
 $(BUILD)/tests/netns/dp_harness: $(BUILD)/tests/netns/dp_harness.o $(LIBWEIR)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS)
@@ -218,6 +232,12 @@ $(BUILD)/bench/weir_percpu.bpf.o: datapath/weir.bpf.c $(BUILD)/.pkgs-ok Makefile
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -DWEIR_FLOWS_PERCPU -c $< -o $@
+
+# The datapath without the XDP prefilter: bench/prefilter's miss-path baseline.
+$(BUILD)/bench/weir_nopf.bpf.o: datapath/weir.bpf.c $(BUILD)/.pkgs-ok Makefile
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DWEIR_NO_PREFILTER -c $< -o $@
 
 $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 	$(call msg,SKEL,$@)
@@ -237,6 +257,18 @@ $(BUILD)/bench/datapath: $(BUILD)/bench/datapath.o $(BUILD)/bench/common.o \
 		$(BUILD)/tests/datapath/pkt.o $(LIBWEIR)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS)
+
+# bench/prefilter: the lists written through libagent's prefilter code.
+$(BUILD)/bench/prefilter.o: bench/prefilter.c $(SKEL) $(BUILD)/bench/baseline.skel.h \
+		$(BUILD)/bench/weir_nopf.skel.h Makefile
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests -Iagent -c $< -o $@
+
+$(BUILD)/bench/prefilter: $(BUILD)/bench/prefilter.o $(BUILD)/bench/common.o \
+		$(BUILD)/tests/datapath/pkt.o $(LIBAGENT) $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(AGENT_LIBS)
 
 # bench/agent: the agent's parts (libagent, libweir) through their real code; libcurl as client.
 $(BUILD)/bench/agent.o: bench/agent.c $(SKEL) Makefile

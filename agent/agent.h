@@ -20,6 +20,8 @@ struct weir_assembler;
 struct weir_agent_exporters;
 struct weir_pod_attach;
 struct weir_k8s;
+struct weir_policy_engine;
+struct weir_prefilter;
 
 struct weir_agent {
 	struct weir_agent_config cfg;
@@ -32,6 +34,8 @@ struct weir_agent {
 	struct weir_agent_exporters *exporters; /* flow logs, IPFIX */
 	struct weir_pod_attach *pod_attach; /* registrations' TC requests to the main loop */
 	struct weir_k8s *k8s;		    /* the Kubernetes pod watch (--k8s), or NULL */
+	struct weir_policy_engine *policy; /* endpoint policy */
+	struct weir_prefilter *prefilter;  /* the XDP deny list (agent/prefilter.c) */
 	/* The assembler runs on the main thread; HTTP threads read its figures
 	 * from this copy, refreshed after every sweep.
 	 */

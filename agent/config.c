@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <weir/abi.h>
+#include <weir/prefilter.h>
 #include "config.h"
 #include "ipfix.h"
 #include "ipfix_export.h"
@@ -42,6 +43,8 @@ static const struct weir_opt opts[] = {
 	OPT("keep-datapath", BOOL, keep_datapath, NULL,
 	    "on exit, leave the programs attached (maps stay pinned either way)"),
 	OPT("flows-max", U32, flows_max, "N", "kernel flow-table entries (65536)"),
+	OPT("prefilter-max-addresses", U32, pf_exact_max, "N",
+	    "single addresses (/32, /128) the XDP prefilter holds per family (65536)"),
 	OPT("active-timeout", U32, active_timeout_s, "SECONDS",
 	    "a record every this while a flow lives (10)"),
 	OPT("idle-timeout", U32, idle_timeout_s, "SECONDS",
@@ -83,6 +86,8 @@ static const struct weir_opt opts[] = {
 	    "with --k8s: reach the API through this kubeconfig instead (implies --k8s)"),
 	OPT("k8s-watch-timeout", U32, k8s_watch_timeout_s, "SECONDS",
 	    "the API server ends each pod watch after this; it is then resumed (300)"),
+	OPT("state-dir", STR, state_dir, "DIR",
+	    "where endpoint policies are kept across restarts (" WEIR_AGENT_STATE_DEFAULT ")"),
 };
 
 static const struct weir_opts agent_opts = {
@@ -105,6 +110,7 @@ void weir_agent_config_defaults(struct weir_agent_config *cfg)
 	cfg->xdp_mode = WEIR_XDP_AUTO;
 	cfg->pin_dir = strdup(WEIR_PIN_DIR);
 	cfg->flows_max = WEIR_FLOWS_MAX_DEFAULT;
+	cfg->pf_exact_max = WEIR_PF_EXACT_MAX_DEFAULT;
 	cfg->active_timeout_s = 10;
 	cfg->idle_timeout_s = 30;
 	cfg->sweep_interval_ms = 1000;
@@ -118,6 +124,7 @@ void weir_agent_config_defaults(struct weir_agent_config *cfg)
 	cfg->ipfix_domain_id = WEIR_IPFIX_DOMAIN_DEFAULT;
 	cfg->ipfix_pen = WEIR_IPFIX_PEN_DEFAULT;
 	cfg->k8s_watch_timeout_s = 300;
+	cfg->state_dir = strdup(WEIR_AGENT_STATE_DEFAULT);
 }
 
 void weir_agent_config_release(struct weir_agent_config *cfg)

@@ -14,6 +14,7 @@
 
 #define WEIR_AGENT_LISTEN_DEFAULT "127.0.0.1:4244"
 #define WEIR_AGENT_SOCKET_DEFAULT "/run/weir/agent.sock"
+#define WEIR_AGENT_STATE_DEFAULT  "/var/lib/weir"
 
 struct weir_agent_config {
 	char *node_name;	     /* default: the host name */
@@ -25,6 +26,7 @@ struct weir_agent_config {
 	char *pin_dir;		    /* WEIR_PIN_DIR */
 	bool keep_datapath;	    /* on exit, leave programs attached and maps pinned */
 	uint32_t flows_max;	    /* kernel flow-table entries */
+	uint32_t pf_exact_max;	    /* prefilter single addresses per family */
 	uint32_t active_timeout_s;  /* a record every this while a flow lives (10) */
 	uint32_t idle_timeout_s;    /* a flow ends after this long without packets (30) */
 	uint32_t sweep_interval_ms; /* how often the flow table is read (1000) */
@@ -36,6 +38,7 @@ struct weir_agent_config {
 	char *endpoints_file;	    /* static endpoints, reloaded on SIGHUP and on change */
 	bool netns_discovery;	    /* endpoints from named network namespaces */
 	char *netns_dir;	    /* /run/netns */
+	char *state_dir;	    /* what outlives a restart: policies (/var/lib/weir) */
 	int verbose;		    /* -v: debug logging */
 	/* flow logs: --flowlog-* */
 	struct weir_flowlog_config flowlog;

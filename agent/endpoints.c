@@ -64,6 +64,8 @@ struct weir_endpoints {
 	uint64_t seq;
 	weir_endpoints_gone_fn gone_fn;
 	void *gone_ctx;
+	weir_endpoints_change_fn change_fn;
+	void *change_ctx;
 };
 
 static const char *const source_names[WEIR_EP_SRC_MAX] = {
@@ -273,10 +275,11 @@ static void entry_unlink(struct weir_endpoints *eps, struct entry *e)
 static int commit(struct weir_endpoints *eps, struct entry **old, size_t n_old, struct entry **add,
 		  size_t n_add)
 {
+	weir_endpoints_change_fn change_fn;
 	weir_endpoints_gone_fn fn;
+	void *ctx, *change_ctx;
 	size_t i, j;
 	int err = 0;
-	void *ctx;
 
 	pthread_rwlock_wrlock(&eps->lock);
 	for (i = 0; i < n_old; i++)
@@ -298,6 +301,8 @@ static int commit(struct weir_endpoints *eps, struct entry **old, size_t n_old, 
 			       !pod_find(eps, old[i]->ep->namespace, old[i]->ep->pod_name, -1);
 	fn = eps->gone_fn;
 	ctx = eps->gone_ctx;
+	change_fn = eps->change_fn;
+	change_ctx = eps->change_ctx;
 	pthread_rwlock_unlock(&eps->lock);
 
 	for (i = 0; i < n_old; i++) {
@@ -305,6 +310,8 @@ static int commit(struct weir_endpoints *eps, struct entry **old, size_t n_old, 
 			fn(ctx, old[i]->ep->namespace, old[i]->ep->pod_name);
 		entry_free(old[i]);
 	}
+	if (change_fn)
+		change_fn(change_ctx);
 	return 0;
 }
 
@@ -426,25 +433,19 @@ static bool richer(const struct weir_endpoint *a, const struct weir_endpoint *b)
 	return (a->n_labels && !b->n_labels) || (a->workload_name && !b->workload_name);
 }
 
-struct weir_endpoint *weir_endpoints_lookup(struct weir_endpoints *eps, uint8_t family,
-					    const uint8_t addr[16])
+/* The entry whose claim to key wins; under the lock. */
+static const struct entry *best_claim(const struct weir_endpoints *eps, const struct weir_addr *key)
 {
+	uint64_t h = addr_hash(key);
 	const struct entry *best = NULL;
-	struct weir_endpoint *ep;
 	struct weir_hnode *n;
-	struct weir_addr key;
-	uint64_t h;
 
-	if (!eps || !addr || !addr_key(&key, family, addr))
-		return weir_endpoint_get(weir_endpoint_world());
-	h = addr_hash(&key);
-	pthread_rwlock_rdlock(&eps->lock);
 	weir_htab_for_each_possible(&eps->addrs, n, h)
 	{
 		const struct claim *c = (const struct claim *)n;
 		const struct entry *e = c->entry;
 
-		if (!addr_eq(c->addr, &key))
+		if (!addr_eq(c->addr, key))
 			continue;
 		if (!best || e->rank < best->rank || (e->rank == best->rank && e->seq > best->seq))
 			best = e;
@@ -459,13 +460,27 @@ struct weir_endpoint *weir_endpoints_lookup(struct weir_endpoints *eps, uint8_t 
 			const struct claim *c = (const struct claim *)n;
 			const struct entry *e = c->entry;
 
-			if (e != best && addr_eq(c->addr, &key) && e->rank != RANK_HOST &&
+			if (e != best && addr_eq(c->addr, key) && e->rank != RANK_HOST &&
 			    richer(e->ep, best->ep) &&
 			    !strcmp(e->ep->namespace, best->ep->namespace) &&
 			    !strcmp(e->ep->pod_name, best->ep->pod_name))
 				best = e;
 		}
 	}
+	return best;
+}
+
+struct weir_endpoint *weir_endpoints_lookup(struct weir_endpoints *eps, uint8_t family,
+					    const uint8_t addr[16])
+{
+	const struct entry *best;
+	struct weir_endpoint *ep;
+	struct weir_addr key;
+
+	if (!eps || !addr || !addr_key(&key, family, addr))
+		return weir_endpoint_get(weir_endpoint_world());
+	pthread_rwlock_rdlock(&eps->lock);
+	best = best_claim(eps, &key);
 	ep = weir_endpoint_get(best ? best->ep : weir_endpoint_world());
 	pthread_rwlock_unlock(&eps->lock);
 	return ep;
@@ -925,5 +940,36 @@ void weir_endpoints_on_gone(struct weir_endpoints *eps, weir_endpoints_gone_fn f
 	pthread_rwlock_wrlock(&eps->lock);
 	eps->gone_fn = fn;
 	eps->gone_ctx = ctx;
+	pthread_rwlock_unlock(&eps->lock);
+}
+
+void weir_endpoints_on_change(struct weir_endpoints *eps, weir_endpoints_change_fn fn, void *ctx)
+{
+	pthread_rwlock_wrlock(&eps->lock);
+	eps->change_fn = fn;
+	eps->change_ctx = ctx;
+	pthread_rwlock_unlock(&eps->lock);
+}
+
+static void addrs_of(const struct weir_endpoints *eps, const struct entry *e,
+		     weir_endpoints_addr_fn fn, void *ctx)
+{
+	size_t i;
+
+	for (i = 0; e && i < e->n_ips; i++)
+		if (best_claim(eps, &e->ips[i]) == e)
+			fn(ctx, &e->ips[i], e->ep);
+}
+
+void weir_endpoints_for_each_addr(struct weir_endpoints *eps, weir_endpoints_addr_fn fn, void *ctx)
+{
+	const struct entry *e;
+	unsigned int rank;
+
+	pthread_rwlock_rdlock(&eps->lock);
+	for (rank = 0; rank < WEIR_EP_SRC_MAX; rank++)
+		for (e = eps->src[rank].head; e; e = e->next)
+			addrs_of(eps, e, fn, ctx);
+	addrs_of(eps, eps->host, fn, ctx);
 	pthread_rwlock_unlock(&eps->lock);
 }

@@ -99,4 +99,18 @@ size_t weir_endpoints_count(struct weir_endpoints *eps);
 typedef void (*weir_endpoints_gone_fn)(void *ctx, const char *namespace, const char *pod_name);
 void weir_endpoints_on_gone(struct weir_endpoints *eps, weir_endpoints_gone_fn fn, void *ctx);
 
+/* Called (outside the cache's lock, one update at a time) after every change
+ * of the cache, so the endpoint policy can follow pods as they come and go.
+ */
+typedef void (*weir_endpoints_change_fn)(void *ctx);
+void weir_endpoints_on_change(struct weir_endpoints *eps, weir_endpoints_change_fn fn, void *ctx);
+
+/* Calls fn, under the cache's read lock, for every address the cache knows
+ * with the endpoint that wins it (the most authoritative source's, or the
+ * host). fn must not call back into the cache.
+ */
+typedef void (*weir_endpoints_addr_fn)(void *ctx, const struct weir_addr *addr,
+				       const struct weir_endpoint *ep);
+void weir_endpoints_for_each_addr(struct weir_endpoints *eps, weir_endpoints_addr_fn fn, void *ctx);
+
 #endif /* WEIR_AGENT_ENDPOINTS_H */

@@ -20,6 +20,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "pod_attach.h"
+#include "policy.h"
+#include "prefilter_http.h"
 #include "store.h"
 
 #ifndef WEIR_VERSION
@@ -232,6 +234,68 @@ static enum MHD_Result endpoint_delete(void *ctx, struct MHD_Connection *c,
 	return weir_http_respond_empty(c, MHD_HTTP_NO_CONTENT);
 }
 
+/* GET and PUT /v1/policy */
+static enum MHD_Result policy_handle(void *ctx, struct MHD_Connection *c,
+				     const struct weir_http_request *rq)
+{
+	struct weir_agent *a = ctx;
+	char err[ERR_LEN] = "";
+	json_error_t jerr;
+	json_t *doc;
+	int rc;
+
+	if (strcmp(rq->method, "PUT") != 0) {
+		doc = weir_policy_engine_get(a->policy, NULL);
+		return doc ? weir_http_respond_json(c, MHD_HTTP_OK, doc) : MHD_NO;
+	}
+	if (!rq->len)
+		return weir_http_respond_error(c, MHD_HTTP_BAD_REQUEST,
+					       "empty body: PUT a policy document");
+	doc = json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!doc)
+		return weir_http_respond_error(c, MHD_HTTP_BAD_REQUEST,
+					       "bad JSON at line %d column %d: %s", jerr.line,
+					       jerr.column, jerr.text);
+	rc = weir_policy_engine_put(a->policy, doc, err, sizeof(err));
+	json_decref(doc);
+	if (rc == -EINVAL)
+		return weir_http_respond_error(c, MHD_HTTP_BAD_REQUEST, "bad policy document: %s",
+					       err);
+	if (rc)
+		return weir_http_respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "policy: %s",
+					       err[0] ? err : strerror(-rc));
+	doc = weir_policy_engine_get(a->policy, NULL);
+	return doc ? weir_http_respond_json(c, MHD_HTTP_OK, doc) : MHD_NO;
+}
+
+/* GET and DELETE /v1/policy/NAME */
+static enum MHD_Result policy_name_handle(void *ctx, struct MHD_Connection *c,
+					  const struct weir_http_request *rq)
+{
+	const char *name = rq->url + strlen("/v1/policy/");
+	struct weir_agent *a = ctx;
+	char err[ERR_LEN] = "";
+	json_t *doc;
+	int rc;
+
+	if (!*name || strchr(name, '/'))
+		return weir_http_respond_error(c, MHD_HTTP_NOT_FOUND, "unknown path %s", rq->url);
+	if (!strcmp(rq->method, "GET")) {
+		doc = weir_policy_engine_get(a->policy, name);
+		if (!doc)
+			return weir_http_respond_error(c, MHD_HTTP_NOT_FOUND,
+						       "no policy named \"%s\"", name);
+		return weir_http_respond_json(c, MHD_HTTP_OK, doc);
+	}
+	rc = weir_policy_engine_delete(a->policy, name, err, sizeof(err));
+	if (rc == -ENOENT)
+		return weir_http_respond_error(c, MHD_HTTP_NOT_FOUND, "%s", err);
+	if (rc)
+		return weir_http_respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "policy: %s",
+					       err[0] ? err : strerror(-rc));
+	return weir_http_respond_empty(c, MHD_HTTP_NO_CONTENT);
+}
+
 static const struct weir_http_route agent_routes[] = {
 	{ .path = "/v1/endpoints",
 	  .methods = "GET, POST",
@@ -241,6 +305,15 @@ static const struct weir_http_route agent_routes[] = {
 	  .prefix = true,
 	  .methods = "DELETE",
 	  .handle = endpoint_delete },
+	{ .path = "/v1/prefilter",
+	  .methods = "GET, PUT, PATCH, DELETE",
+	  .body = true,
+	  .handle = weir_prefilter_http },
+	{ .path = "/v1/policy", .methods = "GET, PUT", .body = true, .handle = policy_handle },
+	{ .path = "/v1/policy/",
+	  .prefix = true,
+	  .methods = "GET, DELETE",
+	  .handle = policy_name_handle },
 };
 
 int weir_http_start(struct weir_agent *a, struct weir_http **out)

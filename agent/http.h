@@ -8,6 +8,7 @@
  *        (a registration with "interface" gets TC attached there; DELETE takes
  *        ?container_id=; see agent/endpoints.h)
  *   GET  /metrics
+ *   GET|PUT|PATCH|DELETE /v1/prefilter   (agent/prefilter_http.c)
  * Bad requests get a 4xx with {"error": "..."}.
  */
 #ifndef WEIR_AGENT_HTTP_H

@@ -31,6 +31,8 @@
 #include "metrics.h"
 #include "netlink.h"
 #include "pod_attach.h"
+#include "policy.h"
+#include "prefilter.h"
 #include "store.h"
 #include "weir.skel.h"
 
@@ -315,7 +317,8 @@ static int loop_setup(struct daemon *d)
 static int datapath_setup(struct weir_agent *a)
 {
 	struct weir_datapath_opts opts = { .flows_max = a->cfg.flows_max,
-					   .pin_dir = a->cfg.pin_dir };
+					   .pin_dir = a->cfg.pin_dir,
+					   .pf_exact_max = a->cfg.pf_exact_max };
 	size_t i;
 	int err;
 
@@ -361,10 +364,12 @@ static int setup(struct daemon *d)
 {
 	struct weir_agent *a = &d->a;
 	struct weir_bpf *skel;
+	struct weir_policy_engine_opts po;
 	struct weir_assembler_opts ao;
 	int err;
 
 	err = datapath_setup(a);
+	err = err ?: weir_prefilter_open(&a->prefilter, weir_datapath_skel(a->dp));
 	if (err)
 		return err;
 	err = weir_endpoints_new(&a->endpoints, a->cfg.node_name);
@@ -391,6 +396,17 @@ static int setup(struct daemon *d)
 	}
 
 	skel = weir_datapath_skel(a->dp);
+	po = (struct weir_policy_engine_opts){
+		.endpoints = a->endpoints,
+		.ipcache_fd = bpf_map__fd(skel->maps.weir_ipcache),
+		.eps_fd = bpf_map__fd(skel->maps.weir_policy_eps),
+		.state_fd = bpf_map__fd(skel->maps.weir_policy_state),
+		.state_dir = a->cfg.state_dir && *a->cfg.state_dir ? a->cfg.state_dir : NULL,
+	};
+	err = weir_policy_engine_new(&a->policy, &po);
+	if (err)
+		return err;
+	weir_endpoints_on_change(a->endpoints, weir_policy_engine_resync, a->policy);
 	ao = (struct weir_assembler_opts){
 		.node_name = a->cfg.node_name,
 		.active_timeout_s = a->cfg.active_timeout_s,
@@ -429,6 +445,10 @@ static void teardown(struct daemon *d)
 		weir_datapath_release(a->dp);
 	else
 		weir_datapath_destroy(a->dp);
+	weir_prefilter_free(a->prefilter);
+	if (a->endpoints)
+		weir_endpoints_on_change(a->endpoints, NULL, NULL);
+	weir_policy_engine_free(a->policy);
 	weir_endpoints_free(a->endpoints);
 	weir_metrics_free(a->metrics);
 	weir_store_free(a->store);

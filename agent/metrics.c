@@ -16,13 +16,14 @@
 #include "exporters.h"
 #include "log.h"
 #include "metrics.h"
+#include "prefilter.h"
 #include "names.h"
 #include "store.h"
 
 #define POD_BUCKETS	 4096
 #define IFACE_BUCKETS	 256
 #define IFACE_SERIES_MAX 4096 /* interfaces with their own series; pod veths come and go */
-#define VERDICTS	 (WEIR_VERDICT_DROPPED + 1)
+#define VERDICTS	 (WEIR_VERDICT_AUDIT + 1)
 #define OTHER		 "_other"
 
 enum side {
@@ -354,7 +355,7 @@ static void render_datapath(FILE *f, const struct dp_sums *d)
 			sample(f,
 			       bytes ? "weir_datapath_bytes_total" : "weir_datapath_packets_total",
 			       bytes ? v->bytes : v->packets, 4, "verdict",
-			       weir_reason_is_drop(k.reason) ? "DROPPED" : "FORWARDED", "reason",
+			       weir_verdict_name(weir_reason_verdict(k.reason)), "reason",
 			       reason_label(k.reason, buf, sizeof(buf)), "direction",
 			       dir_name(k.dir), "hook", hook_name(k.hook));
 		}
@@ -557,6 +558,8 @@ int weir_metrics_render(struct weir_metrics *m, struct weir_agent *a, char **out
 		goto out;
 	}
 	render_datapath(f, d);
+	if (a && a->prefilter)
+		weir_prefilter_metrics(a->prefilter, f);
 	render_agent(f, a);
 	render_flows(f, m);
 	weir_agent_exporters_metrics(a, f);

@@ -55,6 +55,10 @@ int weir_nodes_main(struct weir_common *common, int argc, char **argv);
 int weir_endpoints_main(struct weir_common *common, int argc, char **argv);
 int weir_version_main(struct weir_common *common, int argc, char **argv);
 int weir_top_main(struct weir_common *common, int argc, char **argv);
+extern const struct weir_cmd weir_cmd_prefilter;
+int weir_prefilter_main(struct weir_common *common, int argc, char **argv);
+extern const struct weir_cmd weir_cmd_policy;
+int weir_policy_main(struct weir_common *common, int argc, char **argv);
 
 /* A duration for humans, as kubectl shows ages: "45s", "5m10s", "3h4m", "2d3h". */
 char *weir_age(uint64_t ns, char *buf, size_t len);

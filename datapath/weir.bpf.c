@@ -9,6 +9,8 @@
 #include "lib/ctx.h"
 #include "lib/parse.h"
 #include "lib/account.h"
+#include "lib/prefilter.h"
+#include "lib/policy.h"
 
 /* Returns the packet's reason code; weir_reason_is_drop() says whether to drop. */
 static __always_inline __u8 weir_handle(struct pkt_view *v, __u8 dir, __u8 hook)
@@ -27,6 +29,8 @@ static __always_inline __u8 weir_handle(struct pkt_view *v, __u8 dir, __u8 hook)
 		event_emit(WEIR_EV_DROP, &p, reason, v->len_bytes, bpf_ktime_get_coarse_ns());
 	} else {
 		reason = ret;
+		if (ret == 0 && hook == WEIR_HOOK_TC)
+			reason = policy_verdict(&p); /* endpoint policy: parse, policy, account */
 		if (ret == 0)
 			flow_account(&p, reason, v->len_bytes);
 	}
@@ -34,11 +38,19 @@ static __always_inline __u8 weir_handle(struct pkt_view *v, __u8 dir, __u8 hook)
 	return reason;
 }
 
+/* XDP: prefilter (source deny list, before any other parsing), then the
+ * full pipeline. bench/ builds a copy without the prefilter (WEIR_NO_PREFILTER)
+ * to measure what it adds to passing traffic.
+ */
 SEC("xdp")
 int weir_xdp_ingress(struct xdp_md *ctx)
 {
 	struct pkt_view v;
 
+#ifndef WEIR_NO_PREFILTER
+	if (prefilter_xdp(ctx))
+		return XDP_DROP;
+#endif
 	xdp_view(ctx, &v);
 	return weir_reason_is_drop(weir_handle(&v, WEIR_DIR_INGRESS, WEIR_HOOK_XDP)) ? XDP_DROP :
 										       XDP_PASS;

@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <weir/abi.h>
+#include <weir/prefilter.h>
 #include "weir.skel.h"
 #include "datapath.h"
 #include "log.h"
@@ -172,6 +173,24 @@ static bool flows_pinned_nonempty(const char *path)
 	return nonempty;
 }
 
+/* The prefilter's four exact-match hashes (both families, both sets). */
+static int pf_exact_size(struct weir_bpf *skel, __u32 n)
+{
+	struct bpf_map *maps[] = { skel->maps.weir_pf4_hash_a, skel->maps.weir_pf4_hash_b,
+				   skel->maps.weir_pf6_hash_a, skel->maps.weir_pf6_hash_b };
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		err = bpf_map__set_max_entries(maps[i], n);
+		if (err) {
+			log_err("set prefilter size pf_exact_max=%u: %s", n, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
 int weir_datapath_load(struct weir_datapath **dpp, const struct weir_datapath_opts *opts)
 {
 	struct weir_datapath *dp;
@@ -192,6 +211,10 @@ int weir_datapath_load(struct weir_datapath **dpp, const struct weir_datapath_op
 		log_err("set flow table size flows_max=%u: %s", flows_max, strerror(-err));
 		goto err_destroy;
 	}
+	err = pf_exact_size(dp->skel, opts && opts->pf_exact_max ? opts->pf_exact_max :
+								   WEIR_PF_EXACT_MAX_DEFAULT);
+	if (err)
+		goto err_destroy;
 	if (opts && opts->pin_dir) {
 		err = maps_pin_under(dp->skel, opts->pin_dir);
 		if (err) {

@@ -23,6 +23,8 @@ enum weir_xdp_mode {
 struct weir_datapath_opts {
 	__u32 flows_max;     /* flow-table entries; 0: WEIR_FLOWS_MAX_DEFAULT */
 	const char *pin_dir; /* pin the maps here, reusing maps already pinned; NULL: none */
+	__u32 pf_exact_max;  /* prefilter full-length addresses per family and set;
+			      * 0: WEIR_PF_EXACT_MAX_DEFAULT (include/weir/prefilter.h) */
 };
 
 /* Weir's TC filters sit at a fixed handle and priority, so a restarted agent

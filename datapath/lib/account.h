@@ -48,7 +48,7 @@ static __always_inline void event_emit(__u8 type, struct weir_pkt *p, __u8 reaso
 	ev->type = type;
 	ev->version = WEIR_EVENT_VERSION;
 	ev->len_bytes = sizeof(*ev);
-	ev->verdict = weir_reason_is_drop(reason) ? WEIR_VERDICT_DROPPED : WEIR_VERDICT_FORWARDED;
+	ev->verdict = weir_reason_verdict(reason);
 	ev->reason = reason;
 	ev->tcp_flags = p->tcp_flags;
 	ev->ts_ns = now_ns;
@@ -93,7 +93,7 @@ static __always_inline void frag_resolve(struct weir_pkt *p)
 static __always_inline void flow_update(struct weir_flow_value *v, struct weir_pkt *p, __u8 reason,
 					__u32 len_bytes, __u64 now_ns)
 {
-	__u8 verdict = weir_reason_is_drop(reason) ? WEIR_VERDICT_DROPPED : WEIR_VERDICT_FORWARDED;
+	__u8 verdict = weir_reason_verdict(reason);
 
 	flow_add(&v->packets, 1);
 	flow_add(&v->bytes, len_bytes);
@@ -135,8 +135,7 @@ __attribute__((noinline)) int flow_account(struct weir_pkt *p, __u8 reason, __u3
 			.first_seen_ns = now_ns,
 			.last_seen_ns = now_ns,
 			.tcp_flags = p->tcp_flags,
-			.verdict = weir_reason_is_drop(reason) ? WEIR_VERDICT_DROPPED :
-								 WEIR_VERDICT_FORWARDED,
+			.verdict = weir_reason_verdict(reason),
 			.reason = reason,
 		};
 

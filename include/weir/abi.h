@@ -14,7 +14,8 @@
 #define WEIR_VERDICTS(X)	\
 	X(VERDICT_UNKNOWN, 0)	\
 	X(FORWARDED,	1)	\
-	X(DROPPED,	2)
+	X(DROPPED,	2)	\
+	X(AUDIT,	4)
 /* clang-format on */
 
 #define WEIR_VERDICT_ENUM(name, code) \
@@ -25,6 +26,16 @@ enum weir_verdict {
 };
 /* clang-format on */
 #undef WEIR_VERDICT_ENUM
+
+/* The verdict a reason code stands for: a drop reason is DROPPED, a policy
+ * in audit mode (forwarded, but would have been dropped) is AUDIT.
+ */
+static inline __u8 weir_reason_verdict(unsigned int code)
+{
+	if (weir_reason_is_drop(code))
+		return WEIR_VERDICT_DROPPED;
+	return code == WEIR_REASON_POLICY_AUDIT ? WEIR_VERDICT_AUDIT : WEIR_VERDICT_FORWARDED;
+}
 
 /* Traffic direction relative to the interface, with Hubble's numbers. */
 enum weir_dir {
@@ -147,7 +158,9 @@ static inline struct weir_metrics_key weir_metrics_key_of(__u32 index)
 	X(LOST_EVENTS,		"ring-buffer events lost: the buffer was full")	\
 	X(FLOW_INSERT_FAILED,	"flow-table inserts that failed")		\
 	X(FRAG_L3_ONLY,		"non-first fragments counted against an L3-only key") \
-	X(FRAG_TRACK_FAILED,	"first fragments whose ports could not be recorded")
+	X(FRAG_TRACK_FAILED,	"first fragments whose ports could not be recorded")	\
+	X(POLICY_CT_FAILED,	"policy conntrack entries that could not be made")	\
+	X(PREFILTER_EVENTS_SUPPRESSED, "prefilter drops counted without an event (rate limit)")
 /* clang-format on */
 
 #define WEIR_COUNTER_ENUM(name, text) WEIR_CNT_##name,

@@ -215,6 +215,10 @@ t_is "the restarted agent replaced its TC filter instead of adding one" \
 	"$(ns_exec node tc filter show dev wp1 ingress | grep -c weir_tc_ingress)" 1
 
 # --- /metrics --------------------------------------------------------------------------------
+# Per-pod series count flow starts, and the flows above began before this agent (whether
+# the first counts as new depends on how long the restart took): start one now.
+send_udp 1 5557
+wait_until 3 bash -c "curl -sf --unix-socket '$SOCK' http://agent/metrics | grep -q 'pod=\"p1\"'"
 api /metrics >"$T_TMP/metrics" || t_fail "GET /metrics"
 t_check "/metrics passes promtool check metrics" bash -c "promtool check metrics <'$T_TMP/metrics'"
 t_check "/metrics counts forwarded packets by direction" \

@@ -684,8 +684,8 @@ static void since_and_until_take_hubbles_time_forms(void **state)
 /* ---- help and the man page agree with the tables ---- */
 
 static const struct weir_cmd *const commands[] = {
-	&weir_cmd_observe,   &weir_cmd_status,	&weir_cmd_nodes,
-	&weir_cmd_endpoints, &weir_cmd_version, &weir_cmd_top,
+	&weir_cmd_observe, &weir_cmd_status, &weir_cmd_nodes,  &weir_cmd_endpoints,
+	&weir_cmd_version, &weir_cmd_top,    &weir_cmd_policy, &weir_cmd_prefilter,
 };
 
 static char *read_file(const char *path)

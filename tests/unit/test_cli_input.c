@@ -260,7 +260,7 @@ static void prints_hubble_lines_in_compact_text(void **state)
 		"Aug  5 10:12:18.510 [kind-worker]: shop/frontend-64cbf459c4-q4tr9:44916 (ID:39459) "
 		"-> shop/cart-6b5b787dc9-ds4j4:8080 (ID:17221) to-endpoint FORWARDED (TCP Flags: SYN)\n"
 		"Aug  5 10:12:19.000 [kind-worker]: shop/frontend-64cbf459c4-q4tr9:5353 (ID:39459) -> "
-		"1.1.1.1:53 (world) POLICY_DENIED DROPPED (UDP)\n"
+		"1.1.1.1:53 (world) Policy denied DROPPED (UDP)\n"
 		"Aug  5 10:12:20.000 [kind-worker2]: kube-system/coredns-1 -> "
 		"shop/frontend-64cbf459c4-q4tr9 to-endpoint FORWARDED (ICMPv4 EchoRequest)\n"
 		"Aug  5 10:12:21.000 [kind-worker]: shop/frontend-64cbf459c4-q4tr9:44916 <- "

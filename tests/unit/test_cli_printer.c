@@ -247,7 +247,7 @@ static void compact_prints_one_line_per_flow(void **state)
 		"Aug  5 10:12:18.510: shop/frontend-64cbf459c4-q4tr9:44916 (ID:39459) -> "
 		"shop/cart-6b5b787dc9-ds4j4:8080 (ID:17221) to-endpoint FORWARDED (TCP Flags: SYN)\n"
 		"Aug  5 10:12:19.000: shop/frontend-1:5353 (ID:39459) -> 1.1.1.1:53 (world) "
-		"POLICY_DENIED DROPPED (UDP)\n"
+		"Policy denied DROPPED (UDP)\n"
 		"Aug  5 10:12:20.000: [fd00::1]:40000 <- [fd00::2]:8080 to-stack FORWARDED "
 		"(TCP Flags: ACK)\n"
 		"Aug  5 10:12:21.500: 10.0.0.1 (host) <> 10.0.0.2 from-endpoint TRACED "
@@ -279,7 +279,7 @@ static void compact_colors_verdicts_only_when_asked(void **state)
 
 	(void)state;
 	assert_non_null(strstr(got, " to-endpoint \033[32mFORWARDED\033[0m (TCP Flags: SYN)\n"));
-	assert_non_null(strstr(got, " POLICY_DENIED \033[31mDROPPED\033[0m (UDP)\n"));
+	assert_non_null(strstr(got, " Policy denied \033[31mDROPPED\033[0m (UDP)\n"));
 	assert_non_null(strstr(got, " from-endpoint \033[33mTRACED\033[0m ("));
 	free(got);
 }
@@ -350,7 +350,7 @@ static void table_aligns_columns_under_a_header(void **state)
 		"VERDICT     SUMMARY                    COUNTERS\n"
 		"Aug  5 10:12:18.510   shop/frontend-1:44916   shop/cart-1:8080   flow-end@lxc1   "
 		"FORWARDED   TCP Flags: SYN, ACK, FIN   39/23 pkts 52582/1526 B\n"
-		"Aug  5 10:12:19.000   shop/frontend-1:5353    1.1.1.1:53         POLICY_DENIED   "
+		"Aug  5 10:12:19.000   shop/frontend-1:5353    1.1.1.1:53         Policy denied   "
 		"DROPPED     UDP                        \n"
 		"                      OBSERVER_EVENTS_QUEUE                      EVENTS LOST     "
 		"            CPU(0) - 5                 \n");
@@ -369,7 +369,7 @@ static void table_without_counters_has_hubbles_columns(void **state)
 		"Aug  5 10:12:18.510   kind-worker   shop/frontend-64cbf459c4-q4tr9:44916   "
 		"shop/cart-6b5b787dc9-ds4j4:8080   to-endpoint     FORWARDED   TCP Flags: SYN\n"
 		"Aug  5 10:12:19.000   kind-worker   shop/frontend-1:5353                   "
-		"1.1.1.1:53                        POLICY_DENIED   DROPPED     UDP\n");
+		"1.1.1.1:53                        Policy denied   DROPPED     UDP\n");
 }
 
 static void table_of_nothing_prints_nothing(void **state)
@@ -402,7 +402,7 @@ static void dict_prints_a_block_per_flow(void **state)
 		      "       NODE: kind-worker\n"
 		      "     SOURCE: shop/frontend-1:5353\n"
 		      "DESTINATION: 1.1.1.1:53\n"
-		      "       TYPE: POLICY_DENIED\n"
+		      "       TYPE: Policy denied\n"
 		      "    VERDICT: DROPPED\n"
 		      "    SUMMARY: UDP\n");
 }
