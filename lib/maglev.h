@@ -20,12 +20,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WEIR_MAGLEV_NAME_MAX	   32	 /* bytes of a backend's stable name */
-#define WEIR_MAGLEV_SIZE_DEFAULT   16381 /* a prime: ~1% disruption up to ~160 backends */
-#define WEIR_MAGLEV_SIZE_MIN	   7
-#define WEIR_MAGLEV_SIZE_MAX	   131071 /* Cilium's largest supported size */
-#define WEIR_MAGLEV_WEIGHT_MAX	   65535
-#define WEIR_MAGLEV_BACKENDS_MAX   65536
+#define WEIR_MAGLEV_NAME_MAX	 32    /* bytes of a backend's stable name */
+#define WEIR_MAGLEV_SIZE_DEFAULT 16381 /* a prime (see README: table size) */
+#define WEIR_MAGLEV_SIZE_MIN	 7
+#define WEIR_MAGLEV_SIZE_MAX	 131071 /* Cilium's largest supported size */
+#define WEIR_MAGLEV_WEIGHT_MAX	 65535
+#define WEIR_MAGLEV_BACKENDS_MAX 65536
 
 struct weir_maglev_backend {
 	uint8_t name[WEIR_MAGLEV_NAME_MAX]; /* stable name, e.g. family, address, port */
