@@ -9,6 +9,7 @@
 #include "lib/ctx.h"
 #include "lib/parse.h"
 #include "lib/account.h"
+#include "lib/lb_maps.h"
 
 /* Returns the packet's reason code; weir_reason_is_drop() says whether to drop. */
 static __always_inline __u8 weir_handle(struct pkt_view *v, __u8 dir, __u8 hook)
