@@ -9,7 +9,22 @@
 #include "lib/ctx.h"
 #include "lib/parse.h"
 #include "lib/account.h"
-#include "lib/lb_maps.h"
+#include "lib/lb_revnat.h"
+
+/* The load balancer (lib/lb.h, lib/lb_revnat.h): DNAT to a service's backend
+ * at XDP, reverse NAT of its replies at TC egress. 0, or minus a drop reason.
+ * WEIR_NO_LB builds the datapath without it (bench/lb's baseline).
+ */
+static __always_inline int lb_stage(struct pkt_view *v, struct weir_pkt *p, __u8 dir, __u8 hook)
+{
+#ifndef WEIR_NO_LB
+	if (hook == WEIR_HOOK_XDP)
+		return lb_xdp(v->ctx, p);
+	if (dir == WEIR_DIR_EGRESS)
+		return lb_tc_revnat(v->ctx, p);
+#endif
+	return 0;
+}
 
 /* Returns the packet's reason code; weir_reason_is_drop() says whether to drop. */
 static __always_inline __u8 weir_handle(struct pkt_view *v, __u8 dir, __u8 hook)
@@ -23,6 +38,8 @@ static __always_inline __u8 weir_handle(struct pkt_view *v, __u8 dir, __u8 hook)
 	p.key.hook = hook;
 
 	ret = parse_packet(v, &p);
+	if (ret == 0)
+		ret = lb_stage(v, &p, dir, hook);
 	if (ret < 0) {
 		reason = -ret;
 		event_emit(WEIR_EV_DROP, &p, reason, v->len_bytes, bpf_ktime_get_coarse_ns());
