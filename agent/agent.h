@@ -17,6 +17,7 @@ struct weir_store;
 struct weir_endpoints;
 struct weir_metrics;
 struct weir_assembler;
+struct weir_services;
 
 struct weir_agent {
 	struct weir_agent_config cfg;
@@ -26,6 +27,7 @@ struct weir_agent {
 	struct weir_endpoints *endpoints;
 	struct weir_metrics *metrics;
 	struct weir_assembler *assembler;
+	struct weir_services *services; /* load-balancer services */
 	/* The assembler runs on the main thread; HTTP threads read its figures
 	 * from this copy, refreshed after every sweep.
 	 */

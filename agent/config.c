@@ -8,7 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <weir/abi.h>
+#include <weir/lb.h>
 #include "config.h"
+#include "maglev.h"
 
 #define CFG(member) offsetof(struct weir_agent_config, member)
 
@@ -58,6 +60,17 @@ static const struct weir_opt opts[] = {
 	OPT("netns-discovery", BOOL, netns_discovery, NULL,
 	    "endpoints from named network namespaces"),
 	OPT("netns-dir", STR, netns_dir, "DIR", "named network namespaces (/run/netns)"),
+	OPT("lb-services-max", U32, lb_services_max, "N", "load-balancer services (65536)"),
+	OPT("lb-backends-max", U32, lb_backends_max, "N",
+	    "load-balancer backends, all services together (65536)"),
+	OPT("lb-ct-max", U32, lb_ct_max, "N", "load-balancer conntrack entries (65536)"),
+	OPT("lb-affinity-max", U32, lb_affinity_max, "N", "session-affinity entries (65536)"),
+	OPT("lb-table-size", U32, lb_table_size, "PRIME",
+	    "default Maglev table size per service, a prime (16381)"),
+	OPT("lb-seed", U32, lb_seed, "N",
+	    "Maglev hash seed; the same on every node of a cluster (1464158546)"),
+	OPT("lb-state-file", STR, lb_state_file, "PATH",
+	    "where services are kept across restarts (" WEIR_AGENT_LB_STATE_DEFAULT "); '' for none"),
 };
 
 static const struct weir_opts agent_opts = {
@@ -88,6 +101,13 @@ void weir_agent_config_defaults(struct weir_agent_config *cfg)
 	cfg->listen = strdup(WEIR_AGENT_LISTEN_DEFAULT);
 	cfg->socket_path = strdup(WEIR_AGENT_SOCKET_DEFAULT);
 	cfg->netns_dir = strdup("/run/netns");
+	cfg->lb_services_max = WEIR_LB_SERVICES_DEFAULT;
+	cfg->lb_backends_max = WEIR_LB_BACKENDS_DEFAULT;
+	cfg->lb_ct_max = WEIR_LB_CT_DEFAULT;
+	cfg->lb_affinity_max = WEIR_LB_AFFINITY_DEFAULT;
+	cfg->lb_table_size = WEIR_LB_MAGLEV_M_DEFAULT;
+	cfg->lb_seed = WEIR_LB_SEED_DEFAULT;
+	cfg->lb_state_file = strdup(WEIR_AGENT_LB_STATE_DEFAULT);
 }
 
 void weir_agent_config_release(struct weir_agent_config *cfg)
@@ -108,6 +128,12 @@ int weir_agent_config_args(struct weir_agent_config *cfg, int argc, char **argv,
 
 	if (ret)
 		return ret;
+	if (!weir_maglev_is_prime(cfg->lb_table_size) ||
+	    cfg->lb_table_size < WEIR_MAGLEV_SIZE_MIN || cfg->lb_table_size > WEIR_LB_MAGLEV_M_MAX) {
+		snprintf(err, err_len, "lb-table-size: %u is not a prime in [%d, %d]",
+			 cfg->lb_table_size, WEIR_MAGLEV_SIZE_MIN, WEIR_LB_MAGLEV_M_MAX);
+		return -EINVAL;
+	}
 	if (cfg->idle_timeout_s < cfg->sweep_interval_ms / 1000) {
 		snprintf(err, err_len, "idle-timeout (%us) is shorter than sweep-interval (%ums)",
 			 cfg->idle_timeout_s, cfg->sweep_interval_ms);

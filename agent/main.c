@@ -24,20 +24,24 @@
 #include "datapath.h"
 #include "endpoints.h"
 #include "http.h"
+#include "lb_health.h"
+#include "lb_maps.h"
 #include "log.h"
 #include "metrics.h"
 #include "netlink.h"
+#include "services.h"
 #include "store.h"
 #include "weir.skel.h"
 
 #define NETNS_RESCAN_NS (5ULL * 1000000000ULL) /* network namespaces are rescanned this often */
 
-enum loop_src { SRC_SIGNAL, SRC_EVENTS, SRC_SWEEP, SRC_NETLINK, SRC_INOTIFY };
+enum loop_src { SRC_SIGNAL, SRC_EVENTS, SRC_SWEEP, SRC_NETLINK, SRC_INOTIFY, SRC_LB_HEALTH };
 
 struct daemon {
 	struct weir_agent a;
 	struct weir_netlink *nl;
 	struct weir_http *http;
+	struct weir_lb_health *lb_health;
 	int epfd, sigfd, timerfd, inofd;
 	uint64_t last_netns_scan_ns;
 };
@@ -238,6 +242,9 @@ static int run(struct daemon *d)
 			case SRC_INOTIFY:
 				on_inotify(d);
 				break;
+			case SRC_LB_HEALTH:
+				weir_lb_health_process(d->lb_health);
+				break;
 			}
 		}
 	}
@@ -269,13 +276,20 @@ static int loop_setup(struct daemon *d)
 	err = err ?: epoll_add(d, weir_netlink_fd(d->nl), SRC_NETLINK);
 	if (!err && d->inofd >= 0)
 		err = epoll_add(d, d->inofd, SRC_INOTIFY);
+	err = err ?: epoll_add(d, weir_lb_health_fd(d->lb_health), SRC_LB_HEALTH);
 	return err;
 }
 
 static int datapath_setup(struct weir_agent *a)
 {
 	struct weir_datapath_opts opts = { .flows_max = a->cfg.flows_max,
-					   .pin_dir = a->cfg.pin_dir };
+					   .pin_dir = a->cfg.pin_dir,
+					   .lb_services_max = a->cfg.lb_services_max,
+					   .lb_backends_max = a->cfg.lb_backends_max,
+					   .lb_ct_max = a->cfg.lb_ct_max,
+					   .lb_affinity_max = a->cfg.lb_affinity_max,
+					   .lb_seed = a->cfg.lb_seed,
+					   .lb_seed_set = true };
 	size_t i;
 	int err;
 
@@ -300,6 +314,36 @@ static int datapath_setup(struct weir_agent *a)
 	return 0;
 }
 
+/* Services from the state file, written through to the pinned maps. */
+static int services_setup(struct daemon *d)
+{
+	struct weir_agent *a = &d->a;
+	struct weir_services_opts so = {
+		.services_max = a->cfg.lb_services_max,
+		.backends_max = a->cfg.lb_backends_max,
+		.table_size = a->cfg.lb_table_size,
+		.state_file = a->cfg.lb_state_file,
+	};
+	struct weir_lb_maps maps;
+	char err[512] = "";
+	int ret;
+
+	ret = weir_lb_maps_open(&maps, a->dp);
+	ret = ret ?: weir_lb_maps_seed(&maps, &so.seed);
+	if (ret)
+		return ret;
+	so.maps = &maps;
+	ret = weir_services_new(&a->services, &so);
+	if (ret)
+		return ret;
+	ret = weir_services_restore(a->services, err, sizeof(err));
+	if (ret) {
+		log_err("lb: %s", err);
+		return ret;
+	}
+	return weir_lb_health_new(&d->lb_health, a->services);
+}
+
 static int setup(struct daemon *d)
 {
 	struct weir_agent *a = &d->a;
@@ -310,7 +354,8 @@ static int setup(struct daemon *d)
 	err = datapath_setup(a);
 	if (err)
 		return err;
-	err = weir_endpoints_new(&a->endpoints, a->cfg.node_name);
+	err = services_setup(d);
+	err = err ?: weir_endpoints_new(&a->endpoints, a->cfg.node_name);
 	err = err ?: weir_store_new(&a->store, a->cfg.store_capacity);
 	err = err ?: weir_metrics_new(&a->metrics, WEIR_METRICS_POD_SERIES_DEFAULT);
 	if (err)
@@ -354,11 +399,13 @@ static void teardown(struct daemon *d)
 	if (d->http)
 		weir_http_stop(d->http);
 	weir_netlink_close(d->nl);
+	weir_lb_health_free(d->lb_health);
 	weir_assembler_free(a->assembler);
 	if (a->cfg.keep_datapath)
 		weir_datapath_release(a->dp);
 	else
 		weir_datapath_destroy(a->dp);
+	weir_services_free(a->services);
 	weir_endpoints_free(a->endpoints);
 	weir_metrics_free(a->metrics);
 	weir_store_free(a->store);

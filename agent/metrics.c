@@ -14,6 +14,7 @@
 #include "weir.skel.h"
 #include "datapath.h"
 #include "log.h"
+#include "lb_metrics.h"
 #include "metrics.h"
 #include "names.h"
 #include "store.h"
@@ -558,6 +559,7 @@ int weir_metrics_render(struct weir_metrics *m, struct weir_agent *a, char **out
 	render_datapath(f, d);
 	render_agent(f, a);
 	render_flows(f, m);
+	weir_lb_metrics_render(f, a ? a->services : NULL);
 	if (ferror(f))
 		err = -ENOMEM;
 	if (fclose(f) && !err)
