@@ -65,7 +65,8 @@ BINS	   += $(BUILD)/weir-relay
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 
-TEST_BINS := $(BUILD)/tests/datapath/test_datapath $(BUILD)/tests/netns/dp_harness $(UNIT_BINS)
+TEST_BINS := $(BUILD)/tests/datapath/test_datapath $(BUILD)/tests/datapath/test_lb \
+	     $(BUILD)/tests/netns/dp_harness $(UNIT_BINS)
 BENCH_BINS := $(BUILD)/bench/datapath $(BUILD)/bench/agent
 
 all: $(BUILD)/.pkgs-ok $(LIBWEIR) $(BINS) $(TEST_BINS) $(BENCH_BINS)
@@ -162,6 +163,11 @@ $(BUILD)/tests/%.o: tests/%.c $(SKEL) Makefile
 	$(Q)$(CC) $(CFLAGS) -Itests -Iagent -c $< -o $@
 
 $(BUILD)/tests/datapath/test_datapath: $(BUILD)/tests/datapath/test_datapath.o \
+		$(BUILD)/tests/datapath/pkt.o $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests/datapath/test_lb: $(BUILD)/tests/datapath/test_lb.o \
 		$(BUILD)/tests/datapath/pkt.o $(LIBWEIR)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(CMOCKA_LIBS)

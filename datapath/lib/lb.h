@@ -32,6 +32,8 @@
 
 #define LB_NS_PER_S 1000000000ull
 
+#define LB_MAGLEV_PROBES 4 /* table entries tried for one new flow */
+
 static __always_inline int lb_proto_ok(__u8 proto)
 {
 	return proto == IPPROTO_TCP || proto == IPPROTO_UDP;
@@ -130,27 +132,40 @@ static __always_inline void lb_ct_touch(struct weir_lb_ct_value *ct, const struc
 		ct->last_seen_ns = now_ns;
 }
 
-/* The backend the service's Maglev table gives this client, or 0. */
-static __always_inline __u32 lb_maglev_pick(const struct weir_lb_svc *svc,
-					    const struct weir_pkt *p)
+/* The backend the service's Maglev table gives this client, or 0. An entry
+ * naming a backend that is not active (the agent has yet to rebuild the
+ * table) passes the flow to the next entry's backend, up to LB_MAGLEV_PROBES.
+ */
+static __always_inline __u32 lb_maglev_pick(const struct weir_lb_svc *svc, const struct weir_pkt *p)
 {
 	struct weir_lb_config *cfg;
-	__u32 key = 0, slot, *m, *id;
+	__u32 key = 0, m, entry, slot, *mp, *id;
 	void *table;
-	__u32 hash;
+	int i;
 
 	table = bpf_map_lookup_elem(&weir_lb_maglev, &svc->id);
 	if (!table)
 		return 0;
-	m = bpf_map_lookup_elem(table, &key); /* slot 0: the table size */
-	if (!m || !*m || *m > WEIR_LB_MAGLEV_M_MAX)
+	mp = bpf_map_lookup_elem(table, &key); /* slot 0: the table size */
+	if (!mp)
+		return 0;
+	m = *mp;
+	if (!m || m > WEIR_LB_MAGLEV_M_MAX)
 		return 0;
 	cfg = bpf_map_lookup_elem(&weir_lb_config, &key);
-	hash = weir_lb_hash(p->key.saddr, svc->affinity_timeout_s ? 0 : p->key.sport, p->key.proto,
-			    cfg ? cfg->seed : 0);
-	slot = 1 + weir_lb_maglev_entry(hash, *m);
-	id = bpf_map_lookup_elem(table, &slot);
-	return id ? *id : 0;
+	entry = weir_lb_maglev_entry(weir_lb_hash(p->key.saddr,
+						  svc->affinity_timeout_s ? 0 : p->key.sport,
+						  p->key.proto, cfg ? cfg->seed : 0),
+				     m);
+#pragma unroll
+	for (i = 0; i < LB_MAGLEV_PROBES; i++) {
+		slot = 1 + entry;
+		id = bpf_map_lookup_elem(table, &slot);
+		if (id && lb_backend(*id, p->key.family, 1))
+			return *id;
+		entry = entry + 1 < m ? entry + 1 : 0;
+	}
+	return 0;
 }
 
 /* A new flow's backend: the client's affinity entry while it lasts and its

@@ -7,6 +7,9 @@
  *
  * Change log (the control plane re-reads this block; changes stay compatible):
  *   v1  first version.
+ *   v2  datapath only, no layout change: a new flow whose Maglev entry names
+ *       a non-active backend takes the next entries' (up to 4) instead of
+ *       being dropped; the agent still rebuilds tables on state changes.
  *
  * How the pieces fit (ids are the agent's; 0 is never a valid id):
  *   weir_lb_services   HASH  weir_lb_svc_key (VIP, port, proto, family) -> weir_lb_svc
@@ -48,9 +51,10 @@
  * services may use different sizes and a resize needs no second write.
  * Delete the outer entry with the service. A table entry must name an ACTIVE
  * backend: the agent leaves draining and down backends out of the build
- * (weight 0) and rebuilds on every change; a packet whose entry names a
- * non-active backend (the window before a rebuild) is dropped as
- * SERVICE_BACKEND_NOT_FOUND rather than sent to it.
+ * (weight 0) and rebuilds on every change. In the window before a rebuild a
+ * new flow whose entry names a non-active backend takes the next entry's
+ * backend (up to 4 entries on), and is dropped as SERVICE_BACKEND_NOT_FOUND
+ * only when none of them is active.
  *
  * Choosing a backend for a new flow (weir_lb_hash() below, shared with user
  * space so tests can predict it): h = weir_lb_hash(client addr, client port
