@@ -67,7 +67,7 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 TEST_BINS := $(BUILD)/tests/datapath/test_datapath $(BUILD)/tests/datapath/test_lb \
 	     $(BUILD)/tests/netns/dp_harness $(UNIT_BINS)
-BENCH_BINS := $(BUILD)/bench/datapath $(BUILD)/bench/agent
+BENCH_BINS := $(BUILD)/bench/datapath $(BUILD)/bench/agent $(BUILD)/bench/lb
 
 all: $(BUILD)/.pkgs-ok $(LIBWEIR) $(BINS) $(TEST_BINS) $(BENCH_BINS)
 
@@ -178,7 +178,8 @@ $(BUILD)/tests/netns/dp_harness: $(BUILD)/tests/netns/dp_harness.o $(LIBWEIR)
 
 # Benchmarks: baseline programs, and the datapath again with a per-CPU flow
 # table (WEIR_FLOWS_PERCPU), each with its own skeleton.
-BENCH_SKELS := $(BUILD)/bench/baseline.skel.h $(BUILD)/bench/weir_percpu.skel.h
+BENCH_SKELS := $(BUILD)/bench/baseline.skel.h $(BUILD)/bench/weir_percpu.skel.h \
+	       $(BUILD)/bench/weir_nolb.skel.h
 
 $(BUILD)/bench/%.bpf.o: bench/%.bpf.c $(BUILD)/.pkgs-ok Makefile
 	$(call msg,BPF,$@)
@@ -189,6 +190,12 @@ $(BUILD)/bench/weir_percpu.bpf.o: datapath/weir.bpf.c $(BUILD)/.pkgs-ok Makefile
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -DWEIR_FLOWS_PERCPU -c $< -o $@
+
+# bench/lb's baseline: the datapath without the load balancer (WEIR_NO_LB).
+$(BUILD)/bench/weir_nolb.bpf.o: datapath/weir.bpf.c $(BUILD)/.pkgs-ok Makefile
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DWEIR_NO_LB -c $< -o $@
 
 $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 	$(call msg,SKEL,$@)
@@ -206,6 +213,16 @@ $(BUILD)/bench/datapath.o: bench/datapath.c $(SKEL) $(BENCH_SKELS) Makefile
 
 $(BUILD)/bench/datapath: $(BUILD)/bench/datapath.o $(BUILD)/bench/common.o \
 		$(BUILD)/tests/datapath/pkt.o $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS)
+
+$(BUILD)/bench/lb.o: bench/lb.c $(SKEL) $(BENCH_SKELS) Makefile
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
+
+$(BUILD)/bench/lb: $(BUILD)/bench/lb.o $(BUILD)/bench/common.o $(BUILD)/tests/datapath/pkt.o \
+		$(LIBWEIR)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks as root and prints their tables:
-#   bench/run.sh [build dir] [bench/datapath args]   bench/datapath, then bench/agent
-#   bench/run.sh [build dir] datapath|agent [args]    one of them, with its args
+#   bench/run.sh [build dir] [bench/datapath args]   bench/datapath, bench/agent, then bench/lb
+#   bench/run.sh [build dir] datapath|agent|lb [args] one of them, with its args
 # xdp-filter (Debian's xdp-tools) is bench/datapath's peer; without it that column is skipped.
 # A benchmark that fails (a wrong result, not a missed target) makes the exit status 1.
 set -euo pipefail
@@ -15,7 +15,7 @@ fi
 
 only=""
 case "${1:-}" in
-datapath | agent)
+datapath | agent | lb)
 	only=$1
 	shift
 	;;
@@ -60,14 +60,24 @@ run_agent() {
 	"$bin" "$@"
 }
 
+run_lb() {
+	local bin
+
+	bin=$(bin_of lb) || return 1
+	"$bin" "$@"
+}
+
 case "$only" in
 datapath) run_datapath "$@" ;;
 agent) run_agent "$@" ;;
+lb) run_lb "$@" ;;
 *)
 	status=0
 	run_datapath "$@" || status=1
 	echo
 	run_agent || status=1
+	echo
+	run_lb || status=1
 	exit $status
 	;;
 esac

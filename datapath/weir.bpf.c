@@ -17,13 +17,15 @@
  */
 static __always_inline int lb_stage(struct pkt_view *v, struct weir_pkt *p, __u8 dir, __u8 hook)
 {
-#ifndef WEIR_NO_LB
+#ifdef WEIR_NO_LB
+	return 0 * (!v + !p + dir + hook);
+#else
 	if (hook == WEIR_HOOK_XDP)
 		return lb_xdp(v->ctx, p);
 	if (dir == WEIR_DIR_EGRESS)
 		return lb_tc_revnat(v->ctx, p);
-#endif
 	return 0;
+#endif
 }
 
 /* Returns the packet's reason code; weir_reason_is_drop() says whether to drop. */
