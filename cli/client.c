@@ -98,6 +98,9 @@ struct xfer {
 	int fn_err;
 	char *body; /* an error body, or a unary answer */
 	size_t len, max;
+	const char *method;   /* NULL: GET */
+	const char *req_body; /* sent as application/json when not NULL */
+	size_t req_len;
 };
 
 static void body_add(struct xfer *x, const char *data, size_t n)
@@ -163,6 +166,8 @@ static const char *reason_phrase(long status)
 		return " Not Found";
 	case 405:
 		return " Method Not Allowed";
+	case 409:
+		return " Conflict";
 	case 413:
 		return " Payload Too Large";
 	case 500:
@@ -288,7 +293,15 @@ static int perform(struct weir_client *c, const char *path, struct xfer *x, uint
 		ret = -ENOMEM;
 		goto out;
 	}
+	if (x->req_body)
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 	curl_easy_setopt(x->h, CURLOPT_URL, url);
+	if (x->method)
+		curl_easy_setopt(x->h, CURLOPT_CUSTOMREQUEST, x->method);
+	if (x->req_body) {
+		curl_easy_setopt(x->h, CURLOPT_POSTFIELDS, x->req_body);
+		curl_easy_setopt(x->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->req_len);
+	}
 	if (c->socket_path)
 		curl_easy_setopt(x->h, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
 	curl_easy_setopt(x->h, CURLOPT_NOSIGNAL, 1L);
@@ -343,6 +356,36 @@ int weir_client_get_json(struct weir_client *c, const char *path, long *status, 
 		}
 	}
 	free(x.body);
+	return ret;
+}
+
+int weir_client_send_json(struct weir_client *c, const char *method, const char *path,
+			  const json_t *body, long *status, json_t **out, char *err, size_t err_len)
+{
+	struct xfer x = { .max = JSON_BODY_MAX_BYTES, .method = method };
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_error_t jerr;
+	int ret;
+
+	if (out)
+		*out = NULL;
+	if (body && !text) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	x.req_body = text;
+	x.req_len = text ? strlen(text) : 0;
+	ret = perform(c, path, &x, c->request_timeout_ns, status, err, err_len);
+	if (!ret && out && x.body && x.len) {
+		*out = json_loadb(x.body, x.len, 0, &jerr);
+		if (!*out) {
+			snprintf(err, err_len, "%s: the answer to %s %s is not JSON: %s",
+				 c->display, method, path, jerr.text);
+			ret = -EBADMSG;
+		}
+	}
+	free(x.body);
+	free(text);
 	return ret;
 }
 

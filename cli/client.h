@@ -41,6 +41,13 @@ char *weir_client_escape(const char *s);
 int weir_client_get_json(struct weir_client *c, const char *path, long *status, json_t **out,
 			 char *err, size_t err_len);
 
+/* method (PUT, DELETE, ...) path with body (NULL: none) as JSON; the JSON
+ * answer, if any, in *out (out may be NULL). Errors as weir_client_get_json().
+ */
+int weir_client_send_json(struct weir_client *c, const char *method, const char *path,
+			  const json_t *body, long *status, json_t **out, char *err,
+			  size_t err_len);
+
 /* GET path, the body handed to fn as it arrives; fn's non-zero return ends
  * the transfer and is returned. Returns 0 when the server ends the body, or
  * an error as weir_client_get_json() does.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* weir: the command line client of an agent or the relay. Global options,
- * then a command: observe, status, nodes, endpoints, version.
+ * then a command: observe, status, nodes, endpoints, lb, version.
  */
 #include <signal.h>
 #include <string.h>
@@ -15,7 +15,7 @@ struct command {
 static const struct command commands[] = {
 	{ &weir_cmd_observe, weir_observe_main }, { &weir_cmd_status, weir_status_main },
 	{ &weir_cmd_nodes, weir_nodes_main },	  { &weir_cmd_endpoints, weir_endpoints_main },
-	{ &weir_cmd_version, weir_version_main },
+	{ &weir_cmd_lb, weir_lb_main },		  { &weir_cmd_version, weir_version_main },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
