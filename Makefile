@@ -67,7 +67,8 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 
 TEST_BINS := $(BUILD)/tests/datapath/test_datapath $(BUILD)/tests/datapath/test_lb \
 	     $(BUILD)/tests/netns/dp_harness $(UNIT_BINS)
-BENCH_BINS := $(BUILD)/bench/datapath $(BUILD)/bench/agent $(BUILD)/bench/lb
+BENCH_BINS := $(BUILD)/bench/datapath $(BUILD)/bench/agent $(BUILD)/bench/lb \
+	      $(BUILD)/bench/lb_api
 
 all: $(BUILD)/.pkgs-ok $(LIBWEIR) $(BINS) $(TEST_BINS) $(BENCH_BINS)
 
@@ -237,6 +238,16 @@ $(BUILD)/bench/agent.o: bench/agent.c $(SKEL) Makefile
 
 $(BUILD)/bench/agent: $(BUILD)/bench/agent.o $(BUILD)/bench/common.o \
 		$(BUILD)/tests/datapath/pkt.o $(LIBAGENT) $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(AGENT_LIBS) $(shell pkg-config --libs libcurl 2>/dev/null)
+
+# bench/lb_api: the service API through the agent's HTTP server, services and maps.
+$(BUILD)/bench/lb_api.o: bench/lb_api.c $(SKEL) Makefile
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags libcurl 2>/dev/null) -Iagent -c $< -o $@
+
+$(BUILD)/bench/lb_api: $(BUILD)/bench/lb_api.o $(BUILD)/bench/common.o $(LIBAGENT) $(LIBWEIR)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(AGENT_LIBS) $(shell pkg-config --libs libcurl 2>/dev/null)
 

@@ -192,11 +192,11 @@ static enum MHD_Result service_put(struct weir_agent *a, struct MHD_Connection *
 		return weir_http_respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "put service: %s",
 					       err[0] ? err : strerror(-rc));
 	}
-	out = weir_services_json(a->services, name ? name : NULL, NULL);
-	if (!name) {
-		json_decref(out);
+	if (!name)
 		return weir_http_respond_empty(c, created ? MHD_HTTP_CREATED : MHD_HTTP_OK);
-	}
+	out = weir_services_applied(a->services, name);
+	if (!out)
+		return weir_http_respond_empty(c, created ? MHD_HTTP_CREATED : MHD_HTTP_OK);
 	return weir_http_respond_json(c, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, out);
 }
 
@@ -246,10 +246,7 @@ static enum MHD_Result service_handle(void *ctx, struct MHD_Connection *c,
 }
 
 static const struct weir_http_route agent_routes[] = {
-	{ .path = "/v1/services",
-	  .methods = "GET, PUT",
-	  .body = true,
-	  .handle = services_handle },
+	{ .path = "/v1/services", .methods = "GET, PUT", .body = true, .handle = services_handle },
 	{ .path = "/v1/services/",
 	  .prefix = true,
 	  .methods = "GET, PUT, DELETE",

@@ -237,29 +237,105 @@ static int write_service(struct weir_services *s, const struct svc *v)
 	return weir_lb_maps_set_service(&s->maps, &k, &val);
 }
 
-/* The backend i of v as it was in old (by address and port), or -1. */
-static ssize_t old_index(const struct svc *old, const struct weir_backend_cfg *c)
+/* Backends of an old and a new version matched by address and port:
+ * to_old[i] is new backend i's index in old, to_new[j] old backend j's in
+ * new; -1 when it has none. Sorting makes it O(n log n) for 64k backends.
+ */
+struct match {
+	ssize_t *to_old, *to_new;
+};
+
+static const struct weir_backend_cfg *sort_base;
+
+static int by_addr_port(const void *x, const void *y)
 {
-	size_t i;
+	const struct weir_backend_cfg *a = &sort_base[*(const size_t *)x];
+	const struct weir_backend_cfg *b = &sort_base[*(const size_t *)y];
+	int c = memcmp(a->addr.bytes, b->addr.bytes, sizeof(a->addr.bytes));
 
-	if (!old)
-		return -1;
-	for (i = 0; i < old->cfg.n_backends; i++) {
-		const struct weir_backend_cfg *o = &old->cfg.backends[i];
-
-		if (o->port == c->port && !memcmp(o->addr.bytes, c->addr.bytes, 16))
-			return (ssize_t)i;
-	}
-	return -1;
+	return c ? c : (int)a->port - (int)b->port;
 }
 
-/* Writes v to the maps, old (when replaced) being what the maps hold now:
- * backends that take new flows before the table that names them, the table,
- * the service entry, then the backends that left.
- */
-static int apply(struct weir_services *s, struct svc *v, const struct svc *old)
+static void match_free(struct match *m)
 {
-	struct weir_lb_backend bv;
+	free(m->to_old);
+	free(m->to_new);
+	m->to_old = m->to_new = NULL;
+}
+
+/* Caller holds the lock (sort_base is shared). */
+static int match_backends(const struct weir_service_cfg *old, const struct weir_service_cfg *new,
+			  struct match *m)
+{
+	size_t i, n_old = old ? old->n_backends : 0, *idx = NULL;
+
+	m->to_old = malloc((new->n_backends + 1) * sizeof(*m->to_old));
+	m->to_new = malloc((n_old + 1) * sizeof(*m->to_new));
+	idx = malloc((n_old + 1) * sizeof(*idx));
+	if (!m->to_old || !m->to_new || !idx) {
+		free(idx);
+		match_free(m);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n_old; i++) {
+		idx[i] = i;
+		m->to_new[i] = -1;
+	}
+	if (n_old) {
+		sort_base = old->backends;
+		qsort(idx, n_old, sizeof(*idx), by_addr_port);
+	}
+	for (i = 0; i < new->n_backends; i++) {
+		const struct weir_backend_cfg *c = &new->backends[i];
+		size_t lo = 0, hi = n_old;
+
+		m->to_old[i] = -1;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			const struct weir_backend_cfg *o = &old->backends[idx[mid]];
+			int cmp = memcmp(o->addr.bytes, c->addr.bytes, sizeof(o->addr.bytes));
+
+			cmp = cmp ? cmp : (int)o->port - (int)c->port;
+			if (!cmp) {
+				m->to_old[i] = (ssize_t)idx[mid];
+				m->to_new[idx[mid]] = (ssize_t)i;
+				break;
+			}
+			if (cmp < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	}
+	free(idx);
+	return 0;
+}
+
+/* Writes backend i of v unless the maps hold the same value already (old's
+ * backend to_old[i], old being what the maps hold now).
+ */
+static int write_backend(struct weir_services *s, const struct svc *v, size_t i,
+			 const struct svc *old, const ssize_t *to_old)
+{
+	struct weir_lb_backend bv = backend_value(&v->cfg.backends[i], &v->b[i]), was;
+
+	if (old && to_old && to_old[i] >= 0) {
+		was = backend_value(&old->cfg.backends[to_old[i]], &old->b[to_old[i]]);
+		if (!memcmp(&was, &bv, sizeof(bv)) && old->b[to_old[i]].id == v->b[i].id)
+			return 0;
+	}
+	return weir_lb_maps_set_backend(&s->maps, v->b[i].id, &bv);
+}
+
+/* Writes v to the maps. old (with m matching old to v), when given, is what
+ * the maps hold now: only what changed is written. Backends that take new
+ * flows go first, then the table that names them, the service entry, and the
+ * backends that left the table.
+ */
+static int apply(struct weir_services *s, struct svc *v, const struct svc *old,
+		 const struct match *m)
+{
+	const ssize_t *to_old = m ? m->to_old : NULL;
 	size_t i;
 	int err;
 
@@ -269,8 +345,7 @@ static int apply(struct weir_services *s, struct svc *v, const struct svc *old)
 	for (i = 0; i < v->cfg.n_backends; i++) {
 		if (!usable(&v->cfg.backends[i], &v->b[i]))
 			continue;
-		bv = backend_value(&v->cfg.backends[i], &v->b[i]);
-		err = weir_lb_maps_set_backend(&s->maps, v->b[i].id, &bv);
+		err = write_backend(s, v, i, old, to_old);
 		if (err)
 			return err;
 	}
@@ -289,19 +364,13 @@ static int apply(struct weir_services *s, struct svc *v, const struct svc *old)
 	for (i = 0; i < v->cfg.n_backends; i++) {
 		if (usable(&v->cfg.backends[i], &v->b[i]))
 			continue;
-		bv = backend_value(&v->cfg.backends[i], &v->b[i]);
-		err = weir_lb_maps_set_backend(&s->maps, v->b[i].id, &bv);
+		err = write_backend(s, v, i, old, to_old);
 		if (err)
 			return err;
 	}
-	for (i = 0; old && i < old->cfg.n_backends; i++) {
-		size_t j;
-
-		for (j = 0; j < v->cfg.n_backends && v->b[j].id != old->b[i].id; j++)
-			;
-		if (j == v->cfg.n_backends)
+	for (i = 0; old && m && i < old->cfg.n_backends; i++)
+		if (m->to_new[i] < 0)
 			weir_lb_maps_clear_backend(&s->maps, old->b[i].id);
-	}
 	return 0;
 }
 
@@ -363,7 +432,8 @@ static void state_save(struct weir_services *s)
  * port, new ones from the pool (or from ids[] when restoring).
  */
 static int svc_make(struct weir_services *s, struct weir_service_cfg *cfg, const struct svc *old,
-		    uint32_t svc_id, const json_t *ids, struct svc **out, char *err, size_t err_len)
+		    const struct match *m, uint32_t svc_id, const json_t *ids, struct svc **out,
+		    char *err, size_t err_len)
 {
 	struct svc *v = calloc(1, sizeof(*v));
 	size_t i;
@@ -383,7 +453,7 @@ static int svc_make(struct weir_services *s, struct weir_service_cfg *cfg, const
 		return -ENOSPC;
 	}
 	for (i = 0; i < v->cfg.n_backends; i++) {
-		ssize_t o = old_index(old, &v->cfg.backends[i]);
+		ssize_t o = m->to_old[i];
 		uint32_t want = ids ? (uint32_t)json_integer_value(json_array_get(ids, i)) : 0;
 
 		if (o >= 0) {
@@ -399,7 +469,7 @@ static int svc_make(struct weir_services *s, struct weir_service_cfg *cfg, const
 			snprintf(err, err_len, "backend table full (lb-backends-max=%u)",
 				 s->backend_ids.max);
 			while (i--)
-				if (old_index(old, &v->cfg.backends[i]) < 0)
+				if (m->to_old[i] < 0)
 					pool_free(&s->backend_ids, v->b[i].id);
 			if (!old && !svc_id)
 				pool_free(&s->svc_ids, v->id);
@@ -416,6 +486,7 @@ static int put_locked(struct weir_services *s, struct weir_service_cfg *cfg, uin
 		      const json_t *ids, bool *created, char *err, size_t err_len)
 {
 	struct svc *old, *v = NULL, **grown;
+	struct match m = { 0 };
 	size_t i, idx = 0;
 	int ret;
 
@@ -439,28 +510,37 @@ static int put_locked(struct weir_services *s, struct weir_service_cfg *cfg, uin
 	}
 	if (!old && svc_id && !pool_take(&s->svc_ids, svc_id))
 		svc_id = 0;
-	ret = svc_make(s, cfg, old, svc_id, ids, &v, err, err_len);
+	ret = match_backends(old ? &old->cfg : NULL, cfg, &m);
 	if (ret)
 		return ret;
-	ret = apply(s, v, old);
+	ret = svc_make(s, cfg, old, &m, svc_id, ids, &v, err, err_len);
 	if (ret) {
+		match_free(&m);
+		return ret;
+	}
+	ret = apply(s, v, old, &m);
+	if (ret) {
+		struct match back = { .to_old = m.to_new, .to_new = m.to_old };
+
 		snprintf(err, err_len, "writing the datapath's maps: %s", strerror(-ret));
 		/* The maps may hold part of v: put old back whole. */
-		if (old && apply(s, old, v))
+		if (old && apply(s, old, v, &back))
 			log_err("lb: service=%s: could not restore the previous version",
 				old->cfg.name);
 		for (i = 0; i < v->cfg.n_backends; i++)
-			if (old_index(old, &v->cfg.backends[i]) < 0)
+			if (m.to_old[i] < 0)
 				pool_free(&s->backend_ids, v->b[i].id);
 		if (!old)
 			pool_free(&s->svc_ids, v->id);
 		svc_free(v);
+		match_free(&m);
 		return ret;
 	}
 	/* Ids of backends that left go back to the pool. */
 	for (i = 0; old && i < old->cfg.n_backends; i++)
-		if (old_index(v, &old->cfg.backends[i]) < 0)
+		if (m.to_new[i] < 0)
 			pool_free(&s->backend_ids, old->b[i].id);
+	match_free(&m);
 	if (old) {
 		s->svcs[idx] = v;
 		svc_free(old);
@@ -560,7 +640,7 @@ static const char *health_name(const struct svc *v, size_t i)
 }
 
 static json_t *svc_json(struct weir_services *s, const struct svc *v,
-			const struct weir_lb_ct_counts *ct)
+			const struct weir_lb_ct_counts *ct, bool stats)
 {
 	json_t *j = weir_service_doc_json(&v->cfg), *arr;
 	struct weir_lb_stats st;
@@ -570,7 +650,7 @@ static json_t *svc_json(struct weir_services *s, const struct svc *v,
 		return NULL;
 	json_object_set_new(j, "id", json_integer(v->id));
 	json_object_set_new(j, "usable_backends", json_integer(v->n_usable));
-	if (s->have_maps) {
+	if (s->have_maps && stats) {
 		weir_lb_stats_read(s->maps.svc_stats, v->id, &st);
 		json_object_set_new(j, "stats", weir_lb_stats_json(&st, ct ? ct->svc[v->id] : 0));
 	}
@@ -580,7 +660,7 @@ static json_t *svc_json(struct weir_services *s, const struct svc *v,
 
 		json_object_set_new(b, "id", json_integer(v->b[i].id));
 		json_object_set_new(b, "health", json_string(health_name(v, i)));
-		if (s->have_maps) {
+		if (s->have_maps && stats) {
 			weir_lb_stats_read(s->maps.backend_stats, v->b[i].id, &st);
 			json_object_set_new(
 				b, "stats",
@@ -607,7 +687,7 @@ json_t *weir_services_json(struct weir_services *s, const char *name, bool *foun
 	if (name) {
 		v = find(s, name, NULL);
 		if (v)
-			root = svc_json(s, v, have_ct ? &ct : NULL);
+			root = svc_json(s, v, have_ct ? &ct : NULL, true);
 		else if (found)
 			*found = false;
 		goto out;
@@ -615,7 +695,8 @@ json_t *weir_services_json(struct weir_services *s, const char *name, bool *foun
 	root = json_pack("{s:[]}", "services");
 	arr = root ? json_object_get(root, "services") : NULL;
 	for (i = 0; arr && i < s->n; i++) {
-		if (json_array_append_new(arr, svc_json(s, s->svcs[i], have_ct ? &ct : NULL))) {
+		if (json_array_append_new(arr,
+					  svc_json(s, s->svcs[i], have_ct ? &ct : NULL, true))) {
 			json_decref(root);
 			root = NULL;
 		}
@@ -624,6 +705,19 @@ out:
 	pthread_mutex_unlock(&s->lock);
 	weir_lb_ct_counts_release(&ct);
 	return root;
+}
+
+json_t *weir_services_applied(struct weir_services *s, const char *name)
+{
+	json_t *j = NULL;
+	struct svc *v;
+
+	pthread_mutex_lock(&s->lock);
+	v = find(s, name, NULL);
+	if (v)
+		j = svc_json(s, v, NULL, false);
+	pthread_mutex_unlock(&s->lock);
+	return j;
 }
 
 int weir_services_targets(struct weir_services *s, struct weir_lb_target **out, size_t *n_out,
@@ -707,7 +801,7 @@ int weir_services_set_health(struct weir_services *s, const char *svc, const str
 		weir_addr_str(a->family, a->bytes, addr, sizeof(addr));
 		log_info("lb: service=%s backend=%s port=%u health=%s", svc, addr, port,
 			 up ? "up" : "down");
-		err = apply(s, v, v);
+		err = apply(s, v, NULL, NULL);
 		if (err)
 			log_err("lb: service=%s: table not rebuilt after a health change: %s", svc,
 				strerror(-err));

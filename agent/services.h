@@ -62,6 +62,10 @@ int weir_services_delete(struct weir_services *s, const char *name);
  * "id", "health" and statistics.
  */
 json_t *weir_services_json(struct weir_services *s, const char *name, bool *found);
+/* The service's document with its ids and health, no statistics: what a
+ * PUT answers. NULL when there is no such service.
+ */
+json_t *weir_services_applied(struct weir_services *s, const char *name);
 size_t weir_services_count(struct weir_services *s);
 
 /* What the health checker probes. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks as root and prints their tables:
-#   bench/run.sh [build dir] [bench/datapath args]   bench/datapath, bench/agent, then bench/lb
-#   bench/run.sh [build dir] datapath|agent|lb [args] one of them, with its args
+#   bench/run.sh [build dir] [bench/datapath args]   bench/datapath, bench/agent, bench/lb, bench/lb_api
+#   bench/run.sh [build dir] datapath|agent|lb|lb_api [args] one of them, with its args
 # xdp-filter (Debian's xdp-tools) is bench/datapath's peer; without it that column is skipped.
 # A benchmark that fails (a wrong result, not a missed target) makes the exit status 1.
 set -euo pipefail
@@ -15,7 +15,7 @@ fi
 
 only=""
 case "${1:-}" in
-datapath | agent | lb)
+datapath | agent | lb | lb_api)
 	only=$1
 	shift
 	;;
@@ -67,10 +67,18 @@ run_lb() {
 	"$bin" "$@"
 }
 
+run_lb_api() {
+	local bin
+
+	bin=$(bin_of lb_api) || return 1
+	"$bin" "$@"
+}
+
 case "$only" in
 datapath) run_datapath "$@" ;;
 agent) run_agent "$@" ;;
 lb) run_lb "$@" ;;
+lb_api) run_lb_api "$@" ;;
 *)
 	status=0
 	run_datapath "$@" || status=1
@@ -78,6 +86,8 @@ lb) run_lb "$@" ;;
 	run_agent || status=1
 	echo
 	run_lb || status=1
+	echo
+	run_lb_api || status=1
 	exit $status
 	;;
 esac
