@@ -142,8 +142,10 @@ static int cmp_u32(const void *a, const void *b)
 
 static double median_u32(__u32 *v, __u32 n)
 {
+	__u32 h = n / 2;
+
 	qsort(v, n, sizeof(*v), cmp_u32);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+	return n % 2 ? (double)v[h] : ((double)v[h - 1] + (double)v[h]) / 2;
 }
 
 static int measure(struct bench *b)

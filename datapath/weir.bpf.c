@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Weir's datapath programs: XDP on the node's uplinks, TC ingress and egress
- * on any interface. Each parses the packet, counts it in its flow and in the
- * per-CPU metrics, and leaves through one counted exit.
+ * on any interface. Each parses the packet, load-balances it (XDP: DNAT to a
+ * service's backend; TC egress: reverse NAT of the reply), counts it in its
+ * flow and in the per-CPU metrics, and leaves through one counted exit.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -18,7 +19,11 @@
 static __always_inline int lb_stage(struct pkt_view *v, struct weir_pkt *p, __u8 dir, __u8 hook)
 {
 #ifdef WEIR_NO_LB
-	return 0 * (!v + !p + dir + hook);
+	(void)v;
+	(void)p;
+	(void)dir;
+	(void)hook;
+	return 0;
 #else
 	if (hook == WEIR_HOOK_XDP)
 		return lb_xdp(v->ctx, p);

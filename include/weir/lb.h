@@ -293,45 +293,46 @@ static inline __u32 weir_lb_rol32(__u32 w, unsigned int s)
 	return (w << s) | (w >> (32 - s));
 }
 
-#define WEIR_LB_JHASH_MIX(a, b, c)         \
-	do {                               \
-		a -= c;                    \
-		a ^= weir_lb_rol32(c, 4);  \
-		c += b;                    \
-		b -= a;                    \
-		b ^= weir_lb_rol32(a, 6);  \
-		a += c;                    \
-		c -= b;                    \
-		c ^= weir_lb_rol32(b, 8);  \
-		b += a;                    \
-		a -= c;                    \
-		a ^= weir_lb_rol32(c, 16); \
-		c += b;                    \
-		b -= a;                    \
-		b ^= weir_lb_rol32(a, 19); \
-		a += c;                    \
-		c -= b;                    \
-		c ^= weir_lb_rol32(b, 4);  \
-		b += a;                    \
-	} while (0)
+/* lookup3's mix() and final(), as functions: one copy for BPF and C. */
+static inline void weir_lb_jhash_mix(__u32 *a, __u32 *b, __u32 *c)
+{
+	*a -= *c;
+	*a ^= weir_lb_rol32(*c, 4);
+	*c += *b;
+	*b -= *a;
+	*b ^= weir_lb_rol32(*a, 6);
+	*a += *c;
+	*c -= *b;
+	*c ^= weir_lb_rol32(*b, 8);
+	*b += *a;
+	*a -= *c;
+	*a ^= weir_lb_rol32(*c, 16);
+	*c += *b;
+	*b -= *a;
+	*b ^= weir_lb_rol32(*a, 19);
+	*a += *c;
+	*c -= *b;
+	*c ^= weir_lb_rol32(*b, 4);
+	*b += *a;
+}
 
-#define WEIR_LB_JHASH_FINAL(a, b, c)       \
-	do {                               \
-		c ^= b;                    \
-		c -= weir_lb_rol32(b, 14); \
-		a ^= c;                    \
-		a -= weir_lb_rol32(c, 11); \
-		b ^= a;                    \
-		b -= weir_lb_rol32(a, 25); \
-		c ^= b;                    \
-		c -= weir_lb_rol32(b, 16); \
-		a ^= c;                    \
-		a -= weir_lb_rol32(c, 4);  \
-		b ^= a;                    \
-		b -= weir_lb_rol32(a, 14); \
-		c ^= b;                    \
-		c -= weir_lb_rol32(b, 24); \
-	} while (0)
+static inline void weir_lb_jhash_final(__u32 *a, __u32 *b, __u32 *c)
+{
+	*c ^= *b;
+	*c -= weir_lb_rol32(*b, 14);
+	*a ^= *c;
+	*a -= weir_lb_rol32(*c, 11);
+	*b ^= *a;
+	*b -= weir_lb_rol32(*a, 25);
+	*c ^= *b;
+	*c -= weir_lb_rol32(*b, 16);
+	*a ^= *c;
+	*a -= weir_lb_rol32(*c, 4);
+	*b ^= *a;
+	*b -= weir_lb_rol32(*a, 14);
+	*c ^= *b;
+	*c -= weir_lb_rol32(*b, 24);
+}
 
 /* client: 4 words (IPv4: client[0], rest zero); port: the client's source
  * port as on the wire (0 for affinity services); proto: IPPROTO_*.
@@ -344,11 +345,11 @@ static inline __u32 weir_lb_hash(const __be32 client[4], __be16 port, __u8 proto
 	a += client[0];
 	b += client[1];
 	c += client[2];
-	WEIR_LB_JHASH_MIX(a, b, c);
+	weir_lb_jhash_mix(&a, &b, &c);
 	a += client[3];
 	b += (__u32)port;
 	c += (__u32)proto;
-	WEIR_LB_JHASH_FINAL(a, b, c);
+	weir_lb_jhash_final(&a, &b, &c);
 	return c;
 }
 

@@ -251,8 +251,7 @@ static __u16 fold(__u32 sum)
 static __u16 l4_sum(const struct pkt *p, int family, __u8 proto)
 {
 	const __u8 *l3 = p->buf + p->l3_off;
-	__u32 l4_len = p->len - p->l4_off;
-	__u32 sum = 0;
+	__u32 l4_len, sum = 0;
 
 	if (family == 4) {
 		const struct iphdr *ip = (const void *)l3;

@@ -248,7 +248,10 @@ static const char *vip_of(int family)
 
 static const char *backend_addr(int family, __u32 id)
 {
-	return family == 4 ? backend4[id] : backend6[id > 10 ? id - 10 : id];
+	__u32 host = id > 10 ? id - 10 : id; /* ids 11-13: the IPv6 side of hosts 1-3 */
+
+	assert_true(host >= 1 && host <= 3);
+	return family == 4 ? backend4[host] : backend6[host];
 }
 
 static __u32 svc_of(int family, __u8 proto)
@@ -607,7 +610,7 @@ static void draining_keeps_flows_down_moves_them(void **state)
 static void no_backend_drops_with_reason(void **state)
 {
 	struct fixture *f = *state;
-	struct weir_metrics_value *m = calloc(WEIR_METRICS_ENTRIES, sizeof(*m));
+	struct weir_metrics_value *m = calloc((size_t)WEIR_METRICS_ENTRIES, sizeof(*m));
 	static const __u32 down[] = { 1 };
 	struct pkt in =
 		build(4, IPPROTO_TCP, CLIENT4, 40000, "10.96.0.99", VPORT, WEIR_TCP_SYN, false);
@@ -730,7 +733,7 @@ static void affinity_keeps_a_client_on_its_backend(void **state)
 	static const __u32 ids[] = { 1, 2, 3 };
 	struct weir_lb_affinity_value av;
 	struct weir_lb_affinity_key ak;
-	__u32 first, port, others[2], n = 0, i;
+	__u32 first, port, others[2] = { 0, 0 }, n = 0, i;
 
 	service_set(f, SVC_TCP4, 4, IPPROTO_TCP, VIP4, 60, ids, 3);
 	first = send_to_vip(f, 4, IPPROTO_TCP, 40000, WEIR_TCP_SYN);
