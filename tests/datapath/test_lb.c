@@ -485,6 +485,63 @@ static void udp6_reply_is_reverse_nated(void **state)
 	revnat_case(*state, 6, IPPROTO_UDP, false);
 }
 
+/* Headers further in: two VLAN tags and IPv4 options, or an IPv6 hop-by-hop
+ * header; DNAT and reverse NAT find them where the parser did.
+ */
+static void nat_finds_headers_past_vlan_tags_options_and_extensions(void **state)
+{
+	struct fixture *f = *state;
+	int family;
+
+	for (family = 4; family <= 6; family += 2) {
+		struct pkt_spec s = {
+			.family = family,
+			.proto = IPPROTO_TCP,
+			.saddr = client_of(family),
+			.daddr = vip_of(family),
+			.sport = 40000,
+			.dport = VPORT,
+			.tcp_flags = WEIR_TCP_SYN,
+			.payload_bytes = 21,
+			.n_vlan = 2,
+			.vlan_id = { 100, 200 },
+			.ip_opts_bytes = family == 4 ? 8 : 0,
+			.n_ext = family == 6,
+			.ext = { IPPROTO_HOPOPTS },
+		};
+		struct weir_lb_ct_value ct;
+		struct pkt in, out, want;
+
+		pkt_build(&s, &in);
+		pkt_l4_csum_fill(&in, family, IPPROTO_TCP);
+		assert_int_equal(run(f, XDP, &in, &out), XDP_PASS);
+		assert_int_equal(ct_get(f, family, IPPROTO_TCP, 40000, &ct), 0);
+		s.daddr = backend_addr(family, ct.backend_id);
+		s.dport = BPORT;
+		pkt_build(&s, &want);
+		pkt_l4_csum_fill(&want, family, IPPROTO_TCP);
+		assert_int_equal(out.len, want.len);
+		assert_memory_equal(out.buf, want.buf, want.len);
+		assert_true(pkt_csums_ok(&out, family, IPPROTO_TCP));
+
+		/* the reply, with the same headers, back to the VIP */
+		s.saddr = backend_addr(family, ct.backend_id);
+		s.sport = BPORT;
+		s.daddr = client_of(family);
+		s.dport = 40000;
+		s.tcp_flags = WEIR_TCP_SYN | WEIR_TCP_ACK;
+		pkt_build(&s, &in);
+		pkt_l4_csum_fill(&in, family, IPPROTO_TCP);
+		s.saddr = vip_of(family);
+		s.sport = VPORT;
+		pkt_build(&s, &want);
+		pkt_l4_csum_fill(&want, family, IPPROTO_TCP);
+		assert_int_equal(run(f, TC_OUT, &in, &out), TC_ACT_UNSPEC);
+		assert_memory_equal(out.buf, want.buf, want.len);
+		assert_true(pkt_csums_ok(&out, family, IPPROTO_TCP));
+	}
+}
+
 /* A reply the datapath has no entry for leaves untouched. */
 static void unknown_reply_is_untouched(void **state)
 {
@@ -781,6 +838,7 @@ int main(void)
 		T(udp4_reply_is_reverse_nated),
 		T(tcp6_reply_is_reverse_nated),
 		T(udp6_reply_is_reverse_nated),
+		T(nat_finds_headers_past_vlan_tags_options_and_extensions),
 		T(unknown_reply_is_untouched),
 		T(non_vip_packets_pass_unchanged),
 		T(flow_key_finds_the_conntrack_entry),
