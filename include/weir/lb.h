@@ -24,7 +24,9 @@
  *
  * Id-indexed arrays (maglev, backends, both stats) have max + 1 slots: ids run
  * 1..max and slot 0 stays unused. The loader sizes them from its options
- * (struct weir_datapath_opts in lib/datapath.h).
+ * (struct weir_datapath_opts in lib/datapath.h). The stats are per CPU:
+ * 32 bytes x possible CPUs x (max + 1) each (4 MiB per map for 64k ids on 2
+ * CPUs, 128 MiB on 64): size services and backends to what the node needs.
  *
  * Where each half runs:
  *   XDP ingress on the node's uplink: a packet to a VIP is DNATed to its
