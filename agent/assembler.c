@@ -340,7 +340,7 @@ static struct weir_flow_record *record_new(struct weir_assembler *a, enum weir_r
 		r->src = weir_endpoint_get(weir_endpoint_world());
 		r->dst = weir_endpoint_get(weir_endpoint_world());
 	}
-	if (!r->node_name || !r->src || !r->dst) {
+	if (!r->node_name || !r->src || !r->dst || (a->o.lb_of && a->o.lb_of(a->o.ctx, k, r) < 0)) {
 		weir_flow_record_put(r);
 		return NULL;
 	}

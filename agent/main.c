@@ -62,6 +62,13 @@ static void on_record(void *ctx, struct weir_flow_record *r)
 	weir_store_add(a->store, r);
 }
 
+static int lb_of(void *ctx, const struct weir_flow_key *k, struct weir_flow_record *r)
+{
+	struct weir_agent *a = ctx;
+
+	return a->services ? weir_services_flow(a->services, k, r) : 0;
+}
+
 static void on_pod_gone(void *ctx, const char *namespace, const char *pod_name)
 {
 	struct weir_agent *a = ctx;
@@ -381,6 +388,7 @@ static int setup(struct daemon *d)
 		.endpoints = a->endpoints,
 		.on_record = on_record,
 		.ctx = a,
+		.lb_of = lb_of,
 	};
 	err = weir_assembler_new(&a->assembler, &ao);
 	err = err ?: weir_netlink_open(&d->nl, &netlink_ops, d);

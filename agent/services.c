@@ -15,6 +15,7 @@
 #include "log.h"
 #include "maglev.h"
 #include "services.h"
+#include <weir/lb.h>
 
 #define STATE_VERSION 1
 #define NO_BACKEND    0 /* an empty Maglev slot: 0 is never an id */
@@ -23,6 +24,16 @@ struct backend_rt {
 	uint32_t id;
 	bool healthy; /* the health checker's verdict; true without checks */
 	uint64_t health_changes;
+};
+
+struct backend_ref {
+	struct svc *v;
+	uint32_t i;
+};
+
+struct front {
+	struct weir_lb_svc_key k;
+	struct svc *v;
 };
 
 struct svc {
@@ -52,6 +63,11 @@ struct weir_services {
 	struct id_pool svc_ids, backend_ids;
 	uint64_t generation;
 	uint64_t transitions[2];
+	/* Indexes for flow records, rebuilt after every change. */
+	struct svc **by_svc_id;		   /* [svc max + 1] */
+	struct backend_ref *by_backend_id; /* [backend max + 1] */
+	struct front *fronts;		   /* sorted by key */
+	size_t n_fronts;
 	uint32_t *table; /* scratch: WEIR_MAGLEV_SIZE_MAX slots */
 };
 
@@ -112,6 +128,12 @@ int weir_services_new(struct weir_services **out, const struct weir_services_opt
 	err = s->table ? 0 : -ENOMEM;
 	err = err ?: pool_init(&s->svc_ids, o->services_max ?: WEIR_LB_SERVICES_DEFAULT);
 	err = err ?: pool_init(&s->backend_ids, o->backends_max ?: WEIR_LB_BACKENDS_DEFAULT);
+	if (!err) {
+		s->by_svc_id = calloc((size_t)s->svc_ids.max + 1, sizeof(*s->by_svc_id));
+		s->by_backend_id =
+			calloc((size_t)s->backend_ids.max + 1, sizeof(*s->by_backend_id));
+		err = s->by_svc_id && s->by_backend_id ? 0 : -ENOMEM;
+	}
 	if (err || (o->state_file && *o->state_file && !s->state_file)) {
 		weir_services_free(s);
 		return err ?: -ENOMEM;
@@ -138,6 +160,9 @@ void weir_services_free(struct weir_services *s)
 	for (i = 0; i < s->n; i++)
 		svc_free(s->svcs[i]);
 	free(s->svcs);
+	free(s->by_svc_id);
+	free(s->by_backend_id);
+	free(s->fronts);
 	free(s->svc_ids.used);
 	free(s->backend_ids.used);
 	free(s->table);
@@ -481,6 +506,40 @@ static int svc_make(struct weir_services *s, struct weir_service_cfg *cfg, const
 	return 0;
 }
 
+static int front_cmp(const void *x, const void *y)
+{
+	return memcmp(&((const struct front *)x)->k, &((const struct front *)y)->k,
+		      sizeof(struct weir_lb_svc_key));
+}
+
+/* Rebuilds the id and frontend indexes after a change. Caller holds the lock. */
+static void index_rebuild(struct weir_services *s)
+{
+	struct front *f = NULL;
+	size_t i, j;
+
+	memset(s->by_svc_id, 0, ((size_t)s->svc_ids.max + 1) * sizeof(*s->by_svc_id));
+	memset(s->by_backend_id, 0, ((size_t)s->backend_ids.max + 1) * sizeof(*s->by_backend_id));
+	if (s->n)
+		f = malloc(s->n * sizeof(*f));
+	for (i = 0; i < s->n; i++) {
+		struct svc *v = s->svcs[i];
+
+		s->by_svc_id[v->id] = v;
+		for (j = 0; j < v->cfg.n_backends; j++)
+			s->by_backend_id[v->b[j].id] = (struct backend_ref){ v, (uint32_t)j };
+		if (f) {
+			f[i].k = svc_key(&v->cfg);
+			f[i].v = v;
+		}
+	}
+	if (f)
+		qsort(f, s->n, sizeof(*f), front_cmp);
+	free(s->fronts);
+	s->fronts = f;
+	s->n_fronts = f ? s->n : 0;
+}
+
 /* Installs cfg (consumed) as a service. Caller holds the lock. */
 static int put_locked(struct weir_services *s, struct weir_service_cfg *cfg, uint32_t svc_id,
 		      const json_t *ids, bool *created, char *err, size_t err_len)
@@ -547,6 +606,7 @@ static int put_locked(struct weir_services *s, struct weir_service_cfg *cfg, uin
 	} else {
 		s->svcs[s->n++] = v;
 	}
+	index_rebuild(s);
 	s->generation++;
 	if (created)
 		*created = !old;
@@ -603,6 +663,7 @@ static void svc_remove_locked(struct weir_services *s, size_t idx)
 	pool_free(&s->svc_ids, v->id);
 	s->svcs[idx] = s->svcs[--s->n];
 	svc_free(v);
+	index_rebuild(s);
 	s->generation++;
 }
 
@@ -813,14 +874,11 @@ int weir_services_set_health(struct weir_services *s, const char *svc, const str
 bool weir_services_name_of(struct weir_services *s, uint32_t svc_id, char *name, size_t len)
 {
 	bool ok = false;
-	size_t i;
 
 	pthread_mutex_lock(&s->lock);
-	for (i = 0; i < s->n && !ok; i++) {
-		if (s->svcs[i]->id == svc_id) {
-			snprintf(name, len, "%s", s->svcs[i]->cfg.name);
-			ok = true;
-		}
+	if (svc_id && svc_id <= s->svc_ids.max && s->by_svc_id[svc_id]) {
+		snprintf(name, len, "%s", s->by_svc_id[svc_id]->cfg.name);
+		ok = true;
 	}
 	pthread_mutex_unlock(&s->lock);
 	return ok;
@@ -829,24 +887,96 @@ bool weir_services_name_of(struct weir_services *s, uint32_t svc_id, char *name,
 bool weir_services_backend_of(struct weir_services *s, uint32_t backend_id, struct weir_addr *addr,
 			      uint16_t *port)
 {
+	const struct backend_ref *ref;
 	bool ok = false;
-	size_t i, j;
 
 	pthread_mutex_lock(&s->lock);
-	for (i = 0; i < s->n && !ok; i++) {
-		const struct svc *v = s->svcs[i];
-
-		for (j = 0; j < v->cfg.n_backends; j++) {
-			if (v->b[j].id == backend_id) {
-				*addr = v->cfg.backends[j].addr;
-				*port = v->cfg.backends[j].port;
-				ok = true;
-				break;
-			}
+	if (backend_id && backend_id <= s->backend_ids.max) {
+		ref = &s->by_backend_id[backend_id];
+		if (ref->v) {
+			*addr = ref->v->cfg.backends[ref->i].addr;
+			*port = ref->v->cfg.backends[ref->i].port;
+			ok = true;
 		}
 	}
 	pthread_mutex_unlock(&s->lock);
 	return ok;
+}
+
+/* The frontend k belongs to, or NULL. Caller holds the lock. */
+static struct svc *front_find(struct weir_services *s, const struct weir_lb_svc_key *k)
+{
+	struct front key = { .k = *k }, *f;
+
+	if (!s->n_fronts)
+		return NULL;
+	f = bsearch(&key, s->fronts, s->n_fronts, sizeof(*f), front_cmp);
+	return f ? f->v : NULL;
+}
+
+static struct weir_lb_svc_key flow_front(const struct weir_flow_key *k, bool source)
+{
+	struct weir_lb_svc_key f;
+
+	memset(&f, 0, sizeof(f));
+	memcpy(f.addr, source ? k->saddr : k->daddr, sizeof(f.addr));
+	f.port = source ? k->sport : k->dport;
+	f.proto = k->proto;
+	f.family = k->family;
+	return f;
+}
+
+int weir_services_flow(struct weir_services *s, const struct weir_flow_key *k,
+		       struct weir_flow_record *r)
+{
+	struct weir_lb_svc_key fk;
+	struct weir_lb_tuple t;
+	struct weir_lb_ct_value ct;
+	bool reply = false, have_ct;
+	struct svc *v;
+	char name[WEIR_SVC_NAME_MAX + 1];
+	int i;
+
+	if (!s->have_maps || (k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP))
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	fk = flow_front(k, false);
+	v = front_find(s, &fk);
+	if (!v) {
+		fk = flow_front(k, true); /* the reply, after reverse NAT */
+		v = front_find(s, &fk);
+		reply = v != NULL;
+	}
+	if (v)
+		snprintf(name, sizeof(name), "%s", v->cfg.name);
+	pthread_mutex_unlock(&s->lock);
+	if (!v)
+		return 0;
+	t = weir_lb_tuple_of_flow(k);
+	if (reply) {
+		for (i = 0; i < 4; i++) {
+			__be32 tmp = t.saddr[i];
+
+			t.saddr[i] = t.daddr[i];
+			t.daddr[i] = tmp;
+		}
+		t.sport = k->dport;
+		t.dport = k->sport;
+	}
+	have_ct = !bpf_map_lookup_elem(s->maps.ct, &t, &ct);
+	r->dst_service = strdup(name);
+	if (!r->dst_service)
+		return -ENOMEM;
+	if (have_ct) {
+		struct weir_addr a;
+		uint16_t port;
+
+		if (weir_services_backend_of(s, ct.backend_id, &a, &port)) {
+			memcpy(r->lb_backend, a.bytes, sizeof(r->lb_backend));
+			r->lb_backend_port = port;
+		}
+	}
+	return 1;
 }
 
 void weir_services_for_each_backend(struct weir_services *s,
@@ -991,6 +1121,7 @@ int weir_services_restore(struct weir_services *s, char *err, size_t err_len)
 	}
 	if (s->have_maps)
 		reconcile_maps(s);
+	index_rebuild(s);
 	pthread_mutex_unlock(&s->lock);
 	json_decref(root);
 	if (root)

@@ -94,6 +94,15 @@ bool weir_services_name_of(struct weir_services *s, uint32_t svc_id, char *name,
 bool weir_services_backend_of(struct weir_services *s, uint32_t backend_id, struct weir_addr *addr,
 			      uint16_t *port);
 
+/* For a flow record of key k: when k goes to a service's frontend (or comes
+ * back from it, reverse-NATed), the service's name and, from the conntrack
+ * entry, the backend it was translated to, into r. Returns 1 when it did, 0
+ * for a flow no service knows, -ENOMEM.
+ */
+struct weir_flow_key;
+int weir_services_flow(struct weir_services *s, const struct weir_flow_key *k,
+		       struct weir_flow_record *r);
+
 /* Calls fn for each backend of each service, under the lock (fn must not
  * call back into s): what /metrics reports.
  */

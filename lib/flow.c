@@ -79,6 +79,7 @@ void weir_flow_record_put(struct weir_flow_record *r)
 	if (!r || __atomic_sub_fetch(&r->refcnt, 1, __ATOMIC_ACQ_REL))
 		return;
 	free(r->node_name);
+	free(r->dst_service);
 	weir_endpoint_put(r->src);
 	weir_endpoint_put(r->dst);
 	free(r);

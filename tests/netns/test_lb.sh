@@ -116,7 +116,7 @@ long_stop() {
 	r=$(tail -n1 "$T_TMP/long.log")
 }
 
-plan 24
+plan 25
 
 agent_start || t_bail "weir-agent starts" "$(tail -5 "$T_TMP/agent.log.err")"
 
@@ -159,6 +159,18 @@ t_check "/metrics has new flows per service and backend" \
 	grep -q '^weir_lb_backend_new_flows_total{service="web",backend="10.211.0.11:8080",state="active"} [1-9]' <<<"$m"
 t_check "/metrics has the service's packets" \
 	grep -q '^weir_lb_service_packets_total{service="web"} [1-9]' <<<"$m"
+
+# flow_names_service: a flow record to the VIP names the service and the
+# backend it was translated to.
+# shellcheck disable=SC2317	# called through wait_for
+flow_names_service() {
+	api "/v1/flows?number=20000" | jq -e --arg vip "$VIP" '[.[] | .flow |
+		select(.IP.destination == $vip and .destination_service.name == "web" and
+			(.weir.lb.backend | IN("10.211.0.11", "10.211.0.12", "10.211.0.13")) and
+			.weir.lb.backend_port == 8080)] | length > 0'
+}
+t_check "flow records to the VIP name the service and the backend (destination_service, weir.lb)" \
+	wait_for 5 flow_names_service
 
 # --- a long-lived connection while the backend set changes ------------------------
 
