@@ -62,7 +62,8 @@ topo || t_bail "topology"
 server_start() {
 	local pid
 
-	ns_bg pid "$1" "$T_TMP/server-$1.log" python3 "$here/lb_server.py" "$1" 8080
+	ns_bg pid "$1" "$T_TMP/server-$1.log" python3 "$here/lb_server.py" "$1" 8080 \
+		"$T_TMP/$1.sick"
 	SRV[$1]=$pid
 	wait_for 5 grep -q ready "$T_TMP/server-$1.log"
 }
@@ -87,6 +88,13 @@ agent_start() {
 
 w() {
 	"$weir" --server "$SOCK" "$@"
+}
+
+# health NAME IP STATE: backend IP of service NAME has health STATE.
+# shellcheck disable=SC2317	# called through wait_for
+health() {
+	"$weir" --server "$SOCK" lb list "$1" -o json |
+		jq -e --arg ip "$2" --arg st "$3" '.backends[] | select(.ip == $ip) | .health == $st'
 }
 
 # count tcp|udp VIP PORT N: {"b1": n, ..., "failed": n}
@@ -116,7 +124,7 @@ long_stop() {
 	r=$(tail -n1 "$T_TMP/long.log")
 }
 
-plan 25
+plan 29
 
 agent_start || t_bail "weir-agent starts" "$(tail -5 "$T_TMP/agent.log.err")"
 
@@ -203,8 +211,7 @@ wait_for 5 sh -c "'$weir' --server '$SOCK' lb list -o json |
 	jq -e '[.services[0].backends[].health] == [\"up\",\"up\",\"up\"]'"
 bg_stop "${SRV[b2]}" KILL
 t_check "a killed backend is taken out by the health check" \
-	wait_for 5 sh -c "'$weir' --server '$SOCK' lb list web -o json |
-		jq -e '.backends[] | select(.ip == \"10.211.0.12\") | .health == \"down\"'"
+	wait_for 5 health web 10.211.0.12 down
 c=$(count tcp "$VIP" 80 300)
 t_diag "300 connections with b2 dead: $c"
 t_check "with a backend down every new connection succeeds on the others" \
@@ -212,9 +219,21 @@ t_check "with a backend down every new connection succeeds on the others" \
 t_check "the health change is counted in /metrics" \
 	grep -q '^weir_lb_health_transitions_total{to="down"} [1-9]' < <(api /metrics)
 server_start b2
-t_check "a recovered backend is put back" \
-	wait_for 5 sh -c "'$weir' --server '$SOCK' lb list web -o json |
-		jq -e '.backends[] | select(.ip == \"10.211.0.12\") | .health == \"up\"'"
+t_check "a recovered backend is put back" wait_for 5 health web 10.211.0.12 up
+
+doc=$(jq -n '{name: "webh", vip: "10.96.0.20", port: 80,
+	health: {type: "http", port: 8081, path: "/healthz", interval_ms: 100, timeout_ms: 80,
+		 fall: 2, rise: 2},
+	backends: [{ip: "10.211.0.11", port: 8080}, {ip: "10.211.0.12", port: 8080},
+		   {ip: "10.211.0.13", port: 8080}]}')
+w lb add -f - <<<"$doc"
+touch "$T_TMP/b3.sick"
+t_check "an HTTP health check takes out a backend that answers 503" \
+	wait_for 5 health webh 10.211.0.13 down
+c=$(count tcp 10.96.0.20 80 100)
+t_check "new connections avoid it" jq -e '.failed == 0 and .b3 == null' <<<"$c"
+rm -f "$T_TMP/b3.sick"
+t_check "and put it back once it answers 200" wait_for 5 health webh 10.211.0.13 up
 
 # --- UDP and IPv6 ----------------------------------------------------------------
 
@@ -242,6 +261,9 @@ sleep 0.5
 long_stop
 t_check "an IPv6 connection keeps working while its backend drains and another dies" \
 	jq -e '.failed == 0 and .rounds > 5' <<<"$r"
+dead=$([ "$held" = b1 ] && echo b3 || echo b1)
+t_check "a UDP health check takes out the dead backend of the UDP service" \
+	wait_for 5 health dns "${B4[$dead]}" down
 c=$(count tcp "$VIP6" 80 200)
 t_check "new IPv6 connections avoid the draining and the dead backend" \
 	jq -e --arg h "$held" '.failed == 0 and .[$h] == null and (to_entries |
