@@ -70,7 +70,8 @@ static const struct weir_opt opts[] = {
 	OPT("lb-seed", U32, lb_seed, "N",
 	    "Maglev hash seed; the same on every node of a cluster (1464158546)"),
 	OPT("lb-state-file", STR, lb_state_file, "PATH",
-	    "where services are kept across restarts (" WEIR_AGENT_LB_STATE_DEFAULT "); '' for none"),
+	    "where services are kept across restarts (" WEIR_AGENT_LB_STATE_DEFAULT
+	    "); '' for none"),
 };
 
 static const struct weir_opts agent_opts = {
@@ -129,7 +130,8 @@ int weir_agent_config_args(struct weir_agent_config *cfg, int argc, char **argv,
 	if (ret)
 		return ret;
 	if (!weir_maglev_is_prime(cfg->lb_table_size) ||
-	    cfg->lb_table_size < WEIR_MAGLEV_SIZE_MIN || cfg->lb_table_size > WEIR_LB_MAGLEV_M_MAX) {
+	    cfg->lb_table_size < WEIR_MAGLEV_SIZE_MIN ||
+	    cfg->lb_table_size > WEIR_LB_MAGLEV_M_MAX) {
 		snprintf(err, err_len, "lb-table-size: %u is not a prime in [%d, %d]",
 			 cfg->lb_table_size, WEIR_MAGLEV_SIZE_MIN, WEIR_LB_MAGLEV_M_MAX);
 		return -EINVAL;

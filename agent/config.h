@@ -11,8 +11,8 @@
 #include "datapath.h"
 #include "options.h"
 
-#define WEIR_AGENT_LISTEN_DEFAULT "127.0.0.1:4244"
-#define WEIR_AGENT_SOCKET_DEFAULT "/run/weir/agent.sock"
+#define WEIR_AGENT_LISTEN_DEFAULT   "127.0.0.1:4244"
+#define WEIR_AGENT_SOCKET_DEFAULT   "/run/weir/agent.sock"
 #define WEIR_AGENT_LB_STATE_DEFAULT "/var/lib/weir/lb-services.json"
 
 struct weir_agent_config {
@@ -37,14 +37,14 @@ struct weir_agent_config {
 	bool netns_discovery;	    /* endpoints from named network namespaces */
 	char *netns_dir;	    /* /run/netns */
 	/* Load balancer (README: Load balancer). */
-	uint32_t lb_services_max;   /* services (65536) */
-	uint32_t lb_backends_max;   /* backends, over all services (65536) */
-	uint32_t lb_ct_max;	    /* conntrack entries (65536) */
-	uint32_t lb_affinity_max;   /* session-affinity entries (65536) */
-	uint32_t lb_table_size;	    /* default Maglev table size, a prime (16381) */
-	uint32_t lb_seed;	    /* Maglev hash seed: the same on every node */
-	char *lb_state_file;	    /* services across restarts; "" for none */
-	int verbose;		    /* -v: debug logging */
+	uint32_t lb_services_max; /* services (65536) */
+	uint32_t lb_backends_max; /* backends, over all services (65536) */
+	uint32_t lb_ct_max;	  /* conntrack entries (65536) */
+	uint32_t lb_affinity_max; /* session-affinity entries (65536) */
+	uint32_t lb_table_size;	  /* default Maglev table size, a prime (16381) */
+	uint32_t lb_seed;	  /* Maglev hash seed: the same on every node */
+	char *lb_state_file;	  /* services across restarts; "" for none */
+	int verbose;		  /* -v: debug logging */
 };
 
 void weir_agent_config_defaults(struct weir_agent_config *cfg);

@@ -107,9 +107,18 @@ int weir_lb_health_fd(const struct weir_lb_health *h)
 	return h->epfd;
 }
 
+static bool same_health(const struct weir_health_cfg *a, const struct weir_health_cfg *b)
+{
+	return a->type == b->type && a->interval_ms == b->interval_ms &&
+	       a->timeout_ms == b->timeout_ms && a->rise == b->rise && a->fall == b->fall &&
+	       a->port == b->port && !strcmp(a->path, b->path) && !strcmp(a->send, b->send);
+}
+
 static bool same_target(const struct weir_lb_target *a, const struct weir_lb_target *b)
 {
-	return !memcmp(a, b, sizeof(*a));
+	return !strcmp(a->svc, b->svc) && a->addr.family == b->addr.family &&
+	       !memcmp(a->addr.bytes, b->addr.bytes, sizeof(a->addr.bytes)) && a->port == b->port &&
+	       a->probe_port == b->probe_port && same_health(&a->health, &b->health);
 }
 
 /* Takes the services' current targets, keeping the streaks of those that
@@ -124,7 +133,7 @@ static void sync_targets(struct weir_lb_health *h)
 
 	if (weir_services_targets(h->s, &t, &n, &gen))
 		return;
-	np = calloc(n ? n : 1, sizeof(*np));
+	np = calloc(n ? n : 1, sizeof(struct probe *));
 	if (!np) {
 		free(t);
 		return;
@@ -270,15 +279,19 @@ static void http_send(struct weir_lb_health *h, struct probe *p)
 static int http_status(const struct probe *p, bool eof)
 {
 	const char *sp;
-	int code;
+	char *end;
+	long code;
 
 	if (!memchr(p->buf, '\n', p->len) && !eof && p->len < sizeof(p->buf) - 1)
 		return -1;
-	if (p->len < 12 || strncmp(p->buf, "HTTP/1.", 7))
+	if (p->len < 12 || strncmp(p->buf, "HTTP/1.", 7) != 0)
 		return 0;
 	sp = memchr(p->buf, ' ', p->len);
-	if (!sp || sscanf(sp + 1, "%3d", &code) != 1)
+	if (!sp)
 		return 0;
+	code = strtol(sp + 1, &end, 10);
+	if (end != sp + 4)
+		return 0; /* not three digits */
 	return code >= 200 && code < 400;
 }
 

@@ -25,7 +25,7 @@
 #define HEALTH_COUNT_MAX	   100
 #define HEALTH_SEND_DEFAULT	   "ping"
 
-#define STATE_NAME(name, code, text) [code] = text,
+#define STATE_NAME(name, code, text) [(code)] = (text),
 static const char *const state_names[] = { WEIR_LB_BACKEND_STATES(STATE_NAME) };
 #undef STATE_NAME
 #define N_STATES (sizeof(state_names) / sizeof(state_names[0]))

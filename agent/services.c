@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The load-balancer service table: documents in, maps and state file out. */
+#define _GNU_SOURCE /* qsort_r */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -129,7 +130,7 @@ int weir_services_new(struct weir_services **out, const struct weir_services_opt
 	err = err ?: pool_init(&s->svc_ids, o->services_max ?: WEIR_LB_SERVICES_DEFAULT);
 	err = err ?: pool_init(&s->backend_ids, o->backends_max ?: WEIR_LB_BACKENDS_DEFAULT);
 	if (!err) {
-		s->by_svc_id = calloc((size_t)s->svc_ids.max + 1, sizeof(*s->by_svc_id));
+		s->by_svc_id = calloc((size_t)s->svc_ids.max + 1, sizeof(struct svc *));
 		s->by_backend_id =
 			calloc((size_t)s->backend_ids.max + 1, sizeof(*s->by_backend_id));
 		err = s->by_svc_id && s->by_backend_id ? 0 : -ENOMEM;
@@ -270,12 +271,12 @@ struct match {
 	ssize_t *to_old, *to_new;
 };
 
-static const struct weir_backend_cfg *sort_base;
-
-static int by_addr_port(const void *x, const void *y)
+static int by_addr_port(const void *x, const void *y, void *base)
 {
-	const struct weir_backend_cfg *a = &sort_base[*(const size_t *)x];
-	const struct weir_backend_cfg *b = &sort_base[*(const size_t *)y];
+	const struct weir_backend_cfg *a =
+		&((const struct weir_backend_cfg *)base)[*(const size_t *)x];
+	const struct weir_backend_cfg *b =
+		&((const struct weir_backend_cfg *)base)[*(const size_t *)y];
 	int c = memcmp(a->addr.bytes, b->addr.bytes, sizeof(a->addr.bytes));
 
 	return c ? c : (int)a->port - (int)b->port;
@@ -288,7 +289,6 @@ static void match_free(struct match *m)
 	m->to_old = m->to_new = NULL;
 }
 
-/* Caller holds the lock (sort_base is shared). */
 static int match_backends(const struct weir_service_cfg *old, const struct weir_service_cfg *new,
 			  struct match *m)
 {
@@ -306,10 +306,8 @@ static int match_backends(const struct weir_service_cfg *old, const struct weir_
 		idx[i] = i;
 		m->to_new[i] = -1;
 	}
-	if (n_old) {
-		sort_base = old->backends;
-		qsort(idx, n_old, sizeof(*idx), by_addr_port);
-	}
+	if (n_old)
+		qsort_r(idx, n_old, sizeof(*idx), by_addr_port, old->backends);
 	for (i = 0; i < new->n_backends; i++) {
 		const struct weir_backend_cfg *c = &new->backends[i];
 		size_t lo = 0, hi = n_old;
@@ -481,7 +479,7 @@ static int svc_make(struct weir_services *s, struct weir_service_cfg *cfg, const
 		ssize_t o = m->to_old[i];
 		uint32_t want = ids ? (uint32_t)json_integer_value(json_array_get(ids, i)) : 0;
 
-		if (o >= 0) {
+		if (o >= 0 && old) {
 			v->b[i] = old->b[o];
 			continue;
 		}
@@ -518,7 +516,7 @@ static void index_rebuild(struct weir_services *s)
 	struct front *f = NULL;
 	size_t i, j;
 
-	memset(s->by_svc_id, 0, ((size_t)s->svc_ids.max + 1) * sizeof(*s->by_svc_id));
+	memset(s->by_svc_id, 0, ((size_t)s->svc_ids.max + 1) * sizeof(struct svc *));
 	memset(s->by_backend_id, 0, ((size_t)s->backend_ids.max + 1) * sizeof(*s->by_backend_id));
 	if (s->n)
 		f = malloc(s->n * sizeof(*f));
@@ -561,7 +559,7 @@ static int put_locked(struct weir_services *s, struct weir_service_cfg *cfg, uin
 	if (!old && s->n == s->cap) {
 		size_t cap = s->cap ? 2 * s->cap : 16;
 
-		grown = realloc(s->svcs, cap * sizeof(*grown));
+		grown = realloc(s->svcs, cap * sizeof(struct svc *));
 		if (!grown)
 			return -ENOMEM;
 		s->svcs = grown;
@@ -625,7 +623,7 @@ int weir_services_put(struct weir_services *s, const char *name, const json_t *d
 	ret = weir_service_doc_parse(doc, s->table_size, WEIR_LB_MAGLEV_M_MAX, &cfg, err, err_len);
 	if (ret)
 		return ret;
-	if (name && strcmp(name, cfg.name)) {
+	if (name && strcmp(name, cfg.name) != 0) {
 		snprintf(err, err_len, "name: \"%s\" is not the service of this path (%s)",
 			 cfg.name, name);
 		weir_service_cfg_release(&cfg);
@@ -721,6 +719,8 @@ static json_t *svc_json(struct weir_services *s, const struct svc *v,
 
 		json_object_set_new(b, "id", json_integer(v->b[i].id));
 		json_object_set_new(b, "health", json_string(health_name(v, i)));
+		json_object_set_new(b, "health_changes",
+				    json_integer((json_int_t)v->b[i].health_changes));
 		if (s->have_maps && stats) {
 			weir_lb_stats_read(s->maps.backend_stats, v->b[i].id, &st);
 			json_object_set_new(
@@ -977,40 +977,6 @@ int weir_services_flow(struct weir_services *s, const struct weir_flow_key *k,
 		}
 	}
 	return 1;
-}
-
-void weir_services_for_each_backend(struct weir_services *s,
-				    void (*fn)(void *ctx, const struct weir_lb_backend_info *b),
-				    void *ctx)
-{
-	struct weir_lb_backend_info info;
-	size_t i, j;
-
-	pthread_mutex_lock(&s->lock);
-	for (i = 0; i < s->n; i++) {
-		const struct svc *v = s->svcs[i];
-
-		for (j = 0; j < v->cfg.n_backends; j++) {
-			info = (struct weir_lb_backend_info){
-				.svc = v->cfg.name,
-				.svc_id = v->id,
-				.id = v->b[j].id,
-				.cfg = &v->cfg.backends[j],
-				.healthy = v->b[j].healthy,
-				.health_changes = v->b[j].health_changes,
-			};
-			fn(ctx, &info);
-		}
-	}
-	pthread_mutex_unlock(&s->lock);
-}
-
-const struct weir_lb_maps *weir_services_maps(struct weir_services *s, uint32_t *svc_max,
-					      uint32_t *backend_max)
-{
-	*svc_max = s->svc_ids.max;
-	*backend_max = s->backend_ids.max;
-	return s->have_maps ? &s->maps : NULL;
 }
 
 void weir_services_health_transitions(struct weir_services *s, uint64_t out[2])

@@ -103,23 +103,6 @@ struct weir_flow_key;
 int weir_services_flow(struct weir_services *s, const struct weir_flow_key *k,
 		       struct weir_flow_record *r);
 
-/* Calls fn for each backend of each service, under the lock (fn must not
- * call back into s): what /metrics reports.
- */
-struct weir_lb_backend_info {
-	const char *svc;
-	uint32_t svc_id;
-	uint32_t id;
-	const struct weir_backend_cfg *cfg;
-	bool healthy;
-	uint64_t health_changes;
-};
-void weir_services_for_each_backend(struct weir_services *s,
-				    void (*fn)(void *ctx, const struct weir_lb_backend_info *b),
-				    void *ctx);
-/* The maps (NULL without a datapath) and the id limits. */
-const struct weir_lb_maps *weir_services_maps(struct weir_services *s, uint32_t *svc_max,
-					      uint32_t *backend_max);
 /* Health transitions since start: [0] to down, [1] to up. */
 void weir_services_health_transitions(struct weir_services *s, uint64_t out[2]);
 

@@ -112,6 +112,8 @@ static int parse_hostport(const char *s, char *ip, size_t ip_len, unsigned int *
 	unsigned long p;
 	size_t n;
 
+	if (!s)
+		return -EINVAL;
 	if (*s == '[') {
 		start = s + 1;
 		end = strchr(start, ']');
@@ -269,6 +271,7 @@ static int fetch_doc(struct weir_client *c, const char *name, json_t **out, bool
 	{
 		json_object_del(b, "id");
 		json_object_del(b, "health");
+		json_object_del(b, "health_changes");
 		json_object_del(b, "stats");
 	}
 	*out = doc;
@@ -429,7 +432,7 @@ int weir_lb_main(struct weir_common *common, int argc, char **argv)
 	struct lb_cfg cfg = { 0 };
 	struct weir_optset sets[2] = { { .opts = lb_opts, .cfg = &cfg },
 				       { .opts = weir_common_opts, .cfg = common } };
-	char *args[ARGS_MAX], err[512] = "";
+	char *args[ARGS_MAX] = { 0 }, err[512] = "";
 	struct weir_client c;
 	int next = 1, n = 0, ret;
 

@@ -106,7 +106,7 @@ int weir_maglev_build(const struct weir_maglev_backend *backends, size_t n, uint
 		table[i] = empty_id;
 	if (!n)
 		return 0;
-	sorted = calloc(n, sizeof(*sorted));
+	sorted = calloc(n, sizeof(const struct weir_maglev_backend *));
 	turns = calloc(n, sizeof(*turns));
 	taken = calloc(m, 1);
 	if (!sorted || !turns || !taken) {
@@ -119,7 +119,7 @@ int weir_maglev_build(const struct weir_maglev_backend *backends, size_t n, uint
 			goto out;
 		sorted[i] = &backends[i];
 	}
-	qsort(sorted, n, sizeof(*sorted), name_cmp);
+	qsort((void *)sorted, n, sizeof(const struct weir_maglev_backend *), name_cmp);
 	for (i = 0; i < n; i++) {
 		const struct weir_maglev_backend *b = sorted[i];
 		struct turn *t;

@@ -105,7 +105,7 @@ static void expect_refused(const char *doc, const char *field, const char *also)
 	if (parse(doc, &cfg, err, sizeof(err)) != -EINVAL)
 		fail_msg("accepted: %s", doc);
 	snprintf(prefix, sizeof(prefix), "%s: ", field);
-	if (strncmp(err, prefix, strlen(prefix)) || (also && !strstr(err, also)))
+	if (strncmp(err, prefix, strlen(prefix)) != 0 || (also && !strstr(err, also)))
 		fail_msg("%s: error \"%s\" does not start with \"%s\" (and say \"%s\")", doc, err,
 			 prefix, also ? also : "");
 }
