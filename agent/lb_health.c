@@ -124,31 +124,76 @@ static bool same_target(const struct weir_lb_target *a, const struct weir_lb_tar
 /* Takes the services' current targets, keeping the streaks of those that
  * stay the same.
  */
+/* Orders targets by service, address and ports: a backend's identity. */
+static int target_cmp(const struct weir_lb_target *a, const struct weir_lb_target *b)
+{
+	int c = strcmp(a->svc, b->svc);
+
+	if (!c)
+		c = memcmp(a->addr.bytes, b->addr.bytes, sizeof(a->addr.bytes));
+	if (!c)
+		c = (int)a->port - (int)b->port;
+	if (!c)
+		c = (int)a->probe_port - (int)b->probe_port;
+	return c;
+}
+
+static int probe_cmp(const void *x, const void *y)
+{
+	return target_cmp(&(*(struct probe *const *)x)->t, &(*(struct probe *const *)y)->t);
+}
+
+/* The old probe of target t in the sorted h->p, or -1. */
+static ssize_t probe_find(const struct weir_lb_health *h, const struct weir_lb_target *t)
+{
+	size_t lo = 0, hi = h->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = target_cmp(&h->p[mid]->t, t);
+
+		if (!c)
+			return (ssize_t)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Takes the services' current targets, keeping the probes (streaks, state,
+ * a probe in flight) of those that stay the same. O(n log n).
+ */
 static void sync_targets(struct weir_lb_health *h)
 {
 	struct weir_lb_target *t = NULL;
 	struct probe **np;
 	uint64_t gen, now = now_ns();
+	bool *kept = NULL;
 	size_t i, j, n = 0;
+	ssize_t o;
 
 	if (weir_services_targets(h->s, &t, &n, &gen))
 		return;
 	np = calloc(n ? n : 1, sizeof(struct probe *));
-	if (!np) {
+	kept = calloc(h->n ? h->n : 1, sizeof(*kept));
+	if (!np || !kept) {
+		free(np);
+		free(kept);
 		free(t);
 		return;
 	}
+	if (h->n)
+		qsort((void *)h->p, h->n, sizeof(struct probe *), probe_cmp);
 	for (i = 0; i < n; i++) {
-		for (j = 0; j < h->n; j++) {
-			if (h->p[j] && same_target(&h->p[j]->t, &t[i])) {
-				np[i] = h->p[j];
-				h->p[j] = NULL;
-				break;
-			}
-		}
-		if (np[i])
+		o = probe_find(h, &t[i]);
+		if (o >= 0 && !kept[o] && same_target(&h->p[o]->t, &t[i])) {
+			np[i] = h->p[o];
+			kept[o] = true;
 			continue;
-		np[i] = calloc(1, sizeof(**np));
+		}
+		np[i] = calloc(1, sizeof(struct probe));
 		if (!np[i])
 			continue;
 		np[i]->t = t[i];
@@ -158,17 +203,22 @@ static void sync_targets(struct weir_lb_health *h)
 		np[i]->due_ns = now + (i * 7919ULL % (t[i].health.interval_ms + 1)) * 1000000ULL;
 	}
 	for (j = 0; j < h->n; j++) {
-		if (!h->p[j])
+		if (kept[j])
 			continue;
 		probe_close(h, h->p[j]);
 		free(h->p[j]);
 	}
+	/* Out of memory for some: probe the others, try again next tick. */
+	for (i = j = 0; i < n; i++)
+		if (np[i])
+			np[j++] = np[i];
+	free(kept);
 	free(h->p);
 	free(t);
 	h->p = np;
-	h->n = n;
+	h->n = j;
 	h->gen = gen;
-	h->synced = true;
+	h->synced = j == n;
 }
 
 static void verdict(struct weir_lb_health *h, struct probe *p, bool ok, const char *why)
