@@ -16,7 +16,7 @@ build=${WEIR_BUILD:-$here/../../build}
 agent=$build/weir-agent
 weir=$build/weir
 need_root
-need_cmd curl jq python3 ethtool
+need_cmd curl jq python3 ethtool promtool
 if [ ! -x "$agent" ] || [ ! -x "$weir" ]; then
 	t_bail "weir-agent and weir are built" "run make"
 fi
@@ -124,7 +124,7 @@ long_stop() {
 	r=$(tail -n1 "$T_TMP/long.log")
 }
 
-plan 29
+plan 30
 
 agent_start || t_bail "weir-agent starts" "$(tail -5 "$T_TMP/agent.log.err")"
 
@@ -167,6 +167,7 @@ t_check "/metrics has new flows per service and backend" \
 	grep -q '^weir_lb_backend_new_flows_total{service="web",backend="10.211.0.11:8080",state="active"} [1-9]' <<<"$m"
 t_check "/metrics has the service's packets" \
 	grep -q '^weir_lb_service_packets_total{service="web"} [1-9]' <<<"$m"
+t_check "/metrics with services passes promtool check metrics" promtool check metrics <<<"$m"
 
 # flow_names_service: a flow record to the VIP names the service and the
 # backend it was translated to.
