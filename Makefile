@@ -73,11 +73,12 @@ BINS	 += $(BUILD)/weir-cni
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 
-TEST_BINS := $(BUILD)/tests/datapath/test_datapath $(BUILD)/tests/netns/dp_harness $(UNIT_BINS)
+TEST_BINS := $(BUILD)/tests/datapath/test_datapath $(BUILD)/tests/datapath/test_lb \
+	     $(BUILD)/tests/netns/dp_harness $(UNIT_BINS)
 TEST_BINS += $(BUILD)/tests/datapath/test_prefilter
 TEST_BINS += $(BUILD)/tests/datapath/test_policy
 BENCH_BINS := $(BUILD)/bench/datapath $(BUILD)/bench/agent $(BUILD)/bench/relay $(BUILD)/bench/ipfix \
-	      $(BUILD)/bench/history $(BUILD)/bench/prefilter
+	      $(BUILD)/bench/history $(BUILD)/bench/prefilter $(BUILD)/bench/lb $(BUILD)/bench/lb_api
 
 all: $(BUILD)/.pkgs-ok $(LIBWEIR) $(BINS) $(TEST_BINS) $(BENCH_BINS)
 
@@ -215,13 +216,19 @@ $(BUILD)/tests/datapath/test_policy: $(BUILD)/tests/datapath/test_policy.o \
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(AGENT_LIBS) $(CMOCKA_LIBS)
 
+$(BUILD)/tests/datapath/test_lb: $(BUILD)/tests/datapath/test_lb.o \
+		$(BUILD)/tests/datapath/pkt.o $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(CMOCKA_LIBS)
+
 $(BUILD)/tests/netns/dp_harness: $(BUILD)/tests/netns/dp_harness.o $(LIBWEIR)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS)
 
 # Benchmarks: baseline programs, and the datapath again with a per-CPU flow
 # table (WEIR_FLOWS_PERCPU), each with its own skeleton.
-BENCH_SKELS := $(BUILD)/bench/baseline.skel.h $(BUILD)/bench/weir_percpu.skel.h
+BENCH_SKELS := $(BUILD)/bench/baseline.skel.h $(BUILD)/bench/weir_percpu.skel.h \
+	       $(BUILD)/bench/weir_nolb.skel.h
 
 $(BUILD)/bench/%.bpf.o: bench/%.bpf.c $(BUILD)/.pkgs-ok Makefile
 	$(call msg,BPF,$@)
@@ -238,6 +245,12 @@ $(BUILD)/bench/weir_nopf.bpf.o: datapath/weir.bpf.c $(BUILD)/.pkgs-ok Makefile
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -DWEIR_NO_PREFILTER -c $< -o $@
+
+# bench/lb's baseline: the datapath without the load balancer (WEIR_NO_LB).
+$(BUILD)/bench/weir_nolb.bpf.o: datapath/weir.bpf.c $(BUILD)/.pkgs-ok Makefile
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DWEIR_NO_LB -c $< -o $@
 
 $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 	$(call msg,SKEL,$@)
@@ -269,6 +282,16 @@ $(BUILD)/bench/prefilter: $(BUILD)/bench/prefilter.o $(BUILD)/bench/common.o \
 		$(BUILD)/tests/datapath/pkt.o $(LIBAGENT) $(LIBWEIR)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(AGENT_LIBS)
+
+$(BUILD)/bench/lb.o: bench/lb.c $(SKEL) $(BENCH_SKELS) Makefile
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
+
+$(BUILD)/bench/lb: $(BUILD)/bench/lb.o $(BUILD)/bench/common.o $(BUILD)/tests/datapath/pkt.o \
+		$(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS)
 
 # bench/agent: the agent's parts (libagent, libweir) through their real code; libcurl as client.
 $(BUILD)/bench/agent.o: bench/agent.c $(SKEL) Makefile
@@ -314,6 +337,16 @@ $(BUILD)/bench/history.o: bench/history.c $(BUILD)/.pkgs-ok Makefile
 $(BUILD)/bench/history: $(BUILD)/bench/history.o $(BUILD)/bench/common.o $(LIBRELAY) $(LIBWEIR)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(RELAY_LIBS)
+
+# bench/lb_api: the service API through the agent's HTTP server, services and maps.
+$(BUILD)/bench/lb_api.o: bench/lb_api.c $(SKEL) Makefile
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags libcurl 2>/dev/null) -Iagent -c $< -o $@
+
+$(BUILD)/bench/lb_api: $(BUILD)/bench/lb_api.o $(BUILD)/bench/common.o $(LIBAGENT) $(LIBWEIR)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(AGENT_LIBS) $(shell pkg-config --libs libcurl 2>/dev/null)
 
 deps:
 	$(Q)scripts/deps.sh

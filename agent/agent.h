@@ -22,6 +22,7 @@ struct weir_pod_attach;
 struct weir_k8s;
 struct weir_policy_engine;
 struct weir_prefilter;
+struct weir_services;
 
 struct weir_agent {
 	struct weir_agent_config cfg;
@@ -36,6 +37,7 @@ struct weir_agent {
 	struct weir_k8s *k8s;		    /* the Kubernetes pod watch (--k8s), or NULL */
 	struct weir_policy_engine *policy; /* endpoint policy */
 	struct weir_prefilter *prefilter;  /* the XDP deny list (agent/prefilter.c) */
+	struct weir_services *services; /* load-balancer services */
 	/* The assembler runs on the main thread; HTTP threads read its figures
 	 * from this copy, refreshed after every sweep.
 	 */

@@ -445,7 +445,7 @@ static struct weir_flow_record *record_new(struct weir_assembler *a, enum weir_r
 		r->src = weir_endpoint_get(weir_endpoint_world());
 		r->dst = weir_endpoint_get(weir_endpoint_world());
 	}
-	if (!r->src || !r->dst) {
+	if (!r->src || !r->dst || (a->o.lb_of && a->o.lb_of(a->o.ctx, k, r) < 0)) {
 		weir_flow_record_put(r);
 		return NULL;
 	}

@@ -29,6 +29,10 @@ struct weir_assembler_opts {
 	struct weir_endpoints *endpoints;
 	weir_record_fn on_record;
 	void *ctx;
+	/* Load-balanced flows: fills r's service and backend for key k (may be
+	 * NULL). Called with ctx for every record made.
+	 */
+	int (*lb_of)(void *ctx, const struct weir_flow_key *k, struct weir_flow_record *r);
 };
 
 /* After a FIN both ways (or a RST), a flow ends once it has been quiet this

@@ -8,10 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 #include <weir/abi.h>
+#include <weir/lb.h>
 #include <weir/prefilter.h>
 #include "config.h"
 #include "ipfix.h"
 #include "ipfix_export.h"
+#include "maglev.h"
 
 #define CFG(member) offsetof(struct weir_agent_config, member)
 
@@ -88,6 +90,18 @@ static const struct weir_opt opts[] = {
 	    "the API server ends each pod watch after this; it is then resumed (300)"),
 	OPT("state-dir", STR, state_dir, "DIR",
 	    "where endpoint policies are kept across restarts (" WEIR_AGENT_STATE_DEFAULT ")"),
+	OPT("lb-services-max", U32, lb_services_max, "N", "load-balancer services (65536)"),
+	OPT("lb-backends-max", U32, lb_backends_max, "N",
+	    "load-balancer backends, all services together (65536)"),
+	OPT("lb-ct-max", U32, lb_ct_max, "N", "load-balancer conntrack entries (65536)"),
+	OPT("lb-affinity-max", U32, lb_affinity_max, "N", "session-affinity entries (65536)"),
+	OPT("lb-table-size", U32, lb_table_size, "PRIME",
+	    "default Maglev table size per service, a prime (16381)"),
+	OPT("lb-seed", U32, lb_seed, "N",
+	    "Maglev hash seed; the same on every node of a cluster (1464158546)"),
+	OPT("lb-state-file", STR, lb_state_file, "PATH",
+	    "where services are kept across restarts (" WEIR_AGENT_LB_STATE_DEFAULT
+	    "); '' for none"),
 };
 
 static const struct weir_opts agent_opts = {
@@ -125,6 +139,13 @@ void weir_agent_config_defaults(struct weir_agent_config *cfg)
 	cfg->ipfix_pen = WEIR_IPFIX_PEN_DEFAULT;
 	cfg->k8s_watch_timeout_s = 300;
 	cfg->state_dir = strdup(WEIR_AGENT_STATE_DEFAULT);
+	cfg->lb_services_max = WEIR_LB_SERVICES_DEFAULT;
+	cfg->lb_backends_max = WEIR_LB_BACKENDS_DEFAULT;
+	cfg->lb_ct_max = WEIR_LB_CT_DEFAULT;
+	cfg->lb_affinity_max = WEIR_LB_AFFINITY_DEFAULT;
+	cfg->lb_table_size = WEIR_LB_MAGLEV_M_DEFAULT;
+	cfg->lb_seed = WEIR_LB_SEED_DEFAULT;
+	cfg->lb_state_file = strdup(WEIR_AGENT_LB_STATE_DEFAULT);
 }
 
 void weir_agent_config_release(struct weir_agent_config *cfg)
@@ -147,6 +168,13 @@ int weir_agent_config_args(struct weir_agent_config *cfg, int argc, char **argv,
 		return ret;
 	if (cfg->kubeconfig)
 		cfg->k8s = true;
+	if (!weir_maglev_is_prime(cfg->lb_table_size) ||
+	    cfg->lb_table_size < WEIR_MAGLEV_SIZE_MIN ||
+	    cfg->lb_table_size > WEIR_LB_MAGLEV_M_MAX) {
+		snprintf(err, err_len, "lb-table-size: %u is not a prime in [%d, %d]",
+			 cfg->lb_table_size, WEIR_MAGLEV_SIZE_MIN, WEIR_LB_MAGLEV_M_MAX);
+		return -EINVAL;
+	}
 	if (cfg->idle_timeout_s < cfg->sweep_interval_ms / 1000) {
 		snprintf(err, err_len, "idle-timeout (%us) is shorter than sweep-interval (%ums)",
 			 cfg->idle_timeout_s, cfg->sweep_interval_ms);

@@ -12,9 +12,10 @@
 #include "flowlog.h"
 #include "options.h"
 
-#define WEIR_AGENT_LISTEN_DEFAULT "127.0.0.1:4244"
-#define WEIR_AGENT_SOCKET_DEFAULT "/run/weir/agent.sock"
-#define WEIR_AGENT_STATE_DEFAULT  "/var/lib/weir"
+#define WEIR_AGENT_LISTEN_DEFAULT   "127.0.0.1:4244"
+#define WEIR_AGENT_SOCKET_DEFAULT   "/run/weir/agent.sock"
+#define WEIR_AGENT_STATE_DEFAULT    "/var/lib/weir"
+#define WEIR_AGENT_LB_STATE_DEFAULT "/var/lib/weir/lb-services.json"
 
 struct weir_agent_config {
 	char *node_name;	     /* default: the host name */
@@ -54,6 +55,14 @@ struct weir_agent_config {
 	bool k8s;		    /* endpoints from the Kubernetes API: this node's pods */
 	char *kubeconfig;	    /* with k8s: a kubeconfig instead of the in-cluster account */
 	uint32_t k8s_watch_timeout_s; /* the API server ends each watch after this (300) */
+	/* Load balancer (README: Load balancer). */
+	uint32_t lb_services_max; /* services (65536) */
+	uint32_t lb_backends_max; /* backends, over all services (65536) */
+	uint32_t lb_ct_max;	  /* conntrack entries (65536) */
+	uint32_t lb_affinity_max; /* session-affinity entries (65536) */
+	uint32_t lb_table_size;	  /* default Maglev table size, a prime (16381) */
+	uint32_t lb_seed;	  /* Maglev hash seed: the same on every node */
+	char *lb_state_file;	  /* services across restarts; "" for none */
 };
 
 enum weir_ipfix_transport { WEIR_IPFIX_UDP, WEIR_IPFIX_TCP };

@@ -22,6 +22,7 @@
 #include "pod_attach.h"
 #include "policy.h"
 #include "prefilter_http.h"
+#include "services.h"
 #include "store.h"
 
 #ifndef WEIR_VERSION
@@ -296,7 +297,109 @@ static enum MHD_Result policy_name_handle(void *ctx, struct MHD_Connection *c,
 	return weir_http_respond_empty(c, MHD_HTTP_NO_CONTENT);
 }
 
+/* /v1/services/NAME: NAME valid, nothing after it. */
+static bool service_path(const char *url, char *name, size_t len)
+{
+	const char *p = url + strlen("/v1/services/");
+
+	if (strlen(p) >= len || !weir_service_name_ok(p))
+		return false;
+	snprintf(name, len, "%s", p);
+	return true;
+}
+
+/* PUT /v1/services or /v1/services/NAME with a service document. */
+static enum MHD_Result service_put(struct weir_agent *a, struct MHD_Connection *c,
+				   const struct weir_http_request *rq, const char *name)
+{
+	char err[ERR_LEN] = "";
+	json_error_t jerr;
+	bool created = false;
+	json_t *doc, *out;
+	int rc;
+
+	if (!rq->len)
+		return weir_http_respond_error(c, MHD_HTTP_BAD_REQUEST,
+					       "empty body: PUT a service document");
+	doc = json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!doc)
+		return weir_http_respond_error(c, MHD_HTTP_BAD_REQUEST,
+					       "bad JSON at line %d column %d: %s", jerr.line,
+					       jerr.column, jerr.text);
+	rc = weir_services_put(a->services, name, doc, &created, err, sizeof(err));
+	json_decref(doc);
+	if (rc == -EINVAL)
+		return weir_http_respond_error(c, MHD_HTTP_BAD_REQUEST, "bad service document: %s",
+					       err);
+	if (rc == -EEXIST)
+		return weir_http_respond_error(c, MHD_HTTP_CONFLICT, "%s", err);
+	if (rc == -ENOSPC)
+		return weir_http_respond_error(c, MHD_HTTP_INSUFFICIENT_STORAGE, "%s", err);
+	if (rc) {
+		log_warn("http: put service: %s", err[0] ? err : strerror(-rc));
+		return weir_http_respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "put service: %s",
+					       err[0] ? err : strerror(-rc));
+	}
+	if (!name)
+		return weir_http_respond_empty(c, created ? MHD_HTTP_CREATED : MHD_HTTP_OK);
+	out = weir_services_applied(a->services, name);
+	if (!out)
+		return weir_http_respond_empty(c, created ? MHD_HTTP_CREATED : MHD_HTTP_OK);
+	return weir_http_respond_json(c, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, out);
+}
+
+/* GET and PUT /v1/services */
+static enum MHD_Result services_handle(void *ctx, struct MHD_Connection *c,
+				       const struct weir_http_request *rq)
+{
+	struct weir_agent *a = ctx;
+	json_t *doc;
+
+	if (!strcmp(rq->method, "PUT"))
+		return service_put(a, c, rq, NULL);
+	doc = weir_services_json(a->services, NULL, NULL);
+	if (!doc)
+		return MHD_NO;
+	return weir_http_respond_json(c, MHD_HTTP_OK, doc);
+}
+
+/* GET, PUT and DELETE /v1/services/NAME */
+static enum MHD_Result service_handle(void *ctx, struct MHD_Connection *c,
+				      const struct weir_http_request *rq)
+{
+	struct weir_agent *a = ctx;
+	char name[WEIR_SVC_NAME_MAX + 1];
+	bool found;
+	json_t *doc;
+	int rc;
+
+	if (!service_path(rq->url, name, sizeof(name)))
+		return weir_http_respond_error(c, MHD_HTTP_NOT_FOUND,
+					       "unknown path %s: /v1/services/NAME", rq->url);
+	if (!strcmp(rq->method, "PUT"))
+		return service_put(a, c, rq, name);
+	if (!strcmp(rq->method, "DELETE")) {
+		rc = weir_services_delete(a->services, name);
+		if (rc == -ENOENT)
+			return weir_http_respond_error(c, MHD_HTTP_NOT_FOUND, "no service %s",
+						       name);
+		return weir_http_respond_empty(c, MHD_HTTP_NO_CONTENT);
+	}
+	doc = weir_services_json(a->services, name, &found);
+	if (!found)
+		return weir_http_respond_error(c, MHD_HTTP_NOT_FOUND, "no service %s", name);
+	if (!doc)
+		return MHD_NO;
+	return weir_http_respond_json(c, MHD_HTTP_OK, doc);
+}
+
 static const struct weir_http_route agent_routes[] = {
+	{ .path = "/v1/services", .methods = "GET, PUT", .body = true, .handle = services_handle },
+	{ .path = "/v1/services/",
+	  .prefix = true,
+	  .methods = "GET, PUT, DELETE",
+	  .body = true,
+	  .handle = service_handle },
 	{ .path = "/v1/endpoints",
 	  .methods = "GET, POST",
 	  .body = true,

@@ -27,23 +27,35 @@
 #include "exporters.h"
 #include "http.h"
 #include "k8s_watch.h"
+#include "lb_health.h"
+#include "lb_maps.h"
 #include "log.h"
 #include "metrics.h"
 #include "netlink.h"
 #include "pod_attach.h"
 #include "policy.h"
 #include "prefilter.h"
+#include "services.h"
 #include "store.h"
 #include "weir.skel.h"
 
 #define NETNS_RESCAN_NS (5ULL * 1000000000ULL) /* network namespaces are rescanned this often */
 
-enum loop_src { SRC_SIGNAL, SRC_EVENTS, SRC_SWEEP, SRC_NETLINK, SRC_INOTIFY, SRC_ATTACH };
+enum loop_src {
+	SRC_SIGNAL,
+	SRC_EVENTS,
+	SRC_SWEEP,
+	SRC_NETLINK,
+	SRC_INOTIFY,
+	SRC_ATTACH,
+	SRC_LB_HEALTH,
+};
 
 struct daemon {
 	struct weir_agent a;
 	struct weir_netlink *nl;
 	struct weir_http *http;
+	struct weir_lb_health *lb_health;
 	int epfd, sigfd, timerfd, inofd;
 	uint64_t last_netns_scan_ns;
 };
@@ -62,6 +74,13 @@ static void on_record(void *ctx, struct weir_flow_record *r)
 
 	weir_metrics_observe(a->metrics, r);
 	weir_store_add(a->store, r);
+}
+
+static int lb_of(void *ctx, const struct weir_flow_key *k, struct weir_flow_record *r)
+{
+	struct weir_agent *a = ctx;
+
+	return a->services ? weir_services_flow(a->services, k, r) : 0;
 }
 
 static void on_pod_gone(void *ctx, const char *namespace, const char *pod_name)
@@ -279,6 +298,9 @@ static int run(struct daemon *d)
 			case SRC_ATTACH:
 				weir_pod_attach_process(d->a.pod_attach, on_attach_request, d);
 				break;
+			case SRC_LB_HEALTH:
+				weir_lb_health_process(d->lb_health);
+				break;
 			}
 		}
 	}
@@ -311,6 +333,7 @@ static int loop_setup(struct daemon *d)
 	if (!err && d->inofd >= 0)
 		err = epoll_add(d, d->inofd, SRC_INOTIFY);
 	err = err ?: epoll_add(d, weir_pod_attach_fd(d->a.pod_attach), SRC_ATTACH);
+	err = err ?: epoll_add(d, weir_lb_health_fd(d->lb_health), SRC_LB_HEALTH);
 	return err;
 }
 
@@ -318,7 +341,13 @@ static int datapath_setup(struct weir_agent *a)
 {
 	struct weir_datapath_opts opts = { .flows_max = a->cfg.flows_max,
 					   .pin_dir = a->cfg.pin_dir,
-					   .pf_exact_max = a->cfg.pf_exact_max };
+					   .pf_exact_max = a->cfg.pf_exact_max,
+					   .lb_services_max = a->cfg.lb_services_max,
+					   .lb_backends_max = a->cfg.lb_backends_max,
+					   .lb_ct_max = a->cfg.lb_ct_max,
+					   .lb_affinity_max = a->cfg.lb_affinity_max,
+					   .lb_seed = a->cfg.lb_seed,
+					   .lb_seed_set = true };
 	size_t i;
 	int err;
 
@@ -360,6 +389,36 @@ static int k8s_setup(struct weir_agent *a)
 	return ret;
 }
 
+/* Services from the state file, written through to the pinned maps. */
+static int services_setup(struct daemon *d)
+{
+	struct weir_agent *a = &d->a;
+	struct weir_services_opts so = {
+		.services_max = a->cfg.lb_services_max,
+		.backends_max = a->cfg.lb_backends_max,
+		.table_size = a->cfg.lb_table_size,
+		.state_file = a->cfg.lb_state_file,
+	};
+	struct weir_lb_maps maps;
+	char err[512] = "";
+	int ret;
+
+	ret = weir_lb_maps_open(&maps, a->dp);
+	ret = ret ?: weir_lb_maps_seed(&maps, &so.seed);
+	if (ret)
+		return ret;
+	so.maps = &maps;
+	ret = weir_services_new(&a->services, &so);
+	if (ret)
+		return ret;
+	ret = weir_services_restore(a->services, err, sizeof(err));
+	if (ret) {
+		log_err("lb: %s", err);
+		return ret;
+	}
+	return weir_lb_health_new(&d->lb_health, a->services);
+}
+
 static int setup(struct daemon *d)
 {
 	struct weir_agent *a = &d->a;
@@ -372,7 +431,8 @@ static int setup(struct daemon *d)
 	err = err ?: weir_prefilter_open(&a->prefilter, weir_datapath_skel(a->dp));
 	if (err)
 		return err;
-	err = weir_endpoints_new(&a->endpoints, a->cfg.node_name);
+	err = services_setup(d);
+	err = err ?: weir_endpoints_new(&a->endpoints, a->cfg.node_name);
 	err = err ?: weir_store_new(&a->store, a->cfg.store_capacity);
 	err = err ?: weir_metrics_new(&a->metrics, WEIR_METRICS_POD_SERIES_DEFAULT);
 	if (err)
@@ -417,6 +477,7 @@ static int setup(struct daemon *d)
 		.endpoints = a->endpoints,
 		.on_record = on_record,
 		.ctx = a,
+		.lb_of = lb_of,
 	};
 	err = weir_assembler_new(&a->assembler, &ao);
 	err = err ?: weir_pod_attach_new(&a->pod_attach);
@@ -440,6 +501,7 @@ static void teardown(struct daemon *d)
 	weir_k8s_stop(a->k8s);
 	weir_pod_attach_free(a->pod_attach);
 	weir_netlink_close(d->nl);
+	weir_lb_health_free(d->lb_health);
 	weir_assembler_free(a->assembler);
 	if (a->cfg.keep_datapath)
 		weir_datapath_release(a->dp);
@@ -449,6 +511,7 @@ static void teardown(struct daemon *d)
 	if (a->endpoints)
 		weir_endpoints_on_change(a->endpoints, NULL, NULL);
 	weir_policy_engine_free(a->policy);
+	weir_services_free(a->services);
 	weir_endpoints_free(a->endpoints);
 	weir_metrics_free(a->metrics);
 	weir_store_free(a->store);

@@ -15,6 +15,7 @@
 #include "datapath.h"
 #include "exporters.h"
 #include "log.h"
+#include "lb_metrics.h"
 #include "metrics.h"
 #include "prefilter.h"
 #include "names.h"
@@ -563,6 +564,7 @@ int weir_metrics_render(struct weir_metrics *m, struct weir_agent *a, char **out
 	render_agent(f, a);
 	render_flows(f, m);
 	weir_agent_exporters_metrics(a, f);
+	weir_lb_metrics_render(f, a ? a->services : NULL);
 	if (ferror(f))
 		err = -ENOMEM;
 	if (fclose(f) && !err)

@@ -48,11 +48,12 @@ int weir_common_client(const struct weir_common *common, struct weir_client *c);
 
 /* The commands: argv[0] is the command's name. Each returns an exit status. */
 extern const struct weir_cmd weir_cmd_observe, weir_cmd_status, weir_cmd_nodes, weir_cmd_endpoints,
-	weir_cmd_version, weir_cmd_top;
+	weir_cmd_version, weir_cmd_top, weir_cmd_lb;
 int weir_observe_main(struct weir_common *common, int argc, char **argv);
 int weir_status_main(struct weir_common *common, int argc, char **argv);
 int weir_nodes_main(struct weir_common *common, int argc, char **argv);
 int weir_endpoints_main(struct weir_common *common, int argc, char **argv);
+int weir_lb_main(struct weir_common *common, int argc, char **argv);
 int weir_version_main(struct weir_common *common, int argc, char **argv);
 int weir_top_main(struct weir_common *common, int argc, char **argv);
 extern const struct weir_cmd weir_cmd_prefilter;

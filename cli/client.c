@@ -99,7 +99,8 @@ struct xfer {
 	char *body; /* an error body, or a unary answer */
 	size_t len, max;
 	const char *method;   /* NULL: GET */
-	const char *req_body; /* sent as application/json; NULL: none */
+	const char *req_body; /* sent as application/json when not NULL */
+	size_t req_len;
 };
 
 static void body_add(struct xfer *x, const char *data, size_t n)
@@ -165,6 +166,8 @@ static const char *reason_phrase(long status)
 		return " Not Found";
 	case 405:
 		return " Method Not Allowed";
+	case 409:
+		return " Conflict";
 	case 413:
 		return " Payload Too Large";
 	case 500:
@@ -292,11 +295,15 @@ static int perform(struct weir_client *c, const char *path, struct xfer *x, uint
 		ret = -ENOMEM;
 		goto out;
 	}
+	if (x->req_body)
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 	curl_easy_setopt(x->h, CURLOPT_URL, url);
 	if (x->method)
 		curl_easy_setopt(x->h, CURLOPT_CUSTOMREQUEST, x->method);
-	if (x->req_body)
+	if (x->req_body) {
 		curl_easy_setopt(x->h, CURLOPT_POSTFIELDS, x->req_body);
+		curl_easy_setopt(x->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->req_len);
+	}
 	if (c->socket_path)
 		curl_easy_setopt(x->h, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
 	curl_easy_setopt(x->h, CURLOPT_NOSIGNAL, 1L);
@@ -362,14 +369,16 @@ int weir_client_send_json(struct weir_client *c, const char *method, const char 
 	json_error_t jerr;
 	int ret;
 
-	*out = NULL;
+	if (out)
+		*out = NULL;
 	if (body && !text) {
 		snprintf(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
 	x.req_body = text;
+	x.req_len = text ? strlen(text) : 0;
 	ret = perform(c, path, &x, c->request_timeout_ns, status, err, err_len);
-	if (!ret && x.body) {
+	if (!ret && out && x.body && x.len) {
 		*out = json_loadb(x.body, x.len, 0, &jerr);
 		if (!*out) {
 			snprintf(err, err_len, "%s: the answer to %s %s is not JSON: %s",

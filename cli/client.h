@@ -42,8 +42,8 @@ int weir_client_get_json(struct weir_client *c, const char *path, long *status, 
 			 char *err, size_t err_len);
 
 /* method (PUT, PATCH, DELETE, POST) path with body (NULL: none) as JSON; the
- * JSON answer of a 2xx in *out (NULL when the answer is empty). Errors as
- * weir_client_get_json().
+ * JSON answer of a 2xx, if any, in *out (NULL when the answer is empty; out
+ * may be NULL). Errors as weir_client_get_json().
  */
 int weir_client_send_json(struct weir_client *c, const char *method, const char *path,
 			  const json_t *body, long *status, json_t **out, char *err,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* weir: the command line client of an agent or the relay. Global options,
- * then a command: observe, status, nodes, endpoints, version, top.
+ * then a command: observe, status, nodes, endpoints, top, lb, prefilter, policy, version.
  */
 #include <signal.h>
 #include <string.h>
@@ -17,6 +17,7 @@ static const struct command commands[] = {
 	{ &weir_cmd_nodes, weir_nodes_main },	  { &weir_cmd_endpoints, weir_endpoints_main },
 	{ &weir_cmd_version, weir_version_main }, { &weir_cmd_top, weir_top_main },
 	{ &weir_cmd_prefilter, weir_prefilter_main }, { &weir_cmd_policy, weir_policy_main },
+	{ &weir_cmd_lb, weir_lb_main },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

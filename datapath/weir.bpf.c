@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Weir's datapath programs: XDP on the node's uplinks, TC ingress and egress
- * on any interface. Each parses the packet, counts it in its flow and in the
- * per-CPU metrics, and leaves through one counted exit.
+ * on any interface. Each parses the packet, load-balances it (XDP: DNAT to a
+ * service's backend; TC egress: reverse NAT of the reply), counts it in its
+ * flow and in the per-CPU metrics, and leaves through one counted exit.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -11,6 +12,28 @@
 #include "lib/account.h"
 #include "lib/prefilter.h"
 #include "lib/policy.h"
+#include "lib/lb_revnat.h"
+
+/* The load balancer (lib/lb.h, lib/lb_revnat.h): DNAT to a service's backend
+ * at XDP, reverse NAT of its replies at TC egress. 0, or minus a drop reason.
+ * WEIR_NO_LB builds the datapath without it (bench/lb's baseline).
+ */
+static __always_inline int lb_stage(struct pkt_view *v, struct weir_pkt *p, __u8 dir, __u8 hook)
+{
+#ifdef WEIR_NO_LB
+	(void)v;
+	(void)p;
+	(void)dir;
+	(void)hook;
+	return 0;
+#else
+	if (hook == WEIR_HOOK_XDP)
+		return lb_xdp(v->ctx, p);
+	if (dir == WEIR_DIR_EGRESS)
+		return lb_tc_revnat(v->ctx, p);
+	return 0;
+#endif
+}
 
 /* Returns the packet's reason code; weir_reason_is_drop() says whether to drop. */
 static __always_inline __u8 weir_handle(struct pkt_view *v, __u8 dir, __u8 hook)
@@ -24,6 +47,8 @@ static __always_inline __u8 weir_handle(struct pkt_view *v, __u8 dir, __u8 hook)
 	p.key.hook = hook;
 
 	ret = parse_packet(v, &p);
+	if (ret == 0)
+		ret = lb_stage(v, &p, dir, hook);
 	if (ret < 0) {
 		reason = -ret;
 		event_emit(WEIR_EV_DROP, &p, reason, v->len_bytes, bpf_ktime_get_coarse_ns());

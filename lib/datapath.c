@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 #include <weir/abi.h>
 #include <weir/prefilter.h>
+#include <weir/lb.h>
 #include "weir.skel.h"
 #include "datapath.h"
 #include "log.h"
@@ -191,6 +192,84 @@ static int pf_exact_size(struct weir_bpf *skel, __u32 n)
 	return 0;
 }
 
+static __u32 or_default(__u32 v, __u32 def)
+{
+	return v ? v : def;
+}
+
+static int map_resize(struct weir_bpf *skel, const char *name, __u32 max_entries)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(skel->obj, name);
+	int err;
+
+	if (!map)
+		return -ENOENT;
+	err = bpf_map__set_max_entries(map, max_entries);
+	if (err)
+		log_err("set map size map=%s max_entries=%u: %s", name, max_entries,
+			strerror(-err));
+	return err;
+}
+
+/* The load balancer's maps: id-indexed arrays get a slot per id plus the
+ * unused slot 0 (include/weir/lb.h).
+ */
+static int lb_maps_size(struct weir_bpf *skel, const struct weir_datapath_opts *opts)
+{
+	static const struct weir_datapath_opts none;
+	__u32 svcs, backends, ct;
+	size_t i;
+	int err;
+
+	if (!opts)
+		opts = &none;
+	svcs = or_default(opts->lb_services_max, WEIR_LB_SERVICES_DEFAULT);
+	backends = or_default(opts->lb_backends_max, WEIR_LB_BACKENDS_DEFAULT);
+	ct = or_default(opts->lb_ct_max, WEIR_LB_CT_DEFAULT);
+	if (svcs == UINT_MAX || backends == UINT_MAX)
+		return -ERANGE;
+	{
+		const struct {
+			const char *name;
+			__u32 max_entries;
+		} sizes[] = {
+			{ WEIR_MAP_LB_SERVICES, svcs },
+			{ WEIR_MAP_LB_MAGLEV, svcs + 1 },
+			{ WEIR_MAP_LB_SVC_STATS, svcs + 1 },
+			{ WEIR_MAP_LB_BACKENDS, backends + 1 },
+			{ WEIR_MAP_LB_BACKEND_STATS, backends + 1 },
+			{ WEIR_MAP_LB_CT, ct },
+			{ WEIR_MAP_LB_REVNAT, ct },
+			{ WEIR_MAP_LB_AFFINITY,
+			  or_default(opts->lb_affinity_max, WEIR_LB_AFFINITY_DEFAULT) },
+		};
+
+		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			err = map_resize(skel, sizes[i].name, sizes[i].max_entries);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+static int lb_config_write(struct weir_datapath *dp, const struct weir_datapath_opts *opts)
+{
+	struct weir_lb_config cfg = {
+		.seed = opts && opts->lb_seed_set ? opts->lb_seed : WEIR_LB_SEED_DEFAULT,
+	};
+	int fd = weir_datapath_map_fd(dp, WEIR_MAP_LB_CONFIG);
+	__u32 key = 0;
+
+	if (fd < 0)
+		return fd;
+	if (bpf_map_update_elem(fd, &key, &cfg, BPF_ANY)) {
+		log_err("write map=%s: %s", WEIR_MAP_LB_CONFIG, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 int weir_datapath_load(struct weir_datapath **dpp, const struct weir_datapath_opts *opts)
 {
 	struct weir_datapath *dp;
@@ -215,6 +294,11 @@ int weir_datapath_load(struct weir_datapath **dpp, const struct weir_datapath_op
 								   WEIR_PF_EXACT_MAX_DEFAULT);
 	if (err)
 		goto err_destroy;
+	err = lb_maps_size(dp->skel, opts);
+	if (err) {
+		log_err("size load-balancer maps: %s", strerror(-err));
+		goto err_destroy;
+	}
 	if (opts && opts->pin_dir) {
 		err = maps_pin_under(dp->skel, opts->pin_dir);
 		if (err) {
@@ -231,6 +315,9 @@ int weir_datapath_load(struct weir_datapath **dpp, const struct weir_datapath_op
 			pinned_mismatch_explain(dp->skel);
 		goto err_destroy;
 	}
+	err = lb_config_write(dp, opts);
+	if (err)
+		goto err_destroy;
 	*dpp = dp;
 	return 0;
 
@@ -568,4 +655,11 @@ const char *weir_datapath_xdp_mode(struct weir_datapath *dp, const char *ifname)
 struct weir_bpf *weir_datapath_skel(struct weir_datapath *dp)
 {
 	return dp->skel;
+}
+
+int weir_datapath_map_fd(struct weir_datapath *dp, const char *name)
+{
+	int fd = bpf_object__find_map_fd_by_name(dp->skel->obj, name);
+
+	return fd < 0 ? -ENOENT : fd;
 }

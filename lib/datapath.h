@@ -25,6 +25,13 @@ struct weir_datapath_opts {
 	const char *pin_dir; /* pin the maps here, reusing maps already pinned; NULL: none */
 	__u32 pf_exact_max;  /* prefilter full-length addresses per family and set;
 			      * 0: WEIR_PF_EXACT_MAX_DEFAULT (include/weir/prefilter.h) */
+	/* Load balancer (include/weir/lb.h); 0: the WEIR_LB_*_DEFAULT. */
+	__u32 lb_services_max; /* services; service ids 1..this */
+	__u32 lb_backends_max; /* backends; backend ids 1..this */
+	__u32 lb_ct_max;       /* conntrack entries, and as many reverse-NAT entries */
+	__u32 lb_affinity_max; /* session-affinity entries */
+	__u32 lb_seed;	       /* Maglev hash seed, the same on every node */
+	bool lb_seed_set;      /* lb_seed is meant, even 0; else WEIR_LB_SEED_DEFAULT */
 };
 
 /* Weir's TC filters sit at a fixed handle and priority, so a restarted agent
@@ -65,5 +72,7 @@ int weir_datapath_read_counters(struct weir_datapath *dp, __u64 *out);
 /* The mode XDP ended up in on ifname ("native", "generic"), or NULL. */
 const char *weir_datapath_xdp_mode(struct weir_datapath *dp, const char *ifname);
 struct weir_bpf *weir_datapath_skel(struct weir_datapath *dp);
+/* The fd of the datapath's map called name (WEIR_MAP_*), or -ENOENT. */
+int weir_datapath_map_fd(struct weir_datapath *dp, const char *name);
 
 #endif /* WEIR_DATAPATH_H */

@@ -114,6 +114,7 @@ void weir_flow_record_put(struct weir_flow_record *r)
 		return;
 	if (r->node_name != inline_name(r))
 		free(r->node_name);
+	free(r->dst_service);
 	weir_endpoint_put(r->src);
 	weir_endpoint_put(r->dst);
 	free(r);

@@ -102,6 +102,12 @@ struct weir_flow_record {
 				    * it, weir_flow_record_set_node_name()) */
 	struct weir_endpoint *src; /* references owned by the record; never NULL once published */
 	struct weir_endpoint *dst;
+	/* Load-balanced flows: the service (Hubble's destination_service.name;
+	 * owned, NULL otherwise) and the backend its address was translated to.
+	 */
+	char *dst_service;
+	uint8_t lb_backend[16];	  /* network order, the record's family */
+	uint16_t lb_backend_port; /* host order; 0: no translation known */
 };
 
 /* A zeroed record with refcnt 1. */

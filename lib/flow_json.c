@@ -360,6 +360,14 @@ static json_t *weir_json(const struct weir_flow_record *r)
 		err |= set(w, "hook", json_string(hook_names[r->hook]));
 	if (r->l3_only)
 		err |= set(w, "l3_only", json_true());
+	if (r->lb_backend_port) {
+		char a[INET6_ADDRSTRLEN];
+
+		err |= set(w, "lb",
+			   json_pack("{s:s,s:i}", "backend",
+				     weir_addr_str(r->family, r->lb_backend, a, sizeof(a)),
+				     "backend_port", (int)r->lb_backend_port));
+	}
 	/* a protocol the l4 object cannot name */
 	if (r->proto && !l4_name(r->proto))
 		err |= set(w, "protocol", json_integer(r->proto));
@@ -417,6 +425,8 @@ json_t *weir_flow_record_to_json(const struct weir_flow_record *r)
 		err |= set_nonempty(flow, "source", endpoint_json(r->src));
 	if (r->dst)
 		err |= set_nonempty(flow, "destination", endpoint_json(r->dst));
+	if (r->dst_service)
+		err |= set(flow, "destination_service", json_pack("{s:s}", "name", r->dst_service));
 	err |= set(flow, "Type", json_string("L3_L4"));
 	if (node)
 		err |= set(flow, "node_name", json_str(node));
@@ -1356,6 +1366,39 @@ static int iface_from_json(struct dec *d, const json_t *flow, struct weir_flow_r
 	return 0;
 }
 
+/* weir.lb: {"backend": IP, "backend_port": N}, in the record's family. */
+static int lb_from_json(struct dec *d, const json_t *w, struct weir_flow_record *r)
+{
+	const json_t *lb = NULL;
+	const char *ip = NULL;
+	uint64_t port = 0;
+	int err;
+
+	err = get_obj(d, w, "lb", "weir.lb", &lb);
+	if (err || !lb)
+		return err;
+	err = get_str(d, lb, "backend", "weir.lb.backend", &ip);
+	err = err ?: get_uint(d, lb, "backend_port", "weir.lb.backend_port", UINT16_MAX, &port);
+	if (err)
+		return err;
+	if (ip && inet_pton(r->family == 6 ? AF_INET6 : AF_INET, ip, r->lb_backend) != 1)
+		return bad(d, "weir.lb.backend", "not an IPv%u address: \"%.46s\"", r->family, ip);
+	r->lb_backend_port = (uint16_t)port;
+	return 0;
+}
+
+/* destination_service: Hubble's Service {name, namespace}; the name is kept. */
+static int service_from_json(struct dec *d, const json_t *flow, struct weir_flow_record *r)
+{
+	const json_t *svc = NULL;
+	const char *name = NULL;
+	int err;
+
+	err = get_obj(d, flow, "destination_service", "destination_service", &svc);
+	err = err ?: get_str(d, svc, "name", "destination_service.name", &name);
+	return err ?: dup_str(d, "destination_service.name", name, &r->dst_service);
+}
+
 static int weir_from_json(struct dec *d, const json_t *flow, struct weir_flow_record *r)
 {
 	unsigned int type = 0, end = 0, hook = 0;
@@ -1382,6 +1425,7 @@ static int weir_from_json(struct dec *d, const json_t *flow, struct weir_flow_re
 	err = err ?: get_enum(d, w, "hook", "weir.hook", parse_hook, WEIR_HOOK_MAX - 1, &hook);
 	err = err ?: get_bool(d, w, "l3_only", "weir.l3_only", &l3);
 	err = err ?: get_uint(d, w, "protocol", "weir.protocol", UINT8_MAX, &proto);
+	err = err ?: lb_from_json(d, w, r);
 	if (err)
 		return err;
 	r->type = (enum weir_record_type)type;
@@ -1495,6 +1539,7 @@ int weir_flow_record_from_json(const json_t *j, struct weir_flow_record **out, c
 	ret = ret ?: endpoint_from_json(&d, flow, "source", &r->src);
 	ret = ret ?: endpoint_from_json(&d, flow, "destination", &r->dst);
 	ret = ret ?: iface_from_json(&d, flow, r);
+	ret = ret ?: service_from_json(&d, flow, r);
 	ret = ret ?: weir_from_json(&d, flow, r);
 	if (ret) {
 		weir_flow_record_put(r);

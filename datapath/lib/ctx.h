@@ -20,6 +20,7 @@ struct pkt_view {
 	void *data_end;
 	__u32 len_bytes; /* whole frame; may exceed data_end - data at TC */
 	__u32 ifindex;
+	void *ctx; /* the program's struct xdp_md or struct __sk_buff */
 };
 
 static __always_inline void xdp_view(struct xdp_md *ctx, struct pkt_view *v)
@@ -28,6 +29,7 @@ static __always_inline void xdp_view(struct xdp_md *ctx, struct pkt_view *v)
 	v->data_end = (void *)(long)ctx->data_end;
 	v->len_bytes = v->data_end - v->data;
 	v->ifindex = ctx->ingress_ifindex;
+	v->ctx = ctx;
 }
 
 static __always_inline void skb_view(struct __sk_buff *skb, struct pkt_view *v)
@@ -40,6 +42,7 @@ static __always_inline void skb_view(struct __sk_buff *skb, struct pkt_view *v)
 	v->data_end = (void *)(long)skb->data_end;
 	v->len_bytes = skb->len;
 	v->ifindex = skb->ifindex;
+	v->ctx = skb;
 }
 
 #endif /* WEIR_DP_CTX_H */

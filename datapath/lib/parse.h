@@ -62,6 +62,8 @@ struct weir_pkt {
 	__u8 is_frag;	 /* part of a fragmented datagram */
 	__u8 frag_first; /* ... and the fragment at offset 0 */
 	__u8 pad[2];
+	__u16 l3_off; /* IP header, bytes from the start of the frame */
+	__u16 l4_off; /* L4 header (after IPv4 options or IPv6 extensions) */
 };
 
 struct cursor {
@@ -306,6 +308,7 @@ static __always_inline int parse_packet(struct pkt_view *v, struct weir_pkt *p)
 	ret = parse_l2(&c, &proto);
 	if (ret)
 		return ret;
+	p->l3_off = c.pos - c.data;
 	if (proto == bpf_htons(ETH_P_IP))
 		ret = parse_ipv4(&c, p, &l4_len_bytes);
 	else if (proto == bpf_htons(ETH_P_IPV6))
@@ -314,6 +317,7 @@ static __always_inline int parse_packet(struct pkt_view *v, struct weir_pkt *p)
 		return WEIR_REASON_UNPARSED_L2;
 	if (ret)
 		return ret;
+	p->l4_off = c.pos - c.data;
 	if (p->is_frag && !p->frag_first)
 		return 0; /* ports come from the first fragment, see account.h */
 	return parse_l4(&c, p, l4_len_bytes);

@@ -33,7 +33,12 @@
 	X(POLICY_DENIED,		  133, "Policy denied")			\
 	X(INVALID_PACKET_DROPPED,	  134, "invalid packet: bad IP version, IHL or length") \
 	X(CT_TRUNCATED_OR_INVALID_HEADER, 135, "truncated or invalid header")	\
+	X(ERROR_WRITING_TO_PACKET,	  141, "rewriting the packet (NAT) failed") \
+	X(ERROR_WHILE_CORRECTING_L3_CHECKSUM, 153, "updating the IPv4 header checksum failed") \
+	X(ERROR_WHILE_CORRECTING_L4_CHECKSUM, 154, "updating the TCP or UDP checksum failed") \
 	X(INVALID_IPV6_EXTENSION_HEADER,  156, "too many or malformed IPv6 extension headers") \
+	X(IP_FRAGMENTATION_NOT_SUPPORTED, 157, "fragment to a load-balanced service") \
+	X(SERVICE_BACKEND_NOT_FOUND,	  158, "service has no usable backend") \
 	X(PREFILTER_DENIED,		  240, "source address on the XDP prefilter deny list")
 /* clang-format on */
 

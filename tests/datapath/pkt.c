@@ -228,3 +228,73 @@ struct weir_flow_key pkt_flow_key(const struct pkt_spec *s, __u32 ifindex, __u8 
 	}
 	return k;
 }
+
+static __u32 sum16(__u32 sum, const __u8 *b, __u32 len)
+{
+	__u32 i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += b[i] << 8 | b[i + 1];
+	if (len & 1)
+		sum += b[len - 1] << 8;
+	return sum;
+}
+
+static __u16 fold(__u32 sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+/* The one's complement sum (host order) of the pseudo-header and the L4 bytes. */
+static __u16 l4_sum(const struct pkt *p, int family, __u8 proto)
+{
+	const __u8 *l3 = p->buf + p->l3_off;
+	__u32 l4_len, sum = 0;
+
+	if (family == 4) {
+		const struct iphdr *ip = (const void *)l3;
+
+		l4_len = ntohs(ip->tot_len) - (p->l4_off - p->l3_off);
+		sum = sum16(sum, l3 + 12, 8); /* source and destination */
+	} else {
+		l4_len = ntohs(((const struct ipv6hdr *)l3)->payload_len) -
+			 (p->l4_off - p->l3_off - 40);
+		sum = sum16(sum, l3 + 8, 32);
+		sum += l4_len >> 16;
+	}
+	sum += proto;
+	sum += l4_len & 0xffff;
+	sum = sum16(sum, p->buf + p->l4_off, l4_len);
+	return fold(sum);
+}
+
+static __u32 l4_csum_off(__u8 proto)
+{
+	return proto == IPPROTO_TCP ? 16 : 6;
+}
+
+void pkt_l4_csum_fill(struct pkt *p, int family, __u8 proto)
+{
+	__u8 *c = p->buf + p->l4_off + l4_csum_off(proto);
+	__u16 v;
+
+	c[0] = c[1] = 0;
+	v = ~l4_sum(p, family, proto);
+	if (proto == IPPROTO_UDP && !v)
+		v = 0xffff;
+	c[0] = v >> 8;
+	c[1] = v & 0xff;
+}
+
+bool pkt_csums_ok(const struct pkt *p, int family, __u8 proto)
+{
+	const __u8 *c = p->buf + p->l4_off + l4_csum_off(proto);
+
+	if (family == 4 && ip_csum(p->buf + p->l3_off, (p->buf[p->l3_off] & 0xf) * 4))
+		return false;
+	if (proto == IPPROTO_UDP && family == 4 && !c[0] && !c[1])
+		return true;
+	return l4_sum(p, family, proto) == 0xffff;
+}

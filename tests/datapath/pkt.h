@@ -49,4 +49,14 @@ void pkt_build(const struct pkt_spec *s, struct pkt *p);
 /* The flow key the datapath should derive for s. */
 struct weir_flow_key pkt_flow_key(const struct pkt_spec *s, __u32 ifindex, __u8 dir, __u8 hook);
 
+/* TCP and UDP checksums, computed from scratch over the pseudo-header and
+ * the L4 bytes of a packet whose l3_off and l4_off are set (pkt_build sets
+ * them; pkt_build leaves the L4 checksum 0).
+ */
+void pkt_l4_csum_fill(struct pkt *p, int family, __u8 proto);
+/* Whether the IPv4 header checksum and the TCP/UDP checksum verify; a UDP
+ * checksum 0 in IPv4 ("none") verifies.
+ */
+bool pkt_csums_ok(const struct pkt *p, int family, __u8 proto);
+
 #endif /* WEIR_TEST_PKT_H */
