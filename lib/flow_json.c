@@ -426,7 +426,7 @@ json_t *weir_flow_record_to_json(const struct weir_flow_record *r)
 	if (r->dst)
 		err |= set_nonempty(flow, "destination", endpoint_json(r->dst));
 	if (r->dst_service)
-		err |= set(flow, "destination_service", json_pack("{s:s}", "name", r->dst_service));
+		err |= set(flow, "destination_service", json_pack("{s:o}", "name", json_str(r->dst_service)));
 	err |= set(flow, "Type", json_string("L3_L4"));
 	if (node)
 		err |= set(flow, "node_name", json_str(node));
@@ -841,6 +841,16 @@ static void w_weir(struct weir_json_buf *b, const struct weir_flow_record *r, bo
 		W_WEIR_KEY("l3_only");
 		weir_json_lit(b, "true");
 	}
+	if (r->lb_backend_port) {
+		char a[INET6_ADDRSTRLEN];
+
+		W_WEIR_KEY("lb");
+		weir_json_lit(b, "{\"backend\":");
+		w_cstr(b, addr_text(r->family, r->lb_backend, a, sizeof(a)));
+		weir_json_lit(b, ",\"backend_port\":");
+		weir_json_u64(b, r->lb_backend_port);
+		weir_json_char(b, '}');
+	}
 	if (r->proto && !l4_name(r->proto)) {
 		W_WEIR_KEY("protocol");
 		weir_json_u64(b, r->proto);
@@ -894,6 +904,12 @@ int weir_flow_record_write_json(const struct weir_flow_record *r, struct weir_js
 		w_endpoint(b, r->src, "source", strlen("source"), &first);
 	if (r->dst)
 		w_endpoint(b, r->dst, "destination", strlen("destination"), &first);
+	if (r->dst_service) {
+		W_KEY(b, &first, "destination_service");
+		weir_json_lit(b, "{\"name\":");
+		w_ctext(b, r->dst_service);
+		weir_json_char(b, '}');
+	}
 	W_KEY(b, &first, "Type");
 	weir_json_lit(b, "\"L3_L4\"");
 	if (node) {

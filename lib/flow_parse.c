@@ -723,6 +723,56 @@ static bool iface_obj(struct cur *c, struct weir_flow_record *r)
 	return m == 0;
 }
 
+/* weir.lb: {"backend": IP, "backend_port": N}, in the record's family (IP,
+ * which the writer puts before weir).
+ */
+static bool lb_obj(struct cur *c, struct weir_flow_record *r)
+{
+	bool first = true, have_ip = false;
+	struct slice k, ip = { 0 };
+	char buf[TEXT_MAX];
+	uint32_t seen = 0;
+	uint64_t port = 0;
+	int m;
+
+	if (!punct(c, '{'))
+		return false;
+	while ((m = member(c, &first, &k)) > 0) {
+		if (KEY_IS(k, "backend") && once(&seen, 1) && str(c, &ip))
+			have_ip = true;
+		else if (!(KEY_IS(k, "backend_port") && once(&seen, 2) &&
+			   uint_max(c, UINT16_MAX, &port)))
+			return false;
+	}
+	if (m < 0)
+		return false;
+	if (have_ip && (!cstr(&ip, buf) ||
+			inet_pton(r->family == 6 ? AF_INET6 : AF_INET, buf, r->lb_backend) != 1))
+		return false;
+	r->lb_backend_port = (uint16_t)port;
+	return true;
+}
+
+/* destination_service: {"name": NAME}, the one field kept. */
+static bool service_obj(struct cur *c, struct weir_flow_record *r)
+{
+	bool first = true, ok = true;
+	struct slice k, name = { 0 };
+	uint32_t seen = 0;
+	int m;
+
+	if (!punct(c, '{'))
+		return false;
+	while ((m = member(c, &first, &k)) > 0) {
+		if (!(KEY_IS(k, "name") && once(&seen, 1) && str(c, &name)))
+			return false;
+	}
+	if (m < 0 || (name.n && memchr(name.s, '\0', name.n)))
+		return false;
+	r->dst_service = dup_slice(&name, &ok);
+	return ok;
+}
+
 static bool weir_obj(struct cur *c, struct weir_flow_record *r)
 {
 	unsigned int type = 0, end = 0, hook = 0;
@@ -759,6 +809,8 @@ static bool weir_obj(struct cur *c, struct weir_flow_record *r)
 			ok = boolean(c, &l3);
 		else if (KEY_IS(k, "protocol") && once(&seen, 1024))
 			ok = uint_max(c, UINT8_MAX, &proto);
+		else if (KEY_IS(k, "lb") && once(&seen, 2048))
+			ok = lb_obj(c, r);
 		else
 			ok = false;
 		if (!ok)
@@ -834,6 +886,8 @@ static bool flow_obj(struct cur *c, struct weir_endpoint_cache *cache, struct we
 			v.have_reply = true;
 		} else if (KEY_IS(k, "interface") && once(&seen, 8192)) {
 			ok = iface_obj(c, r);
+		} else if (KEY_IS(k, "destination_service") && once(&seen, 65536)) {
+			ok = service_obj(c, r);
 		} else if (KEY_IS(k, "weir") && once(&seen, 32768)) {
 			ok = weir_obj(c, r);
 			have_weir = true;

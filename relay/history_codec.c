@@ -7,6 +7,9 @@
  *   u8 type, end_reason, icmp_type, icmp_code, hook
  *   endpoint src, endpoint dst:
  *     u8 identity; varint n_labels, strings; string workload_name, workload_kind, node_name
+ *   then, for load-balanced flows (rows written before have nothing more):
+ *     string dst_service; varint lb_backend_port; if the port is not 0, the
+ *     backend address (4 or 16 bytes, the record's family)
  * A string is varint (length + 1) then its bytes; 0 is NULL. The endpoints'
  * namespace and pod name are columns ("" for none).
  */
@@ -139,6 +142,12 @@ int weir_history_bind(sqlite3_stmt *stmt, const struct weir_flow_record *r,
 	put_u8(&b, r->hook);
 	put_endpoint(&b, r->src);
 	put_endpoint(&b, r->dst);
+	if (r->dst_service || r->lb_backend_port) {
+		put_str(&b, r->dst_service);
+		put_varint(&b, r->lb_backend_port);
+		if (r->lb_backend_port)
+			put_bytes(&b, r->lb_backend, alen);
+	}
 	if (b.oom) {
 		free(b.p);
 		return -ENOMEM;
@@ -348,6 +357,22 @@ int weir_history_decode(sqlite3_stmt *stmt, struct weir_flow_record **out)
 	err = b.bad ? -EINVAL : 0;
 	err = err ?: get_endpoint(&b, stmt, 17, &r->src);
 	err = err ?: get_endpoint(&b, stmt, 19, &r->dst);
+	if (!err && b.off < b.len) {
+		size_t alen = r->family == 4 ? 4 : 16;
+
+		err = get_str(&b, &r->dst_service);
+		r->lb_backend_port = (uint16_t)get_varint(&b);
+		if (!err && r->lb_backend_port) {
+			if (b.bad || alen > b.len - b.off) {
+				err = -EINVAL;
+			} else {
+				memcpy(r->lb_backend, b.p + b.off, alen);
+				b.off += alen;
+			}
+		}
+		if (!err && b.bad)
+			err = -EINVAL;
+	}
 out:
 	if (err) {
 		/* a published record never has NULL endpoints */

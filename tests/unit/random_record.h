@@ -244,6 +244,15 @@ static struct weir_flow_record *random_record(void)
 	r->reply_packets = random_u64();
 	r->reply_bytes = random_u64();
 	r->node_name = maybe_string();
+	/* load-balanced: the service and the backend it was translated to */
+	if ((r->family == 4 || r->family == 6) && !rnd_below(4)) {
+		r->dst_service = maybe_string();
+		for (i = 0; i < 16; i++)
+			r->lb_backend[i] = (uint8_t)rnd();
+		if (r->family == 4)
+			memset(r->lb_backend + 4, 0, 12);
+		r->lb_backend_port = (uint16_t)rnd();
+	}
 	r->src = random_endpoint();
 	r->dst = random_endpoint();
 	return r;

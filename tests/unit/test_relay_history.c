@@ -143,8 +143,17 @@ static void records_survive_a_restart(void **state)
 	size_t n, i;
 
 	(void)state;
-	for (i = 0; i < 1000; i++)
-		add(h, rec(i + 1, T0 + i, "front", "db", 5432, T0, i));
+	for (i = 0; i < 1000; i++) {
+		struct weir_flow_record *r = rec(i + 1, T0 + i, "front", "db", 5432, T0, i);
+
+		if (i % 2) { /* load-balanced: the service and the backend */
+			r->dst_service = strdup("web");
+			r->lb_backend[0] = 10;
+			r->lb_backend[3] = 7;
+			r->lb_backend_port = 8080;
+		}
+		add(h, r);
+	}
 	/* close commits what is queued */
 	weir_history_close(h);
 	h = open_db(true, 0, 0);
@@ -163,6 +172,11 @@ static void records_survive_a_restart(void **state)
 	assert_int_equal(v[999]->reply_bytes, 9990);
 	assert_int_equal(v[999]->first_seen_ns, T0);
 	assert_int_equal(v[999]->daddr[3], 2);
+	assert_string_equal(v[999]->dst_service, "web");
+	assert_int_equal(v[999]->lb_backend[3], 7);
+	assert_int_equal(v[999]->lb_backend_port, 8080);
+	assert_null(v[998]->dst_service);
+	assert_int_equal(v[998]->lb_backend_port, 0);
 	for (i = 0; i < n; i++)
 		weir_flow_record_put(v[i]);
 	free(v);
