@@ -161,7 +161,7 @@ int weir_prefilter_main(struct weir_common *common, int argc, char **argv)
 		ret = usage_error("add: give one or more CIDRs");
 	else if (!strcmp(sub, "delete") && (n < 2) == !cfg.all)
 		ret = usage_error("delete: give one or more CIDRs, or --all");
-	else if (strcmp(sub, "list") && strcmp(sub, "add") && strcmp(sub, "delete"))
+	else if (strcmp(sub, "list") != 0 && strcmp(sub, "add") != 0 && strcmp(sub, "delete") != 0)
 		ret = usage_error("unknown subcommand: list, add or delete");
 	if (ret) {
 		free(args);

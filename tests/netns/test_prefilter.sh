@@ -115,10 +115,10 @@ ns_bg _ p1 "$T_TMP/listener6" nc -6 -l -k -n 8080
 sleep 0.3
 
 # --- before: everything reaches the pod -------------------------------------------------------
-t_check "before the list: $BAD pings the pod" reaches "$BAD" "$POD"
-t_check "before the list: $BAD6 pings the pod" reaches "$BAD6" "$POD6"
-t_check "before the list: $BAD connects to the pod" connects "$BAD" "$POD"
-t_check "before the list: $BAD6 connects to the pod" connects "$BAD6" "$POD6"
+t_check "before the list: $BAD pings the pod" wait_for 5 reaches "$BAD" "$POD"
+t_check "before the list: $BAD6 pings the pod" wait_for 5 reaches "$BAD6" "$POD6"
+t_check "before the list: $BAD connects to the pod" wait_for 5 connects "$BAD" "$POD"
+t_check "before the list: $BAD6 connects to the pod" wait_for 5 connects "$BAD6" "$POD6"
 t_is "the list starts empty" "$(w prefilter list -o json | jq -c .deny)" "[]"
 
 # --- deny: the bad /28 and the bad v6 address --------------------------------------------------
@@ -209,12 +209,12 @@ t_check "after a restart $BAD is still dropped" bash -c "! ip netns exec $(ns_na
 
 # --- delete ---------------------------------------------------------------------------------------
 t_check "weir prefilter delete the /28" w prefilter delete 10.204.1.0/28
-t_check "deleted: $BAD pings the pod again" reaches "$BAD" "$POD"
+t_check "deleted: $BAD pings the pod again" wait_for 5 reaches "$BAD" "$POD"
 t_check "$BAD6 is still denied" bash -c "! ip netns exec $(ns_name ext) ping -c 1 -W 1 -I $BAD6 $POD6"
 out=$(w prefilter delete 10.204.1.0/28 2>&1)
 t_is "deleting what is not on the list fails" "$?:$(grep -c 'not on the deny list' <<<"$out")" "1:1"
 t_check "weir prefilter delete --all" w prefilter delete --all
-t_check "emptied: $BAD6 pings the pod again" reaches "$BAD6" "$POD6"
+t_check "emptied: $BAD6 pings the pod again" wait_for 5 reaches "$BAD6" "$POD6"
 t_is "the list is empty" "$(api /v1/prefilter | jq -c .deny)" "[]"
 
 t_done
