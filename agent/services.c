@@ -16,6 +16,7 @@
 #include "log.h"
 #include "maglev.h"
 #include "services.h"
+#include "state_file.h"
 #include <weir/lb.h>
 
 #define STATE_VERSION 1
@@ -419,12 +420,11 @@ static json_t *state_json(struct weir_services *s)
 	return root;
 }
 
-/* Replaces the state file (write, fsync, rename): never half a file. */
+/* Replaces the state file whole (lib/state_file.c): never half a file. */
 static void state_save(struct weir_services *s)
 {
-	char tmp[PATH_MAX], *slash;
 	json_t *root;
-	int err = 0;
+	int err;
 
 	if (!s->state_file)
 		return;
@@ -433,22 +433,11 @@ static void state_save(struct weir_services *s)
 		log_err("lb: state file path=%s not written: out of memory", s->state_file);
 		return;
 	}
-	snprintf(tmp, sizeof(tmp), "%s", s->state_file);
-	slash = strrchr(tmp, '/');
-	if (slash && slash != tmp) {
-		*slash = '\0';
-		if (mkdir(tmp, 0700) && errno != EEXIST)
-			log_warn("lb: create state dir path=%s: %s", tmp, strerror(errno));
-	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", s->state_file);
-	if (json_dump_file(root, tmp, JSON_COMPACT) || rename(tmp, s->state_file))
-		err = -errno;
+	err = weir_state_file_write(s->state_file, root, JSON_COMPACT);
 	json_decref(root);
-	if (err) {
+	if (err)
 		log_err("lb: write state file path=%s: %s: services will not survive a restart",
 			s->state_file, strerror(-err));
-		unlink(tmp);
-	}
 }
 
 /* Makes the runtime of a new or replaced service: ids kept by address and

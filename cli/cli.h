@@ -61,6 +61,9 @@ int weir_prefilter_main(struct weir_common *common, int argc, char **argv);
 extern const struct weir_cmd weir_cmd_policy;
 int weir_policy_main(struct weir_common *common, int argc, char **argv);
 
+/* The string member key of o, or "" when it is absent or not a string. */
+const char *weir_json_str_of(const json_t *o, const char *key);
+
 /* A duration for humans, as kubectl shows ages: "45s", "5m10s", "3h4m", "2d3h". */
 char *weir_age(uint64_t ns, char *buf, size_t len);
 

@@ -88,6 +88,33 @@ char *weir_client_escape(const char *s)
 	return copy;
 }
 
+int weir_client_query_add(FILE *q, const char *key, const char *value, bool *first)
+{
+	char *v = weir_client_escape(value);
+
+	if (!v)
+		return -ENOMEM;
+	fprintf(q, "%c%s=%s", *first ? '?' : '&', key, v);
+	*first = false;
+	free(v);
+	return 0;
+}
+
+int weir_client_query_add_json(FILE *q, const char *key, const json_t *list, bool *first)
+{
+	char *text;
+	int ret;
+
+	if (!list)
+		return 0;
+	text = json_dumps(list, JSON_COMPACT);
+	if (!text)
+		return -ENOMEM;
+	ret = weir_client_query_add(q, key, text, first);
+	free(text);
+	return ret;
+}
+
 /* One transfer. */
 struct xfer {
 	struct weir_client *c;

@@ -9,8 +9,10 @@
 #define WEIR_CLI_CLIENT_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <jansson.h>
 
 #define WEIR_DEFAULT_SOCKET "/run/weir/agent.sock"
@@ -32,6 +34,14 @@ void weir_client_release(struct weir_client *c);
 
 /* Percent-encodes s for a query string; free() the result. NULL: no memory. */
 char *weir_client_escape(const char *s);
+
+/* Appends key=value (value percent-encoded) to the query string being
+ * written to q: '?' before the first (*first, then cleared), '&' after.
+ * weir_client_query_add_json() appends list's compact JSON; nothing for NULL.
+ * 0 or -ENOMEM.
+ */
+int weir_client_query_add(FILE *q, const char *key, const char *value, bool *first);
+int weir_client_query_add_json(FILE *q, const char *key, const json_t *list, bool *first);
 
 /* GET path: the JSON body of a 2xx answer in *out. Errors: -ECONNREFUSED,
  * -ENOENT (no socket), -EACCES, -EHOSTUNREACH, -ETIMEDOUT, -ECONNRESET,

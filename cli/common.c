@@ -103,3 +103,10 @@ char *weir_age(uint64_t ns, char *buf, size_t len)
 			 (unsigned long long)(s / 3600 % 24));
 	return buf;
 }
+
+const char *weir_json_str_of(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : "";
+}

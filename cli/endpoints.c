@@ -30,13 +30,6 @@ const struct weir_cmd weir_cmd_endpoints = {
 	.opts = endpoints_opts,
 };
 
-static const char *str_of(const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-
-	return json_is_string(v) ? json_string_value(v) : "";
-}
-
 /* Appends "a,b" or "k=v,k=v" of an array or object of strings to buf. */
 static void join(const json_t *v, char *buf, size_t len)
 {
@@ -86,15 +79,16 @@ static int endpoints_print(const json_t *list)
 		join(json_object_get(ep, "ips"), ips, sizeof(ips));
 		join(json_object_get(ep, "labels"), labels, sizeof(labels));
 		if (json_is_object(w))
-			snprintf(workload, sizeof(workload), "%s%s%s", str_of(w, "kind"),
-				 *str_of(w, "kind") ? "/" : "", str_of(w, "name"));
-		cells[0] = str_of(ep, "namespace");
-		cells[1] = str_of(ep, "pod_name");
+			snprintf(workload, sizeof(workload), "%s%s%s", weir_json_str_of(w, "kind"),
+				 *weir_json_str_of(w, "kind") ? "/" : "",
+				 weir_json_str_of(w, "name"));
+		cells[0] = weir_json_str_of(ep, "namespace");
+		cells[1] = weir_json_str_of(ep, "pod_name");
 		cells[2] = ips;
 		cells[3] = labels;
 		cells[4] = workload;
-		cells[5] = str_of(ep, "node_name");
-		cells[6] = str_of(ep, "source");
+		cells[5] = weir_json_str_of(ep, "node_name");
+		cells[6] = weir_json_str_of(ep, "source");
 		ret = weir_table_add(t, cells, 7);
 	}
 	if (!ret)

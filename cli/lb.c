@@ -83,13 +83,6 @@ const struct weir_cmd weir_cmd_lb = {
 
 #define ARGS_MAX 6
 
-static const char *str_of(const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-
-	return json_is_string(v) ? json_string_value(v) : "";
-}
-
 static uint64_t stat_of(const json_t *o, const char *key)
 {
 	const json_t *v = json_object_get(json_object_get(o, "stats"), key);
@@ -158,20 +151,20 @@ static int list_print(const json_t *services)
 		char front[96], back[96], w[16], n[24], p[24], by[24], a[24];
 		const char *cells[10];
 
-		hostport(str_of(svc, "vip"), json_integer_value(json_object_get(svc, "port")),
-			 front, sizeof(front));
+		hostport(weir_json_str_of(svc, "vip"),
+			 json_integer_value(json_object_get(svc, "port")), front, sizeof(front));
 		snprintf(front + strlen(front), sizeof(front) - strlen(front), "/%s",
-			 str_of(svc, "protocol"));
+			 weir_json_str_of(svc, "protocol"));
 		snprintf(n, sizeof(n), "%" PRIu64, stat_of(svc, "new_flows"));
 		snprintf(p, sizeof(p), "%" PRIu64, stat_of(svc, "packets"));
 		snprintf(by, sizeof(by), "%" PRIu64, stat_of(svc, "bytes"));
 		snprintf(a, sizeof(a), "%" PRIu64, stat_of(svc, "active_flows"));
-		cells[0] = str_of(svc, "name");
+		cells[0] = weir_json_str_of(svc, "name");
 		cells[1] = front;
 		cells[2] = "*";
 		cells[3] = "";
 		cells[4] = "";
-		cells[5] = str_of(json_object_get(svc, "health"), "type");
+		cells[5] = weir_json_str_of(json_object_get(svc, "health"), "type");
 		cells[6] = n;
 		cells[7] = p;
 		cells[8] = by;
@@ -179,8 +172,9 @@ static int list_print(const json_t *services)
 		ret = ret ?: weir_table_add(t, cells, 10);
 		json_array_foreach(json_object_get(svc, "backends"), j, b)
 		{
-			hostport(str_of(b, "ip"), json_integer_value(json_object_get(b, "port")),
-				 back, sizeof(back));
+			hostport(weir_json_str_of(b, "ip"),
+				 json_integer_value(json_object_get(b, "port")), back,
+				 sizeof(back));
 			snprintf(w, sizeof(w), "%" JSON_INTEGER_FORMAT,
 				 json_integer_value(json_object_get(b, "weight")));
 			snprintf(n, sizeof(n), "%" PRIu64, stat_of(b, "new_flows"));
@@ -191,8 +185,8 @@ static int list_print(const json_t *services)
 			cells[1] = "";
 			cells[2] = back;
 			cells[3] = w;
-			cells[4] = str_of(b, "state");
-			cells[5] = str_of(b, "health");
+			cells[4] = weir_json_str_of(b, "state");
+			cells[5] = weir_json_str_of(b, "health");
 			ret = ret ?: weir_table_add(t, cells, 10);
 		}
 	}
@@ -307,7 +301,7 @@ static int lb_add(struct weir_client *c, const struct lb_cfg *cfg, int argc, cha
 		doc = read_file_doc(cfg->file);
 		if (!doc)
 			return -EINVAL;
-		ret = put(c, str_of(doc, "name"), doc);
+		ret = put(c, weir_json_str_of(doc, "name"), doc);
 		json_decref(doc);
 		return ret;
 	}
@@ -395,7 +389,7 @@ static int lb_backend(struct weir_client *c, const struct lb_cfg *cfg, const cha
 	json_array_foreach(arr, i, b)
 	{
 		/* Compare addresses, not spellings ("fd00::01" is "fd00::1"). */
-		if (inet_pton(family, str_of(b, "ip"), a2) != 1 ||
+		if (inet_pton(family, weir_json_str_of(b, "ip"), a2) != 1 ||
 		    json_integer_value(json_object_get(b, "port")) != port)
 			continue;
 		inet_ntop(family, a2, have, sizeof(have));

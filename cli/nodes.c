@@ -57,13 +57,6 @@ static bool u64_of(const json_t *o, const char *key, uint64_t *out)
 	return false;
 }
 
-static const char *str_of(const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-
-	return json_is_string(v) && *json_string_value(v) ? json_string_value(v) : NULL;
-}
-
 /* Hubble's relay NodeState, by name (with or without NODE_) or number. */
 static const char *state_of(const json_t *node)
 {
@@ -118,28 +111,28 @@ static int node_row(struct weir_table *t, const json_t *node, uint64_t now)
 			snprintf(flows + strlen(flows), sizeof(flows) - strlen(flows), " (%.2f%%)",
 				 (double)num / (double)max * 100);
 	}
-	if (str_of(node, "last_contact") &&
-	    !weir_time_parse_rfc3339(str_of(node, "last_contact"), &at)) {
+	if (weir_json_str_of(node, "last_contact") &&
+	    !weir_time_parse_rfc3339(weir_json_str_of(node, "last_contact"), &at)) {
 		char age_s[32];
 
 		weir_age(now > at ? now - at : 0, age_s, sizeof(age_s));
 		snprintf(contact, sizeof(contact), "%s ago", age_s);
 	}
-	cells[0] = str_of(node, "name") ?: "N/A";
+	cells[0] = weir_json_str_of(node, "name") ?: "N/A";
 	cells[1] = state_of(node);
-	cells[2] = str_of(node, "address") ?: "N/A";
+	cells[2] = weir_json_str_of(node, "address") ?: "N/A";
 	cells[3] = age;
 	cells[4] = rate;
 	cells[5] = flows;
 	cells[6] = contact;
-	cells[7] = str_of(node, "last_error") ?: str_of(node, "error") ?: "";
+	cells[7] = weir_json_str_of(node, "last_error") ?: weir_json_str_of(node, "error") ?: "";
 	return weir_table_add(t, cells, 8);
 }
 
 static int by_name(const void *a, const void *b)
 {
-	const char *x = str_of(*(json_t *const *)a, "name") ?: "";
-	const char *y = str_of(*(json_t *const *)b, "name") ?: "";
+	const char *x = weir_json_str_of(*(json_t *const *)a, "name") ?: "";
+	const char *y = weir_json_str_of(*(json_t *const *)b, "name") ?: "";
 
 	return strcmp(x, y);
 }

@@ -259,33 +259,6 @@ static int print(struct observe *ob, const json_t *resp)
 
 /* ---- from a server ---- */
 
-static int add_param(FILE *q, const char *key, const char *value, bool *first)
-{
-	char *v = weir_client_escape(value);
-
-	if (!v)
-		return -ENOMEM;
-	fprintf(q, "%c%s=%s", *first ? '?' : '&', key, v);
-	*first = false;
-	free(v);
-	return 0;
-}
-
-static int add_list(FILE *q, const char *key, const json_t *list, bool *first)
-{
-	char *text;
-	int ret;
-
-	if (!list)
-		return 0;
-	text = json_dumps(list, JSON_COMPACT);
-	if (!text)
-		return -ENOMEM;
-	ret = add_param(q, key, text, first);
-	free(text);
-	return ret;
-}
-
 /* GET /v1/flows with Hubble's GetFlowsRequest fields in the query string. */
 static char *flows_path(const struct observe *ob)
 {
@@ -301,20 +274,20 @@ static char *flows_path(const struct observe *ob)
 	fputs("/v1/flows", q);
 	if (ob->number) {
 		snprintf(num, sizeof(num), "%llu", (unsigned long long)ob->number);
-		ret = add_param(q, "number", num, &first);
+		ret = weir_client_query_add(q, "number", num, &first);
 	}
 	if (!ret && ob->first)
-		ret = add_param(q, "first", "1", &first);
+		ret = weir_client_query_add(q, "first", "1", &first);
 	if (!ret && ob->cfg.follow)
-		ret = add_param(q, "follow", "1", &first);
+		ret = weir_client_query_add(q, "follow", "1", &first);
 	if (!ret && ob->since_ns)
-		ret = add_param(q, "since", weir_time_format(ob->since_ns, since, sizeof(since)),
-				&first);
+		ret = weir_client_query_add(
+			q, "since", weir_time_format(ob->since_ns, since, sizeof(since)), &first);
 	if (!ret && ob->until_ns)
-		ret = add_param(q, "until", weir_time_format(ob->until_ns, until, sizeof(until)),
-				&first);
-	ret = ret ?: add_list(q, "allowlist", ob->allow, &first);
-	ret = ret ?: add_list(q, "denylist", ob->deny, &first);
+		ret = weir_client_query_add(
+			q, "until", weir_time_format(ob->until_ns, until, sizeof(until)), &first);
+	ret = ret ?: weir_client_query_add_json(q, "allowlist", ob->allow, &first);
+	ret = ret ?: weir_client_query_add_json(q, "denylist", ob->deny, &first);
 	if (fclose(q) || ret) {
 		free(path);
 		return NULL;

@@ -39,13 +39,6 @@ const struct weir_cmd weir_cmd_policy = {
 	.opts = policy_opts,
 };
 
-static const char *str_of(const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-
-	return json_is_string(v) ? json_string_value(v) : "";
-}
-
 /* "app=db,tier=x" of a labels object, or "ns/pod". */
 static void endpoint_text(const json_t *ep, char *buf, size_t len)
 {
@@ -55,11 +48,12 @@ static void endpoint_text(const json_t *ep, char *buf, size_t len)
 
 	buf[0] = '\0';
 	if (json_object_get(ep, "pod")) {
-		snprintf(buf, len, "%s/%s", str_of(ep, "namespace"), str_of(ep, "pod"));
+		snprintf(buf, len, "%s/%s", weir_json_str_of(ep, "namespace"),
+			 weir_json_str_of(ep, "pod"));
 		return;
 	}
-	if (*str_of(ep, "namespace"))
-		n += (size_t)snprintf(buf, len, "%s:", str_of(ep, "namespace"));
+	if (*weir_json_str_of(ep, "namespace"))
+		n += (size_t)snprintf(buf, len, "%s:", weir_json_str_of(ep, "namespace"));
 	json_object_foreach((json_t *)labels, key, v)
 	{
 		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s=%s",
@@ -74,7 +68,8 @@ static void dir_text(const json_t *d, char *buf, size_t len)
 		snprintf(buf, len, "-");
 		return;
 	}
-	snprintf(buf, len, "%s, %zu rules", *str_of(d, "default") ? str_of(d, "default") : "allow",
+	snprintf(buf, len, "%s, %zu rules",
+		 *weir_json_str_of(d, "default") ? weir_json_str_of(d, "default") : "allow",
 		 json_array_size(json_object_get(d, "rules")));
 }
 
@@ -92,9 +87,11 @@ static int list_print(const json_t *doc)
 	json_array_foreach(json_object_get(doc, "policies"), i, p)
 	{
 		char ep[512], in[64], out[64];
-		const char *cells[5] = { str_of(p, "name"), ep,
-					 *str_of(p, "mode") ? str_of(p, "mode") : "enforce", in,
-					 out };
+		const char *cells[5] = { weir_json_str_of(p, "name"), ep,
+					 *weir_json_str_of(p, "mode") ?
+						 weir_json_str_of(p, "mode") :
+						 "enforce",
+					 in, out };
 
 		if (ret)
 			break;

@@ -37,13 +37,6 @@ const struct weir_cmd weir_cmd_prefilter = {
 	.opts = prefilter_opts,
 };
 
-static const char *str_of(const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-
-	return json_is_string(v) ? json_string_value(v) : "";
-}
-
 static int list_print(const json_t *doc)
 {
 	static const char *const head[] = { "CIDR", "PACKETS", "BYTES" };
@@ -58,7 +51,7 @@ static int list_print(const json_t *doc)
 	json_array_foreach(json_object_get(doc, "hits"), i, h)
 	{
 		char packets[32], bytes[32];
-		const char *cells[3] = { str_of(h, "cidr"), packets, bytes };
+		const char *cells[3] = { weir_json_str_of(h, "cidr"), packets, bytes };
 
 		if (ret)
 			break;

@@ -110,33 +110,6 @@ static int usage(const char *fmt, const char *what)
 	return WEIR_EXIT_USAGE;
 }
 
-static int add_param(FILE *q, const char *key, const char *value, bool *first)
-{
-	char *v = weir_client_escape(value);
-
-	if (!v)
-		return -ENOMEM;
-	fprintf(q, "%c%s=%s", *first ? '?' : '&', key, v);
-	*first = false;
-	free(v);
-	return 0;
-}
-
-static int add_list(FILE *q, const char *key, const json_t *list, bool *first)
-{
-	char *text;
-	int ret;
-
-	if (!list)
-		return 0;
-	text = json_dumps(list, JSON_COMPACT);
-	if (!text)
-		return -ENOMEM;
-	ret = add_param(q, key, text, first);
-	free(text);
-	return ret;
-}
-
 static uint64_t u64_of(const json_t *o, const char *key)
 {
 	const json_t *v = json_object_get(o, key);
@@ -258,20 +231,27 @@ static char *top_path(const struct top_cfg *c, uint64_t since, uint64_t until, c
 	if (!q)
 		return NULL;
 	fputs("/v1/flows/aggregate", q);
-	ret = add_param(q, "by", c->by ? c->by : c->dropped ? DROPPED_BY : TALKERS_BY, &first);
+	ret = weir_client_query_add(q, "by",
+				    c->by      ? c->by :
+				    c->dropped ? DROPPED_BY :
+						 TALKERS_BY,
+				    &first);
 	ret = ret   ?:
-		      add_param(q, "order",
-				c->order   ? c->order :
-				c->dropped ? "packets" :
-					     "bytes",
-				&first);
+		      weir_client_query_add(q, "order",
+					    c->order   ? c->order :
+					    c->dropped ? "packets" :
+							 "bytes",
+					    &first);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)(c->limit ? c->limit : 10));
-	ret = ret ?: add_param(q, "limit", num, &first);
-	ret = ret ?: add_param(q, "since", weir_time_format(since, ts, sizeof(ts)), &first);
+	ret = ret ?: weir_client_query_add(q, "limit", num, &first);
+	ret = ret   ?:
+		      weir_client_query_add(q, "since", weir_time_format(since, ts, sizeof(ts)),
+					    &first);
 	if (!ret && until)
-		ret = add_param(q, "until", weir_time_format(until, ts, sizeof(ts)), &first);
-	ret = ret ?: add_list(q, "allowlist", allow, &first);
-	ret = ret ?: add_list(q, "denylist", deny, &first);
+		ret = weir_client_query_add(q, "until", weir_time_format(until, ts, sizeof(ts)),
+					    &first);
+	ret = ret ?: weir_client_query_add_json(q, "allowlist", allow, &first);
+	ret = ret ?: weir_client_query_add_json(q, "denylist", deny, &first);
 	if (fclose(q) || ret) {
 		free(path);
 		return NULL;

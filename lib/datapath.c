@@ -20,6 +20,7 @@
 #include <weir/lb.h>
 #include "weir.skel.h"
 #include "datapath.h"
+#include "state_file.h"
 #include "log.h"
 
 #define WEIR_ATTACH_MAX 256 /* interfaces one datapath attaches to */
@@ -59,26 +60,6 @@ static bool private_mount_ns(void)
 	       self.st_ino != init.st_ino;
 }
 
-static int mkdir_p(const char *dir)
-{
-	char path[PATH_MAX];
-	size_t i;
-
-	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	for (i = 1; path[i]; i++) {
-		if (path[i] != '/')
-			continue;
-		path[i] = '\0';
-		if (mkdir(path, 0700) && errno != EEXIST)
-			return -errno;
-		path[i] = '/';
-	}
-	if (mkdir(path, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int weir_bpffs_prepare(const char *dir)
 {
 	char parent[PATH_MAX];
@@ -108,7 +89,7 @@ int weir_bpffs_prepare(const char *dir)
 		else
 			log_info("mounted bpffs path=/sys/fs/bpf");
 	}
-	err = mkdir_p(dir);
+	err = weir_mkdir_p(dir, 0700);
 	if (err)
 		log_err("create pin directory path=%s: %s", dir, strerror(-err));
 	return err;

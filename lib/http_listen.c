@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include "http_priv.h"
+#include "state_file.h"
 #include "log.h"
 
 int weir_http_listen_tcp(const char *listen_addr, int *out)
@@ -76,30 +77,6 @@ int weir_http_listen_tcp(const char *listen_addr, int *out)
 	return 0;
 }
 
-static int mkdir_parents(const char *path)
-{
-	char dir[PATH_MAX];
-	char *p;
-
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
-		return -ENAMETOOLONG;
-	p = strrchr(dir, '/');
-	if (!p || p == dir)
-		return 0;
-	*p = '\0';
-	for (p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* A socket file nobody answers on is left from an earlier run: remove it.
  * One that answers belongs to a running server; anything else is not ours.
  */
@@ -140,7 +117,7 @@ int weir_http_listen_unix(const char *path, const char *name, int *out)
 		return -ENAMETOOLONG;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
-	err = mkdir_parents(path);
+	err = weir_mkdir_parents(path, 0755);
 	if (err) {
 		log_err("http: create the directory of %s: %s", path, strerror(-err));
 		return err;
