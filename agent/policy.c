@@ -2,14 +2,12 @@
 /* The endpoint policy engine: documents in, ipcache and policy maps out. */
 #define _GNU_SOURCE /* asprintf */
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include "endpoints.h"
@@ -17,6 +15,7 @@
 #include "log.h"
 #include "policy.h"
 #include "policy_doc.h"
+#include "state_file.h"
 
 #define STATE_VERSION 1
 
@@ -379,26 +378,6 @@ void weir_policy_engine_resync(void *engine)
 
 /* --- state file --------------------------------------------------------- */
 
-static int mkdir_p(const char *dir)
-{
-	char path[PATH_MAX];
-	size_t i;
-
-	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	for (i = 1; path[i]; i++) {
-		if (path[i] != '/')
-			continue;
-		path[i] = '\0';
-		if (mkdir(path, 0700) && errno != EEXIST)
-			return -errno;
-		path[i] = '/';
-	}
-	if (mkdir(path, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static json_t *policies_json(const struct weir_policy_engine *e)
 {
 	json_t *arr = json_array();
@@ -413,34 +392,22 @@ static json_t *policies_json(const struct weir_policy_engine *e)
 	return arr;
 }
 
-/* Written aside and renamed over: a crash leaves the old file or the new. */
+/* Written aside, fsynced and renamed over (state_file.h): a crash leaves the
+ * old file or the new.
+ */
 static int state_save(struct weir_policy_engine *e)
 {
-	char tmp[PATH_MAX + 8], dir[PATH_MAX], *slash;
 	json_t *root;
 	int err;
 
 	if (!e->state_path)
 		return 0;
-	snprintf(dir, sizeof(dir), "%s", e->state_path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		err = mkdir_p(dir);
-		if (err) {
-			log_err("policy: state dir=%s: %s", dir, strerror(-err));
-			return err;
-		}
-	}
 	root = json_pack("{s:i,s:o,s:o}", "version", STATE_VERSION, "policies", policies_json(e),
 			 "identities", weir_identities_to_json(e->ids));
 	if (!root)
 		return -ENOMEM;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", e->state_path);
-	err = json_dump_file(root, tmp, JSON_INDENT(1)) ? -EIO : 0;
+	err = weir_state_file_write(e->state_path, root);
 	json_decref(root);
-	if (!err && rename(tmp, e->state_path))
-		err = -errno;
 	if (err)
 		log_err("policy: state file path=%s not written: %s", e->state_path,
 			strerror(-err));
@@ -687,8 +654,11 @@ static int state_load(struct weir_policy_engine *e)
 		return 0;
 	root = json_load_file(e->state_path, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
-		log_err("policy: state file path=%s unreadable, starting without policies: %s",
-			e->state_path, jerr.text);
+		ret = weir_state_file_set_aside(e->state_path);
+		log_err("policy: state file path=%s unreadable, starting without policies: %s; %s",
+			e->state_path, jerr.text,
+			ret ? strerror(-ret) : "moved aside to " WEIR_POLICY_STATE_FILE
+					       WEIR_STATE_FILE_BAD_SUFFIX);
 		return 0;
 	}
 	ret = weir_identities_from_json(e->ids, json_object_get(root, "identities"));
