@@ -114,8 +114,9 @@ static int state_load(struct weir_endpoints_state *st, json_t **root, const json
 		log_err("endpoints: state file path=%s is damaged (%s): %s; starting without "
 			"registrations",
 			st->path, err,
-			moved ? strerror(-moved) : "moved aside to " WEIR_ENDPOINTS_STATE_FILE
-						   WEIR_STATE_FILE_BAD_SUFFIX);
+			moved ? strerror(-moved) :
+				"moved aside to " WEIR_ENDPOINTS_STATE_FILE
+					WEIR_STATE_FILE_BAD_SUFFIX);
 	} else if (ret) {
 		log_err("endpoints: state file not read, starting without registrations: %s", err);
 	}
@@ -148,9 +149,10 @@ int weir_endpoints_state_restore(struct weir_endpoints_state *st, struct weir_en
 	{
 		iface = json_string_value(json_object_get(doc, "interface"));
 		if (iface && exists && !exists(ctx, iface)) {
-			log_warn("endpoints: registration dropped namespace=%s pod=%s: its "
-				 "interface=%s is gone (the pod went away while the agent was down)",
-				 doc_str(doc, "namespace"), doc_str(doc, "pod_name"), iface);
+			log_warn(
+				"endpoints: registration dropped namespace=%s pod=%s: its "
+				"interface=%s is gone (the pod went away while the agent was down)",
+				doc_str(doc, "namespace"), doc_str(doc, "pod_name"), iface);
 			dropped++;
 			continue;
 		}

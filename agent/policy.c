@@ -657,8 +657,8 @@ static int state_load(struct weir_policy_engine *e)
 		ret = weir_state_file_set_aside(e->state_path);
 		log_err("policy: state file path=%s unreadable, starting without policies: %s; %s",
 			e->state_path, jerr.text,
-			ret ? strerror(-ret) : "moved aside to " WEIR_POLICY_STATE_FILE
-					       WEIR_STATE_FILE_BAD_SUFFIX);
+			ret ? strerror(-ret) :
+			      "moved aside to " WEIR_POLICY_STATE_FILE WEIR_STATE_FILE_BAD_SUFFIX);
 		return 0;
 	}
 	ret = weir_identities_from_json(e->ids, json_object_get(root, "identities"));

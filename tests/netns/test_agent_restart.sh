@@ -28,6 +28,7 @@ GW=10.212.0.1 WEB=10.212.0.11 OTHER=10.212.0.12 DB=10.212.0.13 GONE=10.212.0.14
 SOCK=$T_TMP/agent.sock
 STATE=$T_TMP/state
 STATE_FILE=$STATE/endpoints.json
+# shellcheck disable=SC2034 # set by ns_bg; killed at exit
 AGENT='' httpd='' # set by ns_bg
 
 bpffs_mount || t_bail "a bpffs for the pinned maps"

@@ -26,13 +26,13 @@
 #define NODE	"node-a"
 #define ERR_LEN 256
 
-#define CART                                                                                  \
-	"{\"ips\": [\"10.1.0.5\", \"fd00:1::5\"], \"namespace\": \"shop\", "                 \
-	"\"pod_name\": \"cart-1\", \"labels\": {\"app\": \"cart\"}, "                         \
-	"\"workload\": {\"name\": \"cart\", \"kind\": \"Deployment\"}, "                      \
+#define CART                                                                 \
+	"{\"ips\": [\"10.1.0.5\", \"fd00:1::5\"], \"namespace\": \"shop\", " \
+	"\"pod_name\": \"cart-1\", \"labels\": {\"app\": \"cart\"}, "        \
+	"\"workload\": {\"name\": \"cart\", \"kind\": \"Deployment\"}, "     \
 	"\"interface\": \"veth-cart\", \"container_id\": \"c0ffee\", \"pod_uid\": \"u-1\"}"
-#define DB                                                                                    \
-	"{\"ips\": [\"10.1.0.6\"], \"namespace\": \"shop\", \"pod_name\": \"db-0\", "          \
+#define DB                                                                            \
+	"{\"ips\": [\"10.1.0.6\"], \"namespace\": \"shop\", \"pod_name\": \"db-0\", " \
 	"\"interface\": \"veth-db\"}"
 #define PLAIN "{\"ips\": [\"10.1.0.7\"], \"namespace\": \"ops\", \"pod_name\": \"job-1\"}"
 
@@ -116,7 +116,7 @@ static size_t file_pods(const char *path, char *names, size_t len)
 {
 	json_error_t jerr;
 	json_t *root = json_load_file(path, 0, &jerr), *doc;
-	size_t i, n;
+	size_t i, n, used;
 
 	assert_non_null(root);
 	assert_int_equal(json_integer_value(json_object_get(root, "version")),
@@ -124,9 +124,9 @@ static size_t file_pods(const char *path, char *names, size_t len)
 	names[0] = '\0';
 	json_array_foreach(json_object_get(root, "endpoints"), i, doc)
 	{
-		strncat(names, json_string_value(json_object_get(doc, "pod_name")),
-			len - strlen(names) - 2);
-		strcat(names, " ");
+		used = strlen(names);
+		snprintf(names + used, len - used, "%s ",
+			 json_string_value(json_object_get(doc, "pod_name")));
 	}
 	n = json_array_size(json_object_get(root, "endpoints"));
 	json_decref(root);
@@ -188,9 +188,9 @@ static void round_trip_keeps_every_field(void **state)
 	after = weir_endpoints_registrations(again);
 	assert_int_equal(json_array_size(after), 3);
 	assert_true(json_equal(before, after));
-	assert_string_equal(json_string_value(json_object_get(json_array_get(after, 0),
-							       "container_id")),
-			    "c0ffee");
+	assert_string_equal(
+		json_string_value(json_object_get(json_array_get(after, 0), "container_id")),
+		"c0ffee");
 	assert_string_equal(pod_of(again, "10.1.0.5"), "cart-1");
 	assert_string_equal(pod_of(again, "10.1.0.7"), "job-1");
 	json_decref(before);
@@ -210,16 +210,16 @@ static void every_change_is_written(void **state)
 	reg(f->eps, DB);
 	assert_int_equal(file_pods(f->path, names, sizeof(names)), 2);
 	assert_string_equal(names, "cart-1 db-0 ");
-	assert_int_equal(weir_endpoints_unregister_container(f->eps, "shop", "cart-1", "c0ffee",
-							     NULL, 0),
-			 0);
+	assert_int_equal(
+		weir_endpoints_unregister_container(f->eps, "shop", "cart-1", "c0ffee", NULL, 0),
+		0);
 	assert_int_equal(file_pods(f->path, names, sizeof(names)), 1);
 	assert_string_equal(names, "db-0 ");
 	/* A stale DEL (an earlier container) changes nothing, the file neither. */
 	reg(f->eps, CART);
-	assert_int_equal(weir_endpoints_unregister_container(f->eps, "shop", "cart-1", "old",
-							     NULL, 0),
-			 -ESTALE);
+	assert_int_equal(
+		weir_endpoints_unregister_container(f->eps, "shop", "cart-1", "old", NULL, 0),
+		-ESTALE);
 	assert_int_equal(file_pods(f->path, names, sizeof(names)), 2);
 	assert_string_equal(names, "db-0 cart-1 ");
 	assert_int_equal(weir_endpoints_unregister(f->eps, "shop", "cart-1"), 0);
@@ -294,13 +294,13 @@ static void no_file_is_no_registrations(void **state)
 static void damaged_file_is_moved_aside(void **state)
 {
 	static const char *const damaged[] = {
-		"{\"version\": 1, \"endpoints\": [{\"ips\": [\"10.1", /* torn */
-		"",						      /* empty */
-		"[]",						      /* not an object */
-		"{\"version\": 99, \"endpoints\": []}",		      /* unknown version */
-		"{\"version\": 1, \"endpoints\": {}}",		      /* not a list */
-		"{\"version\": 1, \"version\": 1, \"endpoints\": []}",   /* duplicate key */
-		"\x7f\x45\x4c\x46\x02\x01",			      /* not text */
+		"{\"version\": 1, \"endpoints\": [{\"ips\": [\"10.1",  /* torn */
+		"",						       /* empty */
+		"[]",						       /* not an object */
+		"{\"version\": 99, \"endpoints\": []}",		       /* unknown version */
+		"{\"version\": 1, \"endpoints\": {}}",		       /* not a list */
+		"{\"version\": 1, \"version\": 1, \"endpoints\": []}", /* duplicate key */
+		"\x7f\x45\x4c\x46\x02\x01",			       /* not text */
 	};
 	struct fixture *f = *state;
 	struct weir_endpoints *again;
