@@ -89,7 +89,7 @@ static const struct weir_opt opts[] = {
 	OPT("k8s-watch-timeout", U32, k8s_watch_timeout_s, "SECONDS",
 	    "the API server ends each pod watch after this; it is then resumed (300)"),
 	OPT("state-dir", STR, state_dir, "DIR",
-	    "where endpoint policies are kept across restarts (" WEIR_AGENT_STATE_DEFAULT ")"),
+	    "what outlives a restart: policies, pod registrations (" WEIR_AGENT_STATE_DEFAULT ")"),
 	OPT("lb-services-max", U32, lb_services_max, "N", "load-balancer services (65536)"),
 	OPT("lb-backends-max", U32, lb_backends_max, "N",
 	    "load-balancer backends, all services together (65536)"),

@@ -66,6 +66,8 @@ struct weir_endpoints {
 	void *gone_ctx;
 	weir_endpoints_change_fn change_fn;
 	void *change_ctx;
+	weir_endpoints_reg_fn reg_fn; /* under update_lock */
+	void *reg_ctx;
 };
 
 static const char *const source_names[WEIR_EP_SRC_MAX] = {
@@ -486,6 +488,15 @@ struct weir_endpoint *weir_endpoints_lookup(struct weir_endpoints *eps, uint8_t 
 	return ep;
 }
 
+/* After a change of source rank, under update_lock: the registrations'
+ * follower (their state file) sees the changes in the order they were made.
+ */
+static void registrations_changed(struct weir_endpoints *eps, unsigned int rank)
+{
+	if (rank == WEIR_EP_SRC_API && eps->reg_fn)
+		eps->reg_fn(eps->reg_ctx, eps);
+}
+
 /* Adds or replaces the pod's entry of source rank. */
 static int upsert(struct weir_endpoints *eps, unsigned int rank, const json_t *doc, char *err,
 		  size_t err_len)
@@ -501,6 +512,8 @@ static int upsert(struct weir_endpoints *eps, unsigned int rank, const json_t *d
 	log_debug("endpoint %s namespace=%s pod=%s ips=%zu source=%s", old ? "updated" : "added",
 		  e->ep->namespace, e->ep->pod_name, e->n_ips, source_names[rank]);
 	ret = commit(eps, &old, old ? 1 : 0, &e, 1);
+	if (!ret)
+		registrations_changed(eps, rank);
 	pthread_mutex_unlock(&eps->update_lock);
 	if (ret) {
 		entry_free(e);
@@ -533,6 +546,8 @@ static int remove_pod(struct weir_endpoints *eps, unsigned int rank, const char 
 		if (iface && iface_len && old->reg.interface)
 			snprintf(iface, iface_len, "%s", old->reg.interface);
 		ret = commit(eps, &old, 1, NULL, 0);
+		if (!ret)
+			registrations_changed(eps, rank);
 	}
 	pthread_mutex_unlock(&eps->update_lock);
 	if (!ret)
@@ -896,33 +911,58 @@ err:
 	log_err("endpoint cache: host addresses not updated n=%zu: %s", n, strerror(ENOMEM));
 }
 
-json_t *weir_endpoints_to_json(struct weir_endpoints *eps)
+/* The documents of sources [first, last] into arr, each with its "source"
+ * when with_source; under the read lock. 0, or -1 when out of memory.
+ */
+static int sources_json(struct weir_endpoints *eps, json_t *arr, unsigned int first,
+			unsigned int last, bool with_source)
 {
-	json_t *arr = json_array(), *doc;
 	const struct entry *e;
-	int failed = !arr;
 	unsigned int rank;
+	json_t *doc;
 
-	pthread_rwlock_rdlock(&eps->lock);
-	for (rank = 0; rank < WEIR_EP_SRC_MAX && !failed; rank++) {
-		for (e = eps->src[rank].head; e && !failed; e = e->next) {
+	for (rank = first; rank <= last; rank++) {
+		for (e = eps->src[rank].head; e; e = e->next) {
 			doc = weir_endpoint_doc_json(e->ep, e->ips, e->n_ips);
 			if (!doc || weir_endpoint_reg_json(doc, &e->reg) ||
-			    json_object_set_new(doc, "source", json_string(source_names[rank]))) {
+			    (with_source &&
+			     json_object_set_new(doc, "source", json_string(source_names[rank])))) {
 				json_decref(doc);
-				failed = 1;
-			} else {
-				/* Takes doc, also when it fails. */
-				failed = json_array_append_new(arr, doc);
+				return -1;
 			}
+			/* Takes doc, also when it fails. */
+			if (json_array_append_new(arr, doc))
+				return -1;
 		}
 	}
+	return 0;
+}
+
+static json_t *endpoints_json(struct weir_endpoints *eps, unsigned int first, unsigned int last,
+			      bool with_source)
+{
+	json_t *arr = json_array();
+	int failed = !arr;
+
+	pthread_rwlock_rdlock(&eps->lock);
+	if (!failed)
+		failed = sources_json(eps, arr, first, last, with_source);
 	pthread_rwlock_unlock(&eps->lock);
 	if (failed) {
 		json_decref(arr);
 		return NULL;
 	}
 	return arr;
+}
+
+json_t *weir_endpoints_to_json(struct weir_endpoints *eps)
+{
+	return endpoints_json(eps, 0, WEIR_EP_SRC_MAX - 1, true);
+}
+
+json_t *weir_endpoints_registrations(struct weir_endpoints *eps)
+{
+	return endpoints_json(eps, WEIR_EP_SRC_API, WEIR_EP_SRC_API, false);
 }
 
 size_t weir_endpoints_count(struct weir_endpoints *eps)
@@ -949,6 +989,15 @@ void weir_endpoints_on_change(struct weir_endpoints *eps, weir_endpoints_change_
 	eps->change_fn = fn;
 	eps->change_ctx = ctx;
 	pthread_rwlock_unlock(&eps->lock);
+}
+
+void weir_endpoints_on_registrations(struct weir_endpoints *eps, weir_endpoints_reg_fn fn,
+				     void *ctx)
+{
+	pthread_mutex_lock(&eps->update_lock);
+	eps->reg_fn = fn;
+	eps->reg_ctx = ctx;
+	pthread_mutex_unlock(&eps->update_lock);
 }
 
 static void addrs_of(const struct weir_endpoints *eps, const struct entry *e,

@@ -90,6 +90,19 @@ void weir_endpoints_set_host(struct weir_endpoints *eps, const struct weir_addr 
 /* Every endpoint, for GET /v1/endpoints: [{doc..., "source": "api"}, ...]. */
 json_t *weir_endpoints_to_json(struct weir_endpoints *eps);
 
+/* The API registrations, each as POST /v1/endpoints took it (interface,
+ * container_id and pod_uid included, no "source"): what the state file keeps.
+ */
+json_t *weir_endpoints_registrations(struct weir_endpoints *eps);
+
+/* Called after every change of the API registrations (register, unregister),
+ * one at a time and in the order of the changes, outside the cache's lock: fn
+ * may read the cache (weir_endpoints_registrations), not update it.
+ */
+typedef void (*weir_endpoints_reg_fn)(void *ctx, struct weir_endpoints *eps);
+void weir_endpoints_on_registrations(struct weir_endpoints *eps, weir_endpoints_reg_fn fn,
+				     void *ctx);
+
 /* How many endpoints the sources hold, all together (what to_json lists). */
 size_t weir_endpoints_count(struct weir_endpoints *eps);
 

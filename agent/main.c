@@ -24,6 +24,7 @@
 #include "assembler.h"
 #include "datapath.h"
 #include "endpoints.h"
+#include "endpoints_state.h"
 #include "exporters.h"
 #include "http.h"
 #include "k8s_watch.h"
@@ -56,6 +57,7 @@ struct daemon {
 	struct weir_netlink *nl;
 	struct weir_http *http;
 	struct weir_lb_health *lb_health;
+	struct weir_endpoints_state *eps_state; /* registrations across restarts, or NULL */
 	int epfd, sigfd, timerfd, inofd;
 	uint64_t last_netns_scan_ns;
 };
@@ -156,6 +158,60 @@ static int on_attach_request(void *ctx, const char *ifname, bool attach)
 	if (!err)
 		weir_assembler_set_ifname(d->a.assembler, ifindex, ifname, true);
 	return err;
+}
+
+static bool iface_exists(void *ctx, const char *ifname)
+{
+	(void)ctx;
+	return if_nametoindex(ifname) != 0;
+}
+
+/* The registrations of the last run, before anything resolves endpoints (the
+ * policy engine's first sync, the flows), then written on every change. A
+ * registration whose interface went away while the agent was down is dropped:
+ * the pod's DEL went with it.
+ */
+static int registrations_restore(struct daemon *d)
+{
+	const char *dir = d->a.cfg.state_dir;
+	int n;
+
+	if (!dir || !*dir) {
+		log_info("endpoints: no --state-dir: registrations are not kept across restarts");
+		return 0;
+	}
+	n = weir_endpoints_state_new(&d->eps_state, dir);
+	n = n ?: weir_endpoints_state_restore(d->eps_state, d->a.endpoints, iface_exists, NULL);
+	if (n < 0)
+		return n;
+	weir_endpoints_state_follow(d->eps_state, d->a.endpoints);
+	return 0;
+}
+
+/* TC back on the restored registrations' interfaces, as their ADD had it. */
+static void registrations_attach(struct daemon *d)
+{
+	json_t *regs = weir_endpoints_registrations(d->a.endpoints), *doc;
+	const char *iface;
+	size_t i;
+	int err;
+
+	json_array_foreach(regs, i, doc)
+	{
+		iface = json_string_value(json_object_get(doc, "interface"));
+		if (!iface)
+			continue;
+		err = on_attach_request(d, iface, true);
+		if (err)
+			log_err("endpoints: tc not attached again namespace=%s pod=%s interface=%s: "
+				"%s",
+				json_string_value(json_object_get(doc, "namespace")),
+				json_string_value(json_object_get(doc, "pod_name")), iface,
+				strerror(-err));
+		else
+			log_info("endpoints: tc attached again interface=%s", iface);
+	}
+	json_decref(regs);
 }
 
 static const struct weir_netlink_ops netlink_ops = {
@@ -438,6 +494,9 @@ static int setup(struct daemon *d)
 	if (err)
 		return err;
 	weir_endpoints_on_gone(a->endpoints, on_pod_gone, a);
+	err = registrations_restore(d);
+	if (err)
+		return err;
 	if (a->cfg.endpoints_file) {
 		err = endpoints_reload(d);
 		err = err ?: endpoints_watch(d);
@@ -481,6 +540,8 @@ static int setup(struct daemon *d)
 	};
 	err = weir_assembler_new(&a->assembler, &ao);
 	err = err ?: weir_pod_attach_new(&a->pod_attach);
+	if (!err)
+		registrations_attach(d);
 	err = err ?: weir_netlink_open(&d->nl, &netlink_ops, d);
 	err = err ?: weir_netlink_sync(d->nl);
 	err = err ?: weir_http_start(a, &d->http);
@@ -513,6 +574,7 @@ static void teardown(struct daemon *d)
 	weir_policy_engine_free(a->policy);
 	weir_services_free(a->services);
 	weir_endpoints_free(a->endpoints);
+	weir_endpoints_state_free(d->eps_state);
 	weir_metrics_free(a->metrics);
 	weir_store_free(a->store);
 	if (d->epfd >= 0)

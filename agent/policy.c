@@ -2,14 +2,12 @@
 /* The endpoint policy engine: documents in, ipcache and policy maps out. */
 #define _GNU_SOURCE /* asprintf */
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include "endpoints.h"
@@ -654,8 +652,11 @@ static int state_load(struct weir_policy_engine *e)
 		return 0;
 	root = json_load_file(e->state_path, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
-		log_err("policy: state file path=%s unreadable, starting without policies: %s",
-			e->state_path, jerr.text);
+		ret = weir_state_file_set_aside(e->state_path);
+		log_err("policy: state file path=%s unreadable, starting without policies: %s; %s",
+			e->state_path, jerr.text,
+			ret ? strerror(-ret) :
+			      "moved aside to " WEIR_POLICY_STATE_FILE WEIR_STATE_FILE_BAD_SUFFIX);
 		return 0;
 	}
 	ret = weir_identities_from_json(e->ids, json_object_get(root, "identities"));

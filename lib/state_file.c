@@ -100,3 +100,33 @@ int weir_state_file_write(const char *path, const json_t *root, size_t flags)
 	}
 	return dir_sync(path);
 }
+
+int weir_state_file_read(const char *path, json_t **root, char *err, size_t err_len)
+{
+	json_error_t jerr;
+	FILE *f;
+	int ret;
+
+	f = fopen(path, "re");
+	if (!f) {
+		ret = -errno;
+		snprintf(err, err_len, "%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	*root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+	fclose(f);
+	if (!*root) {
+		snprintf(err, err_len, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int weir_state_file_set_aside(const char *path)
+{
+	char bad[PATH_MAX];
+
+	if (snprintf(bad, sizeof(bad), "%s" WEIR_STATE_FILE_BAD_SUFFIX, path) >= (int)sizeof(bad))
+		return -ENAMETOOLONG;
+	return rename(path, bad) ? -errno : 0;
+}

@@ -108,6 +108,8 @@ def check_agent():
     need(host.get("/sys/fs/bpf") == "/sys/fs/bpf", "agent: bpffs mounted")
     need(host.get("/host/proc") == "/proc", "agent: the host's /proc mounted")
     need(host.get("/run/netns") == "/run/netns", "agent: /run/netns mounted")
+    need(host.get("/var/lib/weir") == "/var/lib/weir",
+         "agent: /var/lib/weir mounted from the host (state survives the pod)")
     need(host.get("/run/weir") == "/run/weir", "agent: its socket's directory is the host's")
     need(mounts.get("/etc/weir", {}).get("configMap", {}).get("name") == "weir-config",
          "agent: config from the ConfigMap")

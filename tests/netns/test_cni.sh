@@ -31,8 +31,8 @@ bpffs_mount || t_bail "a bpffs for the pinned maps"
 ns_add node pod1 pod2 || t_bail "namespaces"
 
 ns_bg AGENT node "$T_TMP/agent.log" "$agent" --node-name node-a --tc-pattern 'nomatch-*' \
-	--pin-dir "$T_BPFFS/weir" --socket "$SOCK" --listen '' --sweep-interval 200 \
-	--active-timeout 2 --idle-timeout 3
+	--pin-dir "$T_BPFFS/weir" --state-dir "$T_TMP/state" --socket "$SOCK" --listen '' \
+	--sweep-interval 200 --active-timeout 2 --idle-timeout 3
 wait_for 5 curl -sf --unix-socket "$SOCK" http://agent/v1/status ||
 	t_bail "the agent starts" "$(cat "$T_TMP/agent.log.err")"
 
