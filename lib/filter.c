@@ -975,6 +975,30 @@ static bool ports_match(const uint16_t *ports, size_t n, const struct weir_flow_
 	return false;
 }
 
+/* Names are short: compared inline, byte by byte, up to the first
+ * difference (a NUL differs from any other byte, so neither string is read
+ * past its end), cheaper than calls to strcmp() and strncmp() for every
+ * record of a scan.
+ */
+static inline bool str_eq(const char *a, const char *b)
+{
+	while (*a && *a == *b) {
+		a++;
+		b++;
+	}
+	return *a == *b;
+}
+
+static inline bool has_prefix(const char *s, const char *prefix, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] != prefix[i])
+			return false;
+	return true;
+}
+
 /* Hubble: the namespace must be equal (an empty one is any), the pod name
  * start with the prefix.
  */
@@ -986,9 +1010,10 @@ static bool pods_match(const struct pod *pods, size_t n, const struct weir_endpo
 
 	if (!*ns && !*name)
 		return false;
+	/* the name first: more selective than the namespace */
 	for (i = 0; i < n; i++)
-		if ((!pods[i].ns[0] || !strcmp(pods[i].ns, ns)) &&
-		    !strncmp(pods[i].prefix, name, pods[i].prefix_len))
+		if (has_prefix(name, pods[i].prefix, pods[i].prefix_len) &&
+		    (!pods[i].ns[0] || str_eq(pods[i].ns, ns)))
 			return true;
 	return false;
 }
@@ -1118,7 +1143,7 @@ static bool svcs_match(const struct svc *svcs, size_t n, const char *name)
 	if (!name)
 		return false;
 	for (i = 0; i < n; i++)
-		if (!svcs[i].ns[0] && !strncmp(svcs[i].prefix, name, svcs[i].prefix_len))
+		if (!svcs[i].ns[0] && has_prefix(name, svcs[i].prefix, svcs[i].prefix_len))
 			return true;
 	return false;
 }
@@ -1133,9 +1158,8 @@ static bool workloads_match(const struct workload *wls, size_t n, const struct w
 	if (!ep || (!ep->workload_name && !ep->workload_kind))
 		return false;
 	for (i = 0; i < n; i++)
-		if ((!wls[i].kind ||
-		     (ep->workload_kind && !strcmp(wls[i].kind, ep->workload_kind))) &&
-		    (!wls[i].name || (ep->workload_name && !strcmp(wls[i].name, ep->workload_name))))
+		if ((!wls[i].kind || (ep->workload_kind && str_eq(wls[i].kind, ep->workload_kind))) &&
+		    (!wls[i].name || (ep->workload_name && str_eq(wls[i].name, ep->workload_name))))
 			return true;
 	return false;
 }
