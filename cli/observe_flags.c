@@ -395,7 +395,10 @@ static int identity_value(const struct ff_desc *d, const char *raw, json_t **out
 		const char *name;
 		int id;
 	} reserved[] = {
-		{ "host", 1 }, { "reserved:host", 1 }, { "world", 2 }, { "reserved:world", 2 },
+		{ "host", 1 },
+		{ "reserved:host", 1 },
+		{ "world", 2 },
+		{ "reserved:world", 2 },
 	};
 	unsigned long long id;
 	char *end;

@@ -1158,7 +1158,8 @@ static bool workloads_match(const struct workload *wls, size_t n, const struct w
 	if (!ep || (!ep->workload_name && !ep->workload_kind))
 		return false;
 	for (i = 0; i < n; i++)
-		if ((!wls[i].kind || (ep->workload_kind && str_eq(wls[i].kind, ep->workload_kind))) &&
+		if ((!wls[i].kind ||
+		     (ep->workload_kind && str_eq(wls[i].kind, ep->workload_kind))) &&
 		    (!wls[i].name || (ep->workload_name && str_eq(wls[i].name, ep->workload_name))))
 			return true;
 	return false;

@@ -206,10 +206,10 @@ int weir_store_query(struct weir_store *s, const struct weir_flow_request *req,
 			next = oldest;
 		for (batch = 0; next < end && batch < QUERY_BATCH; next++, batch++) {
 			struct weir_flow_record *r = s->ring[(s->head + (next - oldest)) % s->cap];
+			size_t ahead = (s->head + (next + QUERY_PREFETCH - oldest)) % s->cap;
 
 			if (next + QUERY_PREFETCH < end)
-				record_prefetch(
-					s->ring[(s->head + (next + QUERY_PREFETCH - oldest)) % s->cap]);
+				record_prefetch(s->ring[ahead]);
 
 			if ((!req || in_time(req, r)) && (!fs || weir_filter_set_match(fs, r))) {
 				err = matches_room(&v, k, &cap);

@@ -377,16 +377,16 @@ static void every_service_workload_and_identity_flag(void **state)
 	expect_filters(ARGS("--service", "web"),
 		       "[{\"source_service\":[\"web\"]},{\"destination_service\":[\"web\"]}]",
 		       NULL);
-	expect_filters(ARGS("--from-service", "shop/web"),
-		       "[{\"source_service\":[\"shop/web\"]}]", NULL);
+	expect_filters(ARGS("--from-service", "shop/web"), "[{\"source_service\":[\"shop/web\"]}]",
+		       NULL);
 	expect_filters(ARGS("--to-service", "web", "--to-service", "db"),
 		       "[{\"destination_service\":[\"web\",\"db\"]}]", NULL);
 	expect_filters(ARGS("--workload", "Deployment/web"),
 		       "[{\"source_workload\":[{\"kind\":\"Deployment\",\"name\":\"web\"}]},"
 		       "{\"destination_workload\":[{\"kind\":\"Deployment\",\"name\":\"web\"}]}]",
 		       NULL);
-	expect_filters(ARGS("--from-workload", "web"), "[{\"source_workload\":[{\"name\":\"web\"}]}]",
-		       NULL);
+	expect_filters(ARGS("--from-workload", "web"),
+		       "[{\"source_workload\":[{\"name\":\"web\"}]}]", NULL);
 	expect_filters(ARGS("--to-workload", "StatefulSet/db"),
 		       "[{\"destination_workload\":[{\"kind\":\"StatefulSet\",\"name\":\"db\"}]}]",
 		       NULL);
@@ -727,9 +727,9 @@ static void since_and_until_take_hubbles_time_forms(void **state)
 /* ---- help and the man page agree with the tables ---- */
 
 static const struct weir_cmd *const commands[] = {
-	&weir_cmd_observe, &weir_cmd_status, &weir_cmd_nodes,  &weir_cmd_endpoints,
-	&weir_cmd_version, &weir_cmd_top,    &weir_cmd_policy, &weir_cmd_prefilter,
-	&weir_cmd_lb,
+	&weir_cmd_observe,   &weir_cmd_status,	  &weir_cmd_nodes,
+	&weir_cmd_endpoints, &weir_cmd_version,	  &weir_cmd_top,
+	&weir_cmd_policy,    &weir_cmd_prefilter, &weir_cmd_lb,
 };
 
 static char *read_file(const char *path)

@@ -869,15 +869,17 @@ static void workload_matches_kind_and_name_each_when_set(void **state)
 	assert_true(one("destination_workload", "[{\"name\": \"db\"}, {\"name\": \"cart\"}]",
 			rec_wl("Deployment", "cart")));
 	/* names are whole, not prefixes */
-	assert_false(one("destination_workload", "[{\"name\": \"car\"}]",
+	assert_false(
+		one("destination_workload", "[{\"name\": \"car\"}]", rec_wl("Deployment", "cart")));
+	assert_false(one("destination_workload",
+			 "[{\"kind\": \"StatefulSet\", \"name\": \"cart\"}]",
 			 rec_wl("Deployment", "cart")));
-	assert_false(one("destination_workload", "[{\"kind\": \"StatefulSet\", \"name\": \"cart\"}]",
-			 rec_wl("Deployment", "cart")));
-	assert_false(one("destination_workload", "[{\"kind\": \"Deployment\"}]",
-			 rec_wl(NULL, "cart")));
+	assert_false(
+		one("destination_workload", "[{\"kind\": \"Deployment\"}]", rec_wl(NULL, "cart")));
 	/* an endpoint without a workload matches no workload filter, not even {} */
 	assert_false(one("destination_workload", "[{}]", rec_wl(NULL, NULL)));
-	assert_false(one("source_workload", "[{\"name\": \"cart\"}]", rec_wl("Deployment", "cart")));
+	assert_false(
+		one("source_workload", "[{\"name\": \"cart\"}]", rec_wl("Deployment", "cart")));
 }
 
 static void malformed_workload_filters_are_rejected(void **state)
