@@ -52,6 +52,10 @@ static int direction_value(const struct ff_desc *d, const char *raw, json_t **ou
 			   size_t err_len);
 static int interface_value(const struct ff_desc *d, const char *raw, json_t **out, char *err,
 			   size_t err_len);
+static int workload_value(const struct ff_desc *d, const char *raw, json_t **out, char *err,
+			  size_t err_len);
+static int identity_value(const struct ff_desc *d, const char *raw, json_t **out, char *err,
+			  size_t err_len);
 
 #define SRC_DST(f) WEIR_FLD_SOURCE_##f, WEIR_FLD_DESTINATION_##f
 
@@ -87,6 +91,23 @@ static const struct ff_desc descs[WEIR_FF_MAX] = {
 				    .value = string_value },
 	[WEIR_FF_TO_LABEL]	= { "to-label", KIND_BOTH, WEIR_FLD_DESTINATION_LABEL,
 				    .value = string_value },
+	[WEIR_FF_SERVICE]	= { "service", KIND_EITHER, SRC_DST(SERVICE), .value = string_value },
+	[WEIR_FF_FROM_SERVICE]	= { "from-service", KIND_BOTH, WEIR_FLD_SOURCE_SERVICE,
+				    .value = string_value },
+	[WEIR_FF_TO_SERVICE]	= { "to-service", KIND_BOTH, WEIR_FLD_DESTINATION_SERVICE,
+				    .value = string_value },
+	[WEIR_FF_WORKLOAD]	= { "workload", KIND_EITHER, SRC_DST(WORKLOAD),
+				    .value = workload_value },
+	[WEIR_FF_FROM_WORKLOAD]	= { "from-workload", KIND_BOTH, WEIR_FLD_SOURCE_WORKLOAD,
+				    .value = workload_value },
+	[WEIR_FF_TO_WORKLOAD]	= { "to-workload", KIND_BOTH, WEIR_FLD_DESTINATION_WORKLOAD,
+				    .value = workload_value },
+	[WEIR_FF_IDENTITY]	= { "identity", KIND_EITHER, SRC_DST(IDENTITY),
+				    .value = identity_value },
+	[WEIR_FF_FROM_IDENTITY]	= { "from-identity", KIND_BOTH, WEIR_FLD_SOURCE_IDENTITY,
+				    .value = identity_value },
+	[WEIR_FF_TO_IDENTITY]	= { "to-identity", KIND_BOTH, WEIR_FLD_DESTINATION_IDENTITY,
+				    .value = identity_value },
 	[WEIR_FF_PORT]		= { "port", KIND_EITHER, SRC_DST(PORT), .value = string_value },
 	[WEIR_FF_FROM_PORT]	= { "from-port", KIND_BOTH, WEIR_FLD_SOURCE_PORT,
 				    .value = string_value },
@@ -113,9 +134,13 @@ static const char *const field_names[WEIR_FLD_MAX] = {
 	[WEIR_FLD_SOURCE_IP] = "source_ip",
 	[WEIR_FLD_SOURCE_POD] = "source_pod",
 	[WEIR_FLD_SOURCE_LABEL] = "source_label",
+	[WEIR_FLD_SOURCE_SERVICE] = "source_service",
+	[WEIR_FLD_SOURCE_WORKLOAD] = "source_workload",
 	[WEIR_FLD_DESTINATION_IP] = "destination_ip",
 	[WEIR_FLD_DESTINATION_POD] = "destination_pod",
 	[WEIR_FLD_DESTINATION_LABEL] = "destination_label",
+	[WEIR_FLD_DESTINATION_SERVICE] = "destination_service",
+	[WEIR_FLD_DESTINATION_WORKLOAD] = "destination_workload",
 	[WEIR_FLD_TRAFFIC_DIRECTION] = "traffic_direction",
 	[WEIR_FLD_VERDICT] = "verdict",
 	[WEIR_FLD_DROP_REASON_DESC] = "drop_reason_desc",
@@ -123,6 +148,8 @@ static const char *const field_names[WEIR_FLD_MAX] = {
 	[WEIR_FLD_PROTOCOL] = "protocol",
 	[WEIR_FLD_SOURCE_PORT] = "source_port",
 	[WEIR_FLD_DESTINATION_PORT] = "destination_port",
+	[WEIR_FLD_SOURCE_IDENTITY] = "source_identity",
+	[WEIR_FLD_DESTINATION_IDENTITY] = "destination_identity",
 	[WEIR_FLD_TCP_FLAGS] = "tcp_flags",
 	[WEIR_FLD_NODE_NAME] = "node_name",
 	[WEIR_FLD_IP_VERSION] = "ip_version",
@@ -147,8 +174,14 @@ static const enum weir_ff conflicts[][7] = {
 	{ WEIR_FF_FROM_POD, WEIR_FF_NAMESPACE, WEIR_FF_ALL_NAMESPACES, END },
 	{ WEIR_FF_LABEL, WEIR_FF_FROM_LABEL, END },
 	{ WEIR_FF_LABEL, WEIR_FF_TO_LABEL, END },
+	{ WEIR_FF_SERVICE, WEIR_FF_FROM_SERVICE, END },
+	{ WEIR_FF_SERVICE, WEIR_FF_TO_SERVICE, END },
 	{ WEIR_FF_PORT, WEIR_FF_TO_PORT, END },
 	{ WEIR_FF_PORT, WEIR_FF_FROM_PORT, END },
+	{ WEIR_FF_IDENTITY, WEIR_FF_FROM_IDENTITY, END },
+	{ WEIR_FF_IDENTITY, WEIR_FF_TO_IDENTITY, END },
+	{ WEIR_FF_WORKLOAD, WEIR_FF_FROM_WORKLOAD, END },
+	{ WEIR_FF_WORKLOAD, WEIR_FF_TO_WORKLOAD, END },
 };
 
 const char *weir_ff_name(enum weir_ff flag)
@@ -330,6 +363,62 @@ static int interface_value(const struct ff_desc *d, const char *raw, json_t **ou
 	(void)err_len;
 	*out = json_pack("{s:s}", "name", raw);
 	return *out ? 0 : -EINVAL;
+}
+
+/* Hubble's parseWorkload(): "[kind/]name" to {"kind": ..., "name": ...}. */
+static int workload_value(const struct ff_desc *d, const char *raw, json_t **out, char *err,
+			  size_t err_len)
+{
+	const char *slash = strchr(raw, '/');
+
+	if (!*raw || (slash && (!slash[1] || strchr(slash + 1, '/')))) {
+		snprintf(err, err_len, "--%s: expected [kind/]name, got \"%.64s\"", d->name, raw);
+		return -EINVAL;
+	}
+	if (slash)
+		*out = json_pack("{s:s%,s:s}", "kind", raw, (size_t)(slash - raw), "name",
+				 slash + 1);
+	else
+		*out = json_pack("{s:s}", "name", raw);
+	if (!*out) {
+		snprintf(err, err_len, "--%s: not valid UTF-8", d->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A numeric security identity, or the reserved ones Weir knows by name. */
+static int identity_value(const struct ff_desc *d, const char *raw, json_t **out, char *err,
+			  size_t err_len)
+{
+	static const struct {
+		const char *name;
+		int id;
+	} reserved[] = {
+		{ "host", 1 },
+		{ "reserved:host", 1 },
+		{ "world", 2 },
+		{ "reserved:world", 2 },
+	};
+	unsigned long long id;
+	char *end;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(reserved); i++) {
+		if (!strcasecmp(raw, reserved[i].name)) {
+			*out = json_integer(reserved[i].id);
+			return *out ? 0 : -ENOMEM;
+		}
+	}
+	errno = 0;
+	id = strtoull(raw, &end, 10);
+	if (*raw < '0' || *raw > '9' || *end || errno || id > UINT32_MAX) {
+		snprintf(err, err_len, "--%s: invalid identity \"%.32s\" (a number, host or world)",
+			 d->name, raw);
+		return -EINVAL;
+	}
+	*out = json_integer((json_int_t)id);
+	return *out ? 0 : -ENOMEM;
 }
 
 /* ---- the trackers ---- */

@@ -2,7 +2,8 @@
 /* `weir observe` filter flags to Hubble FlowFilters, the way `hubble observe`
  * builds them (its flows_filter.go):
  * - every flag adds to a "left" and a "right" filter; an either-direction
- *   flag (--ip, --pod, --namespace, --label, --port) puts its source-side
+ *   flag (--ip, --pod, --namespace, --label, --service, --workload,
+ *   --identity, --port) puts its source-side
  *   criterion on the left and its destination-side one on the right, every
  *   other flag goes on both; the two are sent as two allow filters (ORed),
  *   or as one when they come out equal;
@@ -44,6 +45,15 @@ enum weir_ff {
 	WEIR_FF_LABEL,
 	WEIR_FF_FROM_LABEL,
 	WEIR_FF_TO_LABEL,
+	WEIR_FF_SERVICE,
+	WEIR_FF_FROM_SERVICE,
+	WEIR_FF_TO_SERVICE,
+	WEIR_FF_WORKLOAD,
+	WEIR_FF_FROM_WORKLOAD,
+	WEIR_FF_TO_WORKLOAD,
+	WEIR_FF_IDENTITY,
+	WEIR_FF_FROM_IDENTITY,
+	WEIR_FF_TO_IDENTITY,
 	WEIR_FF_PORT,
 	WEIR_FF_FROM_PORT,
 	WEIR_FF_TO_PORT,
@@ -64,9 +74,13 @@ enum weir_ff_field {
 	WEIR_FLD_SOURCE_IP,
 	WEIR_FLD_SOURCE_POD,
 	WEIR_FLD_SOURCE_LABEL,
+	WEIR_FLD_SOURCE_SERVICE,
+	WEIR_FLD_SOURCE_WORKLOAD,
 	WEIR_FLD_DESTINATION_IP,
 	WEIR_FLD_DESTINATION_POD,
 	WEIR_FLD_DESTINATION_LABEL,
+	WEIR_FLD_DESTINATION_SERVICE,
+	WEIR_FLD_DESTINATION_WORKLOAD,
 	WEIR_FLD_TRAFFIC_DIRECTION,
 	WEIR_FLD_VERDICT,
 	WEIR_FLD_DROP_REASON_DESC,
@@ -74,6 +88,8 @@ enum weir_ff_field {
 	WEIR_FLD_PROTOCOL,
 	WEIR_FLD_SOURCE_PORT,
 	WEIR_FLD_DESTINATION_PORT,
+	WEIR_FLD_SOURCE_IDENTITY,
+	WEIR_FLD_DESTINATION_IDENTITY,
 	WEIR_FLD_TCP_FLAGS,
 	WEIR_FLD_NODE_NAME,
 	WEIR_FLD_IP_VERSION,

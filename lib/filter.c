@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include "filter.h"
 #include "filter_priv.h"
+#include "flow_json_priv.h"
 #include "hubble_names.h"
 #include "label_selector.h"
 
@@ -468,6 +469,112 @@ static int parse_nodes(struct ctx *c, const json_t *arr, struct node_pat **out, 
 	return 0;
 }
 
+/* Hubble: "ns/name-prefix", or "name-prefix" (and "/name-prefix") in any
+ * namespace.
+ */
+static int parse_services(struct ctx *c, const json_t *arr, struct svc **out, size_t *n)
+{
+	const json_t *v;
+	size_t i;
+
+	if (!list_alloc(c, json_array_size(arr), sizeof(**out), out))
+		return -ENOMEM;
+	json_array_foreach(arr, i, v)
+	{
+		struct svc *sv = &(*out)[i];
+		const char *s, *slash;
+
+		c->idx = i;
+		s = str_value(c, v);
+		if (!s)
+			return -EINVAL;
+		slash = strchr(s, '/');
+		if ((slash && strchr(slash + 1, '/')) || !*s || (slash == s && !slash[1]))
+			return fail(c, "\"%.64s\": expected [namespace/]service-name-prefix", s);
+		sv->ns = slash ? strndup(s, (size_t)(slash - s)) : strdup("");
+		sv->prefix = strdup(slash ? slash + 1 : s);
+		(*n)++;
+		if (!sv->ns || !sv->prefix)
+			return nomem(c);
+		sv->prefix_len = strlen(sv->prefix);
+	}
+	return 0;
+}
+
+/* Hubble's Workload objects: {"kind": "Deployment", "name": "web"}. */
+static int parse_workloads(struct ctx *c, const json_t *arr, struct workload **out, size_t *n)
+{
+	const json_t *v, *fv;
+	const char *key;
+	size_t i;
+
+	if (!list_alloc(c, json_array_size(arr), sizeof(**out), out))
+		return -ENOMEM;
+	json_array_foreach(arr, i, v)
+	{
+		struct workload *w = &(*out)[i];
+
+		c->idx = i;
+		(*n)++;
+		if (!json_is_object(v))
+			return fail(c, "expected an object like {\"kind\": \"Deployment\", "
+				       "\"name\": \"web\"}");
+		json_object_foreach((json_t *)v, key, fv)
+		{
+			char **dst;
+
+			if (!strcmp(key, "kind"))
+				dst = &w->kind;
+			else if (!strcmp(key, "name"))
+				dst = &w->name;
+			else
+				return fail(c, "unknown field \"%.32s\" (kind, name)", key);
+			if (!json_is_string(fv))
+				return fail(c, "%s: expected a string", key);
+			free(*dst);
+			*dst = json_string_length(fv) ? strdup(json_string_value(fv)) : NULL;
+			if (json_string_length(fv) && !*dst)
+				return nomem(c);
+		}
+	}
+	return 0;
+}
+
+/* Numeric security identities, as numbers or strings of digits. */
+static int parse_identities(struct ctx *c, const json_t *arr, uint32_t **out, size_t *n)
+{
+	const json_t *v;
+	size_t i;
+
+	if (!list_alloc(c, json_array_size(arr), sizeof(**out), out))
+		return -ENOMEM;
+	json_array_foreach(arr, i, v)
+	{
+		unsigned long long id;
+		char *end;
+
+		c->idx = i;
+		if (json_is_integer(v)) {
+			if (json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX)
+				return fail(c, "invalid identity %lld",
+					    (long long)json_integer_value(v));
+			id = (unsigned long long)json_integer_value(v);
+		} else if (json_is_string(v)) {
+			const char *s = json_string_value(v);
+
+			errno = 0;
+			id = strtoull(s, &end, 10);
+			if (*s < '0' || *s > '9' || *end || errno || id > UINT32_MAX)
+				return fail(c, "invalid identity \"%.32s\"", s);
+		} else {
+			return fail(c, "expected a numeric identity");
+		}
+		(*out)[i] = (uint32_t)id;
+		(*n)++;
+	}
+	return 0;
+}
+
 /* The FlowFilter fields Weir knows; Hubble's others are refused by name. */
 enum field_id {
 	K_SRC_IP,
@@ -487,6 +594,12 @@ enum field_id {
 	K_IP_VERSION,
 	K_IFACE,
 	K_REPLY,
+	K_SRC_SERVICE,
+	K_DST_SERVICE,
+	K_SRC_WORKLOAD,
+	K_DST_WORKLOAD,
+	K_SRC_IDENTITY,
+	K_DST_IDENTITY,
 };
 
 static const char *const field_names[] = {
@@ -507,6 +620,12 @@ static const char *const field_names[] = {
 	[K_IP_VERSION] = "ip_version",
 	[K_IFACE] = "interface",
 	[K_REPLY] = "reply",
+	[K_SRC_SERVICE] = "source_service",
+	[K_DST_SERVICE] = "destination_service",
+	[K_SRC_WORKLOAD] = "source_workload",
+	[K_DST_WORKLOAD] = "destination_workload",
+	[K_SRC_IDENTITY] = "source_identity",
+	[K_DST_IDENTITY] = "destination_identity",
 };
 
 static const char *const hubble_only_fields[] = {
@@ -514,14 +633,8 @@ static const char *const hubble_only_fields[] = {
 	"source_ip_xlated",
 	"source_fqdn",
 	"destination_fqdn",
-	"source_service",
-	"destination_service",
-	"source_workload",
-	"destination_workload",
 	"source_cluster_name",
 	"destination_cluster_name",
-	"source_identity",
-	"destination_identity",
 	"event_type",
 	"http_status_code",
 	"http_method",
@@ -556,6 +669,12 @@ static int parse_field(struct ctx *c, struct weir_filter *f, enum field_id k, co
 		[K_IP_VERSION] = F_IP_VERSION,
 		[K_IFACE] = F_IFACE,
 		[K_REPLY] = F_REPLY,
+		[K_SRC_SERVICE] = F_SRC_SERVICE,
+		[K_DST_SERVICE] = F_DST_SERVICE,
+		[K_SRC_WORKLOAD] = F_SRC_WORKLOAD,
+		[K_DST_WORKLOAD] = F_DST_WORKLOAD,
+		[K_SRC_IDENTITY] = F_SRC_IDENTITY,
+		[K_DST_IDENTITY] = F_DST_IDENTITY,
 	};
 
 	if (f->fields & flag[k]) {
@@ -600,6 +719,18 @@ static int parse_field(struct ctx *c, struct weir_filter *f, enum field_id k, co
 		return parse_ifaces(c, arr, &f->ifaces, &f->n_ifaces);
 	case K_REPLY:
 		return parse_replies(c, arr, &f->replies);
+	case K_SRC_SERVICE:
+		return parse_services(c, arr, &f->src_svcs, &f->n_src_svcs);
+	case K_DST_SERVICE:
+		return parse_services(c, arr, &f->dst_svcs, &f->n_dst_svcs);
+	case K_SRC_WORKLOAD:
+		return parse_workloads(c, arr, &f->src_wls, &f->n_src_wls);
+	case K_DST_WORKLOAD:
+		return parse_workloads(c, arr, &f->dst_wls, &f->n_dst_wls);
+	case K_SRC_IDENTITY:
+		return parse_identities(c, arr, &f->src_ids, &f->n_src_ids);
+	case K_DST_IDENTITY:
+		return parse_identities(c, arr, &f->dst_ids, &f->n_dst_ids);
 	}
 	return -EINVAL;
 }
@@ -707,6 +838,28 @@ static void filter_free(struct weir_filter *f)
 		weir_label_selector_free(f->dst_labels[i]);
 	free((void *)f->src_labels);
 	free((void *)f->dst_labels);
+	for (i = 0; i < f->n_src_svcs; i++) {
+		free(f->src_svcs[i].ns);
+		free(f->src_svcs[i].prefix);
+	}
+	for (i = 0; i < f->n_dst_svcs; i++) {
+		free(f->dst_svcs[i].ns);
+		free(f->dst_svcs[i].prefix);
+	}
+	free(f->src_svcs);
+	free(f->dst_svcs);
+	for (i = 0; i < f->n_src_wls; i++) {
+		free(f->src_wls[i].kind);
+		free(f->src_wls[i].name);
+	}
+	for (i = 0; i < f->n_dst_wls; i++) {
+		free(f->dst_wls[i].kind);
+		free(f->dst_wls[i].name);
+	}
+	free(f->src_wls);
+	free(f->dst_wls);
+	free(f->src_ids);
+	free(f->dst_ids);
 }
 
 static int list_parse(const json_t *arr, const char *name, struct weir_filter **out, size_t *n,
@@ -822,6 +975,30 @@ static bool ports_match(const uint16_t *ports, size_t n, const struct weir_flow_
 	return false;
 }
 
+/* Names are short: compared inline, byte by byte, up to the first
+ * difference (a NUL differs from any other byte, so neither string is read
+ * past its end), cheaper than calls to strcmp() and strncmp() for every
+ * record of a scan.
+ */
+static inline bool str_eq(const char *a, const char *b)
+{
+	while (*a && *a == *b) {
+		a++;
+		b++;
+	}
+	return *a == *b;
+}
+
+static inline bool has_prefix(const char *s, const char *prefix, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] != prefix[i])
+			return false;
+	return true;
+}
+
 /* Hubble: the namespace must be equal (an empty one is any), the pod name
  * start with the prefix.
  */
@@ -833,9 +1010,10 @@ static bool pods_match(const struct pod *pods, size_t n, const struct weir_endpo
 
 	if (!*ns && !*name)
 		return false;
+	/* the name first: more selective than the namespace */
 	for (i = 0; i < n; i++)
-		if ((!pods[i].ns[0] || !strcmp(pods[i].ns, ns)) &&
-		    !strncmp(pods[i].prefix, name, pods[i].prefix_len))
+		if (has_prefix(name, pods[i].prefix, pods[i].prefix_len) &&
+		    (!pods[i].ns[0] || str_eq(pods[i].ns, ns)))
 			return true;
 	return false;
 }
@@ -954,6 +1132,64 @@ static bool tcp_flags_match(const uint32_t *entries, size_t n, const struct weir
 	return false;
 }
 
+/* Hubble: the service's namespace equal (Weir's services have none, so only
+ * a filter without one matches), its name starting with the prefix. Weir
+ * knows no source service: a source_service filter matches nothing.
+ */
+static bool svcs_match(const struct svc *svcs, size_t n, const char *name)
+{
+	size_t i;
+
+	if (!name)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!svcs[i].ns[0] && has_prefix(name, svcs[i].prefix, svcs[i].prefix_len))
+			return true;
+	return false;
+}
+
+/* Hubble: some workload of the endpoint has the kind and the name (each
+ * when set); a Weir endpoint has one workload at most.
+ */
+static bool workloads_match(const struct workload *wls, size_t n, const struct weir_endpoint *ep)
+{
+	size_t i;
+
+	if (!ep || (!ep->workload_name && !ep->workload_kind))
+		return false;
+	for (i = 0; i < n; i++)
+		if ((!wls[i].kind ||
+		     (ep->workload_kind && str_eq(wls[i].kind, ep->workload_kind))) &&
+		    (!wls[i].name || (ep->workload_name && str_eq(wls[i].name, ep->workload_name))))
+			return true;
+	return false;
+}
+
+/* The endpoint's numeric identity as Weir's JSON gives it: Hubble's reserved
+ * host and world; pods have none (0).
+ */
+uint32_t weir_filter_identity_num(const struct weir_endpoint *ep)
+{
+	if (!ep)
+		return 0;
+	if (ep->identity == WEIR_IDENTITY_HOST)
+		return WEIR_FLOW_JSON_IDENTITY_HOST;
+	if (ep->identity == WEIR_IDENTITY_WORLD)
+		return WEIR_FLOW_JSON_IDENTITY_WORLD;
+	return 0;
+}
+
+static bool ids_match(const uint32_t *ids, size_t n, const struct weir_endpoint *ep)
+{
+	uint32_t id = weir_filter_identity_num(ep);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
 /* Every field the filter sets must match; cheap comparisons go first. */
 static bool filter_match(const struct weir_filter *f, const struct weir_flow_record *r)
 {
@@ -991,9 +1227,21 @@ static bool filter_match(const struct weir_filter *f, const struct weir_flow_rec
 		return false;
 	if ((m & F_DST_IP) && !ips_match(f->dst_ips, f->n_dst_ips, r->family, r->daddr))
 		return false;
+	if ((m & F_SRC_IDENTITY) && !ids_match(f->src_ids, f->n_src_ids, r->src))
+		return false;
+	if ((m & F_DST_IDENTITY) && !ids_match(f->dst_ids, f->n_dst_ids, r->dst))
+		return false;
+	if ((m & F_SRC_SERVICE) && !svcs_match(f->src_svcs, f->n_src_svcs, NULL))
+		return false;
+	if ((m & F_DST_SERVICE) && !svcs_match(f->dst_svcs, f->n_dst_svcs, r->dst_service))
+		return false;
 	if ((m & F_SRC_POD) && !pods_match(f->src_pods, f->n_src_pods, r->src))
 		return false;
 	if ((m & F_DST_POD) && !pods_match(f->dst_pods, f->n_dst_pods, r->dst))
+		return false;
+	if ((m & F_SRC_WORKLOAD) && !workloads_match(f->src_wls, f->n_src_wls, r->src))
+		return false;
+	if ((m & F_DST_WORKLOAD) && !workloads_match(f->dst_wls, f->n_dst_wls, r->dst))
 		return false;
 	if ((m & F_NODE) && !nodes_match(f->nodes, f->n_nodes, r->node_name))
 		return false;

@@ -23,6 +23,14 @@
  *   ip_version                         ["IPv4", "IPv6"]
  *   interface                          [{"name": "veth0"}, {"index": 7}]
  *   reply                              [true] or [false] (Hubble's is_reply)
+ *   source_service, destination_service ["web", "/web"] name prefixes; Weir's
+ *                                      services have no namespace, so "ns/web"
+ *                                      matches nothing, and records carry no
+ *                                      source service
+ *   source_workload, destination_workload [{"kind": "Deployment", "name": "web"}]
+ *                                      (either may be left out: any)
+ *   source_identity, destination_identity [2] numeric identities: Hubble's
+ *                                      reserved host 1 and world 2; pods 0
  * An unknown field or a malformed value is an error, never ignored.
  */
 #ifndef WEIR_FILTER_H

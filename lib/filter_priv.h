@@ -47,6 +47,19 @@ struct pat {
 	size_t len;
 };
 
+/* Hubble's service filter: [namespace/]name-prefix; no namespace is any. */
+struct svc {
+	char *ns; /* "": any namespace */
+	char *prefix;
+	size_t prefix_len;
+};
+
+/* Hubble's Workload filter: an empty kind or name is any. */
+struct workload {
+	char *kind;
+	char *name;
+};
+
 /* Hubble's node name pattern: [cluster/]node; no cluster means any cluster. */
 struct node_pat {
 	struct pat cluster;
@@ -90,6 +103,12 @@ enum {
 	F_IP_VERSION = 1 << 14,
 	F_IFACE = 1 << 15,
 	F_REPLY = 1 << 16,
+	F_SRC_SERVICE = 1 << 17,
+	F_DST_SERVICE = 1 << 18,
+	F_SRC_WORKLOAD = 1 << 19,
+	F_DST_WORKLOAD = 1 << 20,
+	F_SRC_IDENTITY = 1 << 21,
+	F_DST_IDENTITY = 1 << 22,
 };
 
 struct weir_filter {
@@ -114,7 +133,17 @@ struct weir_filter {
 	size_t n_nodes;
 	struct weir_label_selector **src_labels, **dst_labels;
 	size_t n_src_labels, n_dst_labels;
+	struct svc *src_svcs, *dst_svcs;
+	size_t n_src_svcs, n_dst_svcs;
+	struct workload *src_wls, *dst_wls;
+	size_t n_src_wls, n_dst_wls;
+	uint32_t *src_ids, *dst_ids; /* numeric security identities */
+	size_t n_src_ids, n_dst_ids;
 };
+
+struct weir_endpoint;
+/* The endpoint's numeric identity: host 1, world 2, a pod 0 (none known). */
+uint32_t weir_filter_identity_num(const struct weir_endpoint *ep);
 
 struct weir_filter_set {
 	struct weir_filter *allow;

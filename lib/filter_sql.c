@@ -496,8 +496,11 @@ static bool emit_filter(struct builder *b, const struct weir_filter *f)
 			exact = false;
 		}
 	}
-	/* label selectors: matched on the decoded rows */
-	if (m & (F_SRC_LABEL | F_DST_LABEL))
+	/* label selectors, services, workloads and identities have no column:
+	 * matched on the decoded rows
+	 */
+	if (m & (F_SRC_LABEL | F_DST_LABEL | F_SRC_SERVICE | F_DST_SERVICE | F_SRC_WORKLOAD |
+		 F_DST_WORKLOAD | F_SRC_IDENTITY | F_DST_IDENTITY))
 		exact = false;
 	emit(b, ")");
 	return exact;

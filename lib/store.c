@@ -149,6 +149,19 @@ static bool in_time(const struct weir_flow_request *req, const struct weir_flow_
 #define QUERY_BATCH 4096
 #define QUERY_FIRST 256 /* room for matches at first: a 1% query of a full store fits */
 
+/* Records are scattered in the heap and a scan is bound by their cache
+ * misses (one per record, ~70% of a 1% query's CPU): fetch the lines the
+ * filters read (the head, and the endpoints' and names' pointers) this many
+ * records ahead.
+ */
+#define QUERY_PREFETCH 8
+
+static void record_prefetch(const struct weir_flow_record *r)
+{
+	__builtin_prefetch(r);
+	__builtin_prefetch(&r->src);
+}
+
 /* Room for one more match in *v (grown by doubling): 0 or -ENOMEM. */
 static int matches_room(struct weir_flow_record ***v, size_t k, size_t *cap)
 {
@@ -193,6 +206,10 @@ int weir_store_query(struct weir_store *s, const struct weir_flow_request *req,
 			next = oldest;
 		for (batch = 0; next < end && batch < QUERY_BATCH; next++, batch++) {
 			struct weir_flow_record *r = s->ring[(s->head + (next - oldest)) % s->cap];
+			size_t ahead = (s->head + (next + QUERY_PREFETCH - oldest)) % s->cap;
+
+			if (next + QUERY_PREFETCH < end)
+				record_prefetch(s->ring[ahead]);
 
 			if ((!req || in_time(req, r)) && (!fs || weir_filter_set_match(fs, r))) {
 				err = matches_room(&v, k, &cap);

@@ -124,7 +124,7 @@ long_stop() {
 	r=$(tail -n1 "$T_TMP/long.log")
 }
 
-plan 30
+plan 31
 
 agent_start || t_bail "weir-agent starts" "$(tail -5 "$T_TMP/agent.log.err")"
 
@@ -180,6 +180,23 @@ flow_names_service() {
 }
 t_check "flow records to the VIP name the service and the backend (destination_service, weir.lb)" \
 	wait_for 5 flow_names_service
+
+# to_service_selects_lb_flows: `weir observe --to-service web` returns the
+# load-balanced connections' records, only those, while the store holds
+# others (the health checks' flows to the backends): --not returns those.
+# shellcheck disable=SC2317	# called through t_check
+to_service_selects_lb_flows() {
+	local svc others
+
+	svc=$(w observe --all -o json --to-service web | jq -s --arg vip "$VIP" '[.[].flow |
+		(.IP.destination == $vip and .destination_service.name == "web")]')
+	others=$(w observe --all -o json --not --to-service web | jq -s '[.[].flow |
+		(.destination_service.name == "web")]')
+	jq -e 'length > 0 and all' <<<"$svc" >/dev/null &&
+		jq -e 'length > 0 and (any | not)' <<<"$others" >/dev/null
+}
+t_check "weir observe --to-service web shows the load-balanced flows and nothing else" \
+	to_service_selects_lb_flows
 
 # --- a long-lived connection while the backend set changes ------------------------
 

@@ -371,6 +371,42 @@ static void every_verdict_node_and_interface_flag(void **state)
 		       NULL);
 }
 
+static void every_service_workload_and_identity_flag(void **state)
+{
+	(void)state;
+	expect_filters(ARGS("--service", "web"),
+		       "[{\"source_service\":[\"web\"]},{\"destination_service\":[\"web\"]}]",
+		       NULL);
+	expect_filters(ARGS("--from-service", "shop/web"), "[{\"source_service\":[\"shop/web\"]}]",
+		       NULL);
+	expect_filters(ARGS("--to-service", "web", "--to-service", "db"),
+		       "[{\"destination_service\":[\"web\",\"db\"]}]", NULL);
+	expect_filters(ARGS("--workload", "Deployment/web"),
+		       "[{\"source_workload\":[{\"kind\":\"Deployment\",\"name\":\"web\"}]},"
+		       "{\"destination_workload\":[{\"kind\":\"Deployment\",\"name\":\"web\"}]}]",
+		       NULL);
+	expect_filters(ARGS("--from-workload", "web"),
+		       "[{\"source_workload\":[{\"name\":\"web\"}]}]", NULL);
+	expect_filters(ARGS("--to-workload", "StatefulSet/db"),
+		       "[{\"destination_workload\":[{\"kind\":\"StatefulSet\",\"name\":\"db\"}]}]",
+		       NULL);
+	expect_filters(ARGS("--identity", "world"),
+		       "[{\"source_identity\":[2]},{\"destination_identity\":[2]}]", NULL);
+	expect_filters(ARGS("--from-identity", "1"), "[{\"source_identity\":[1]}]", NULL);
+	expect_filters(ARGS("--to-identity", "reserved:host", "--to-identity", "4294967295"),
+		       "[{\"destination_identity\":[1,4294967295]}]", NULL);
+	expect_filters(ARGS("--not", "--to-service", "web"), NULL,
+		       "[{\"destination_service\":[\"web\"]}]");
+	expect_error(ARGS("--to-service", "a/b/c"),
+		     "--to-service: \"a/b/c\": expected [namespace/]service-name-prefix");
+	expect_error(ARGS("--workload", "Deployment/"),
+		     "--workload: expected [kind/]name, got \"Deployment/\"");
+	expect_error(ARGS("--from-identity", "-1"),
+		     "--from-identity: invalid identity \"-1\" (a number, host or world)");
+	expect_error(ARGS("--identity", "4294967296"),
+		     "--identity: invalid identity \"4294967296\" (a number, host or world)");
+}
+
 static void raw_filters_follow_the_flags_filters(void **state)
 {
 	(void)state;
@@ -498,10 +534,17 @@ static void conflicting_pairs_are_refused(void **state)
 		{ "label", "to-label" },
 		{ "port", "from-port" },
 		{ "port", "to-port" },
+		{ "service", "from-service" },
+		{ "service", "to-service" },
+		{ "workload", "from-workload" },
+		{ "workload", "to-workload" },
+		{ "identity", "from-identity" },
+		{ "identity", "to-identity" },
 	};
 	static const char *const values[][2] = {
 		{ "all-namespaces", NULL }, { "ip", "10.0.0.1" }, { "pod", "p" },
 		{ "namespace", "ns" },	    { "label", "a=b" },	  { "port", "80" },
+		{ "service", "web" },	    { "workload", "w" },  { "identity", "2" },
 	};
 	size_t i, k;
 
@@ -684,9 +727,9 @@ static void since_and_until_take_hubbles_time_forms(void **state)
 /* ---- help and the man page agree with the tables ---- */
 
 static const struct weir_cmd *const commands[] = {
-	&weir_cmd_observe, &weir_cmd_status, &weir_cmd_nodes,  &weir_cmd_endpoints,
-	&weir_cmd_version, &weir_cmd_top,    &weir_cmd_policy, &weir_cmd_prefilter,
-	&weir_cmd_lb,
+	&weir_cmd_observe,   &weir_cmd_status,	  &weir_cmd_nodes,
+	&weir_cmd_endpoints, &weir_cmd_version,	  &weir_cmd_top,
+	&weir_cmd_policy,    &weir_cmd_prefilter, &weir_cmd_lb,
 };
 
 static char *read_file(const char *path)
@@ -798,6 +841,7 @@ int main(void)
 		cmocka_unit_test(every_pod_and_namespace_flag),
 		cmocka_unit_test(every_label_port_and_protocol_flag),
 		cmocka_unit_test(every_verdict_node_and_interface_flag),
+		cmocka_unit_test(every_service_workload_and_identity_flag),
 		cmocka_unit_test(raw_filters_follow_the_flags_filters),
 		cmocka_unit_test(either_direction_flag_gives_source_or_destination_filters),
 		cmocka_unit_test(namespaces_are_applied_to_pods_last),

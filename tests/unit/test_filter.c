@@ -805,6 +805,113 @@ static void malformed_node_patterns_are_rejected(void **state)
 
 /* ---- filter documents ---- */
 
+/* ---- services, workloads, identities ---- */
+
+static struct weir_flow_record *rec_svc(const char *svc)
+{
+	struct weir_flow_record *r = rec();
+
+	r->dst_service = svc ? strdup(svc) : NULL;
+	return r;
+}
+
+static void destination_service_matches_a_name_prefix(void **state)
+{
+	(void)state;
+	assert_true(one("destination_service", "[\"web\"]", rec_svc("web")));
+	assert_true(one("destination_service", "[\"we\"]", rec_svc("web-admin")));
+	assert_true(one("destination_service", "[\"db\", \"/web\"]", rec_svc("web")));
+	assert_false(one("destination_service", "[\"db\"]", rec_svc("web")));
+	assert_false(one("destination_service", "[\"web\"]", rec_svc(NULL)));
+	assert_false(one("destinationService", "[\"web-admin\"]", rec_svc("web")));
+}
+
+static void service_with_a_namespace_matches_no_weir_service(void **state)
+{
+	(void)state;
+	/* Weir's services have no namespace: Hubble's compare fails */
+	assert_false(one("destination_service", "[\"shop/web\"]", rec_svc("web")));
+	assert_true(one("destination_service", "[\"shop/web\", \"web\"]", rec_svc("web")));
+	/* and no record knows its source's service */
+	assert_false(one("source_service", "[\"web\"]", rec_svc("web")));
+	assert_true(passes(NULL, "[{\"destination_service\": [\"web\"]}]", rec_svc("db")));
+	assert_false(passes(NULL, "[{\"destination_service\": [\"web\"]}]", rec_svc("web")));
+}
+
+static void malformed_service_filters_are_rejected(void **state)
+{
+	(void)state;
+	assert_field_rejected("destination_service", "[\"\"]",
+			      "destination_service[0]: \"\": expected [namespace/]");
+	assert_field_rejected("source_service", "[\"a/b/c\"]", "expected [namespace/]");
+	assert_field_rejected("source_service", "[\"/\"]", "expected [namespace/]");
+	assert_field_rejected("source_service", "[3]", "expected a string");
+}
+
+static struct weir_flow_record *rec_wl(const char *kind, const char *name)
+{
+	struct weir_flow_record *r = rec();
+
+	r->dst->workload_kind = kind ? strdup(kind) : NULL;
+	r->dst->workload_name = name ? strdup(name) : NULL;
+	return r;
+}
+
+static void workload_matches_kind_and_name_each_when_set(void **state)
+{
+	(void)state;
+	assert_true(one("destination_workload", "[{\"kind\": \"Deployment\", \"name\": \"cart\"}]",
+			rec_wl("Deployment", "cart")));
+	assert_true(one("destination_workload", "[{\"name\": \"cart\"}]",
+			rec_wl("Deployment", "cart")));
+	assert_true(one("destination_workload", "[{\"kind\": \"Deployment\"}]",
+			rec_wl("Deployment", "cart")));
+	assert_true(one("destination_workload", "[{\"name\": \"db\"}, {\"name\": \"cart\"}]",
+			rec_wl("Deployment", "cart")));
+	/* names are whole, not prefixes */
+	assert_false(
+		one("destination_workload", "[{\"name\": \"car\"}]", rec_wl("Deployment", "cart")));
+	assert_false(one("destination_workload",
+			 "[{\"kind\": \"StatefulSet\", \"name\": \"cart\"}]",
+			 rec_wl("Deployment", "cart")));
+	assert_false(
+		one("destination_workload", "[{\"kind\": \"Deployment\"}]", rec_wl(NULL, "cart")));
+	/* an endpoint without a workload matches no workload filter, not even {} */
+	assert_false(one("destination_workload", "[{}]", rec_wl(NULL, NULL)));
+	assert_false(
+		one("source_workload", "[{\"name\": \"cart\"}]", rec_wl("Deployment", "cart")));
+}
+
+static void malformed_workload_filters_are_rejected(void **state)
+{
+	(void)state;
+	assert_field_rejected("source_workload", "[\"cart\"]", "expected an object");
+	assert_field_rejected("source_workload", "[{\"namespace\": \"x\"}]",
+			      "unknown field \"namespace\" (kind, name)");
+	assert_field_rejected("destination_workload", "[{\"name\": 1}]", "name: expected a string");
+}
+
+static void identity_matches_reserved_host_and_world(void **state)
+{
+	struct weir_flow_record *r;
+
+	(void)state;
+	r = rec();
+	weir_endpoint_put(r->src);
+	r->src = weir_endpoint_get(weir_endpoint_world());
+	assert_true(one("source_identity", "[2]", r));
+	r = rec();
+	weir_endpoint_put(r->dst);
+	r->dst = weir_endpoint_new(WEIR_IDENTITY_HOST);
+	assert_true(one("destination_identity", "[\"1\"]", r));
+	assert_false(one("source_identity", "[1, 2]", rec()));
+	/* a pod has no numeric identity in Weir: 0, as Hubble reads it */
+	assert_true(one("source_identity", "[0]", rec()));
+	assert_field_rejected("source_identity", "[-1]", "invalid identity -1");
+	assert_field_rejected("source_identity", "[\"x1\"]", "invalid identity \"x1\"");
+	assert_field_rejected("source_identity", "[4294967296]", "invalid identity");
+}
+
 static void unknown_filter_field_is_rejected(void **state)
 {
 	(void)state;
@@ -1166,6 +1273,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(no_filters_match_every_record),
+		cmocka_unit_test(destination_service_matches_a_name_prefix),
+		cmocka_unit_test(service_with_a_namespace_matches_no_weir_service),
+		cmocka_unit_test(malformed_service_filters_are_rejected),
+		cmocka_unit_test(workload_matches_kind_and_name_each_when_set),
+		cmocka_unit_test(malformed_workload_filters_are_rejected),
+		cmocka_unit_test(identity_matches_reserved_host_and_world),
 		cmocka_unit_test(empty_filter_object_matches_every_record),
 		cmocka_unit_test(fields_within_a_filter_are_anded),
 		cmocka_unit_test(values_of_one_field_are_alternatives),

@@ -75,6 +75,8 @@ static struct weir_endpoint *endpoint(void)
 		ep->labels[i] = strdup(labels[rnd(4)]);
 	if (rnd(2))
 		ep->workload_name = strdup("web");
+	if (rnd(2))
+		ep->workload_kind = strdup(rnd(2) ? "Deployment" : "StatefulSet");
 	return ep;
 }
 
@@ -140,6 +142,8 @@ static struct weir_flow_record *record(size_t i)
 	}
 	r->src = endpoint();
 	r->dst = endpoint();
+	if (rnd(3) == 0)
+		r->dst_service = strdup(rnd(2) ? "web" : "web-admin");
 	return r;
 }
 
@@ -362,6 +366,20 @@ static void labels_are_checked_on_rows(void **state)
 	check_field("{\"source_label\": [\"reserved:world\"], \"verdict\": [\"DROPPED\"]}", false);
 }
 
+static void services_workloads_identities_on_rows(void **state)
+{
+	(void)state;
+	check_field("{\"destination_service\": [\"web\"]}", false);
+	check_field("{\"destination_service\": [\"/web-a\", \"shop/web\"]}", false);
+	check_field("{\"source_service\": [\"web\"]}", false);
+	check_field("{\"source_workload\": [{\"name\": \"web\"}]}", false);
+	check_field("{\"destination_workload\": [{\"kind\": \"StatefulSet\"}, "
+		    "{\"kind\": \"Deployment\", \"name\": \"web\"}]}",
+		    false);
+	check_field("{\"source_identity\": [2]}", false);
+	check_field("{\"destination_identity\": [\"1\", 0]}", false);
+}
+
 static void combinations(void **state)
 {
 	(void)state;
@@ -421,6 +439,7 @@ int main(void)
 		cmocka_unit_test(ports_protocols_and_enums),
 		cmocka_unit_test(node_names_exact_and_globs),
 		cmocka_unit_test(labels_are_checked_on_rows),
+		cmocka_unit_test(services_workloads_identities_on_rows),
 		cmocka_unit_test(combinations),
 		cmocka_unit_test(user_text_is_never_sql),
 	};
