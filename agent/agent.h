@@ -33,11 +33,11 @@ struct weir_agent {
 	struct weir_metrics *metrics;
 	struct weir_assembler *assembler;
 	struct weir_agent_exporters *exporters; /* flow logs, IPFIX */
-	struct weir_pod_attach *pod_attach; /* registrations' TC requests to the main loop */
-	struct weir_k8s *k8s;		    /* the Kubernetes pod watch (--k8s), or NULL */
-	struct weir_policy_engine *policy; /* endpoint policy */
-	struct weir_prefilter *prefilter;  /* the XDP deny list (agent/prefilter.c) */
-	struct weir_services *services; /* load-balancer services */
+	struct weir_pod_attach *pod_attach;	/* registrations' TC requests to the main loop */
+	struct weir_k8s *k8s;			/* the Kubernetes pod watch (--k8s), or NULL */
+	struct weir_policy_engine *policy;	/* endpoint policy */
+	struct weir_prefilter *prefilter;	/* the XDP deny list (agent/prefilter.c) */
+	struct weir_services *services;		/* load-balancer services */
 	/* The assembler runs on the main thread; HTTP threads read its figures
 	 * from this copy, refreshed after every sweep.
 	 */

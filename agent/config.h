@@ -17,7 +17,8 @@
 #define WEIR_AGENT_STATE_DEFAULT    "/var/lib/weir"
 #define WEIR_AGENT_LB_STATE_DEFAULT "/var/lib/weir/lb-services.json"
 
-struct weir_agent_config {
+/* One per process, its members grouped by topic rather than packed by size. */
+struct weir_agent_config {	     /* NOLINT(clang-analyzer-optin.performance.Padding) */
 	char *node_name;	     /* default: the host name */
 	struct weir_strv xdp_ifaces; /* uplinks: XDP */
 	enum weir_xdp_mode xdp_mode; /* auto (native, else generic), native, generic */
@@ -52,8 +53,8 @@ struct weir_agent_config {
 	/* observation domain (1), enterprise number of Weir's elements (32473) */
 	uint32_t ipfix_domain_id;
 	uint32_t ipfix_pen;
-	bool k8s;		    /* endpoints from the Kubernetes API: this node's pods */
-	char *kubeconfig;	    /* with k8s: a kubeconfig instead of the in-cluster account */
+	bool k8s;		      /* endpoints from the Kubernetes API: this node's pods */
+	char *kubeconfig;	      /* with k8s: a kubeconfig instead of the in-cluster account */
 	uint32_t k8s_watch_timeout_s; /* the API server ends each watch after this (300) */
 	/* Load balancer (README: Load balancer). */
 	uint32_t lb_services_max; /* services (65536) */

@@ -13,10 +13,14 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ &weir_cmd_observe, weir_observe_main }, { &weir_cmd_status, weir_status_main },
-	{ &weir_cmd_nodes, weir_nodes_main },	  { &weir_cmd_endpoints, weir_endpoints_main },
-	{ &weir_cmd_version, weir_version_main }, { &weir_cmd_top, weir_top_main },
-	{ &weir_cmd_prefilter, weir_prefilter_main }, { &weir_cmd_policy, weir_policy_main },
+	{ &weir_cmd_observe, weir_observe_main },
+	{ &weir_cmd_status, weir_status_main },
+	{ &weir_cmd_nodes, weir_nodes_main },
+	{ &weir_cmd_endpoints, weir_endpoints_main },
+	{ &weir_cmd_version, weir_version_main },
+	{ &weir_cmd_top, weir_top_main },
+	{ &weir_cmd_prefilter, weir_prefilter_main },
+	{ &weir_cmd_policy, weir_policy_main },
 	{ &weir_cmd_lb, weir_lb_main },
 };
 

@@ -426,7 +426,8 @@ json_t *weir_flow_record_to_json(const struct weir_flow_record *r)
 	if (r->dst)
 		err |= set_nonempty(flow, "destination", endpoint_json(r->dst));
 	if (r->dst_service)
-		err |= set(flow, "destination_service", json_pack("{s:o}", "name", json_str(r->dst_service)));
+		err |= set(flow, "destination_service",
+			   json_pack("{s:o}", "name", json_str(r->dst_service)));
 	err |= set(flow, "Type", json_string("L3_L4"));
 	if (node)
 		err |= set(flow, "node_name", json_str(node));

@@ -171,9 +171,10 @@ static int matches_room(struct weir_flow_record ***v, size_t k, size_t *cap)
 	if (k < *cap)
 		return 0;
 	n = *cap ? *cap * 2 : QUERY_FIRST;
-	p = realloc(*v, n * sizeof(**v));
+	p = realloc(*v, n * sizeof(struct weir_flow_record *));
 	if (!p)
 		return -ENOMEM;
+	memset(p + *cap, 0, (n - *cap) * sizeof(struct weir_flow_record *));
 	*v = p;
 	*cap = n;
 	return 0;
