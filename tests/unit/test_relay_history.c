@@ -549,9 +549,10 @@ static void dropped_in_a_namespace_searches_the_rare_verdicts(void **state)
 		 w.sql);
 	assert_int_equal(sqlite3_prepare_v2(h->wdb, sql, -1, &st, NULL), SQLITE_OK);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		strncat(plan, (const char *)sqlite3_column_text(st, 3),
-			sizeof(plan) - strlen(plan) - 2);
-		strcat(plan, "\n");
+		size_t len = strlen(plan);
+
+		snprintf(plan + len, sizeof(plan) - len, "%s\n",
+			 (const char *)sqlite3_column_text(st, 3));
 	}
 	sqlite3_finalize(st);
 	for (i = 0; i < 2; i++) {
@@ -573,6 +574,12 @@ static void dropped_in_a_namespace_searches_the_rare_verdicts(void **state)
  */
 static void a_version_1_database_is_migrated(void **state)
 {
+	static const char *const indexes =
+		"SELECT (SELECT user_version FROM pragma_user_version),"
+		" (SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+		" AND name LIKE 'flows_rare%'),"
+		" (SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+		" AND name = 'flows_verdict')";
 	struct weir_history *h = open_db(false, 0, 0);
 	struct weir_filter_set *fs = shop_dropped();
 	struct weir_flow_request req = { .filters = fs };
@@ -590,14 +597,7 @@ static void a_version_1_database_is_migrated(void **state)
 			 SQLITE_OK);
 	weir_history_close(h);
 	h = open_db(false, 0, 0);
-	assert_int_equal(sqlite3_prepare_v2(h->wdb,
-					    "SELECT (SELECT user_version FROM pragma_user_version),"
-					    " (SELECT count(*) FROM sqlite_master WHERE type = 'index'"
-					    " AND name LIKE 'flows_rare%'),"
-					    " (SELECT count(*) FROM sqlite_master WHERE type = 'index'"
-					    " AND name = 'flows_verdict')",
-					    -1, &st, NULL),
-			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h->wdb, indexes, -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	version = sqlite3_column_int64(st, 0);
 	rare = sqlite3_column_int64(st, 1);
