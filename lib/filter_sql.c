@@ -14,6 +14,8 @@
 #include "filter_priv.h"
 #include "filter_sql.h"
 
+_Static_assert(WEIR_VERDICT_FORWARDED == 1, "WEIR_SQL_NOT_FORWARDED names FORWARDED as 1");
+
 struct builder {
 	char *s;
 	size_t len, cap;
@@ -421,20 +423,24 @@ static void emit_replies(struct builder *b, uint8_t replies)
 }
 
 /* One filter: its fields ANDed. Returns whether the clause is exact. */
-static bool emit_filter(struct builder *b, const struct weir_filter *f)
+static bool emit_filter(struct builder *b, const struct weir_filter *f, const char *each)
 {
 	uint32_t m = f->fields;
 	bool exact = true;
 
-	emit(b, "(1");
+	emit(b, "(");
+	emit(b, each ? each : "1");
 	if (m & F_VERDICT) {
 		emit(b, " AND ");
 		emit_in_bits(b, "verdict", &f->verdicts);
+		/* implied, in the words the rare verdicts' partial indexes have */
+		if (!bits_test(&f->verdicts, WEIR_VERDICT_FORWARDED))
+			emit(b, " AND " WEIR_SQL_NOT_FORWARDED);
 	}
 	if (m & F_DROP_REASON) {
 		emit(b, " AND (verdict = ");
 		bind_int(b, WEIR_VERDICT_DROPPED);
-		emit(b, " AND ");
+		emit(b, " AND " WEIR_SQL_NOT_FORWARDED " AND ");
 		emit_in_bits(b, "reason", &f->drop_reasons);
 		emit(b, ")");
 	}
@@ -507,10 +513,11 @@ static bool emit_filter(struct builder *b, const struct weir_filter *f)
 }
 
 /* A filter's clause, into a builder of its own (to be dropped if inexact). */
-static int filter_clause(const struct weir_filter *f, struct builder *out, bool *exact)
+static int filter_clause(const struct weir_filter *f, const char *each, struct builder *out,
+			 bool *exact)
 {
 	memset(out, 0, sizeof(*out));
-	*exact = emit_filter(out, f);
+	*exact = emit_filter(out, f, each);
 	return out->oom ? -ENOMEM : 0;
 }
 
@@ -551,6 +558,12 @@ static void append(struct builder *b, struct builder *sub)
 
 int weir_filter_sql(const struct weir_filter_set *fs, struct weir_sql_where *out)
 {
+	return weir_filter_sql_each(fs, NULL, out);
+}
+
+int weir_filter_sql_each(const struct weir_filter_set *fs, const char *each,
+			 struct weir_sql_where *out)
+{
 	struct builder b = { 0 }, sub;
 	bool exact = true, fexact;
 	size_t i;
@@ -564,7 +577,7 @@ int weir_filter_sql(const struct weir_filter_set *fs, struct weir_sql_where *out
 		/* an inexact allow filter is wider than itself: the OR stays a superset */
 		emit(&b, "(");
 		for (i = 0; i < fs->n_allow && !err; i++) {
-			err = filter_clause(&fs->allow[i], &sub, &fexact);
+			err = filter_clause(&fs->allow[i], each, &sub, &fexact);
 			exact = exact && fexact;
 			if (i)
 				emit(&b, " OR ");
@@ -574,7 +587,7 @@ int weir_filter_sql(const struct weir_filter_set *fs, struct weir_sql_where *out
 		emit(&b, ")");
 	}
 	for (i = 0; fs && i < fs->n_deny && !err; i++) {
-		err = filter_clause(&fs->deny[i], &sub, &fexact);
+		err = filter_clause(&fs->deny[i], NULL, &sub, &fexact);
 		if (!err && fexact) {
 			emit(&b, " AND NOT ");
 			append(&b, &sub);

@@ -51,8 +51,23 @@ struct weir_sql_where {
 	bool exact; /* the clause selects exactly what the filter set matches */
 };
 
+/* The term a clause adds to a verdict filter that leaves out FORWARDED
+ * (e.g. --verdict DROPPED), as fixed text: partial indexes made WHERE this
+ * (relay/history.c: the rare verdicts) are only used by the planner when a
+ * query says it in these words (a bound value does not count).
+ */
+#define WEIR_SQL_NOT_FORWARDED "verdict <> 1"
+
 /* fs NULL matches everything ("1"). Returns 0 or -ENOMEM. */
 int weir_filter_sql(const struct weir_filter_set *fs, struct weir_sql_where *out);
+/* The same, with each (fixed SQL text, or NULL) ANDed into every allow
+ * filter's clause: e.g. a time range written with numbered parameters
+ * ("time_ns BETWEEN ?1 AND ?2") that the caller also puts before the clause,
+ * so SQLite's planner sees it inside each branch of an OR (it does not carry
+ * terms outside an OR into the branches' index searches).
+ */
+int weir_filter_sql_each(const struct weir_filter_set *fs, const char *each,
+			 struct weir_sql_where *out);
 void weir_sql_where_release(struct weir_sql_where *w);
 
 /* The node_cluster and node_base columns of a node name (see above):

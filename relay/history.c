@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include "filter_sql.h"
 #include "history_priv.h"
 #include "log.h"
 
@@ -19,7 +20,9 @@
 #define FLOW_SAME_NS	   1000000000ULL	 /* first_seen jitter within one flow */
 #define REPLAY_ROWS_MAX	   1000000		 /* rows read back at open to follow flows */
 
-/* Schema version 1. node_cluster and node_base are computed, not stored. */
+/* Schema version 1 (version 2 changes its indexes, below). node_cluster and
+ * node_base are computed, not stored.
+ */
 static const char *const schema_v1[] = {
 	"CREATE TABLE flows ("
 	" seq INTEGER PRIMARY KEY,"
@@ -70,6 +73,32 @@ static const char *const schema_v1[] = {
 	"CREATE INDEX flows_verdict ON flows (verdict, time_ns)",
 };
 
+/* Version 2: verdicts other than FORWARDED (drops, audits: the rare rows a
+ * verdict filter is for) indexed by partial indexes, alone and with either
+ * side's namespace, so `-n shop --verdict DROPPED` reads only its rows. A
+ * partial index costs nothing on the FORWARDED rows, where the full verdict
+ * index of version 1 cost as much as the row itself and served no query (a
+ * filter on FORWARDED is better served by time). lib/filter_sql.c writes
+ * the same WEIR_SQL_NOT_FORWARDED the planner needs to use them.
+ */
+static const char *const schema_v2[] = {
+	"DROP INDEX flows_verdict",
+	"CREATE INDEX flows_rare ON flows (verdict, time_ns) WHERE " WEIR_SQL_NOT_FORWARDED,
+	"CREATE INDEX flows_rare_src ON flows (src_ns, verdict, time_ns) WHERE " WEIR_SQL_NOT_FORWARDED,
+	"CREATE INDEX flows_rare_dst ON flows (dst_ns, verdict, time_ns) WHERE " WEIR_SQL_NOT_FORWARDED,
+};
+
+static const struct {
+	const char *const *sql;
+	size_t n;
+} migrations[] = {
+	{ schema_v1, sizeof(schema_v1) / sizeof(schema_v1[0]) }, /* 0 -> 1 */
+	{ schema_v2, sizeof(schema_v2) / sizeof(schema_v2[0]) }, /* 1 -> 2 */
+};
+
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == WEIR_HISTORY_SCHEMA_VERSION,
+	       "one migration per schema version");
+
 static uint64_t clock_ns(clockid_t clk)
 {
 	struct timespec ts;
@@ -116,10 +145,13 @@ static int64_t pragma_int(sqlite3 *db, const char *sql)
 	return v;
 }
 
-/* Creates the schema in an empty database; refuses one made by a newer relay. */
+/* Creates the schema in an empty database, or brings an older one up to
+ * date, one version after the other in one transaction; refuses one made by
+ * a newer relay.
+ */
 static int migrate(struct weir_history *h)
 {
-	int64_t version = pragma_int(h->wdb, "PRAGMA user_version");
+	int64_t version = pragma_int(h->wdb, "PRAGMA user_version"), v;
 	char sql[64];
 	size_t i;
 	int err;
@@ -135,15 +167,18 @@ static int migrate(struct weir_history *h)
 			(long long)version, WEIR_HISTORY_SCHEMA_VERSION);
 		return -EPROTO;
 	}
-	/* version 0: a new database (later versions migrate step by step here) */
 	err = exec(h, "BEGIN IMMEDIATE");
-	for (i = 0; !err && i < sizeof(schema_v1) / sizeof(schema_v1[0]); i++)
-		err = exec(h, schema_v1[i]);
+	for (v = version; !err && v < WEIR_HISTORY_SCHEMA_VERSION; v++)
+		for (i = 0; !err && i < migrations[v].n; i++)
+			err = exec(h, migrations[v].sql[i]);
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", WEIR_HISTORY_SCHEMA_VERSION);
 	err = err ?: exec(h, sql);
 	err = err ?: exec(h, "COMMIT");
 	if (err)
 		sqlite3_exec(h->wdb, "ROLLBACK", NULL, NULL, NULL);
+	else if (version)
+		log_info("history: migrated %s from schema version %lld to %d", h->path,
+			 (long long)version, WEIR_HISTORY_SCHEMA_VERSION);
 	else
 		log_info("history: created %s (schema version %d)", h->path,
 			 WEIR_HISTORY_SCHEMA_VERSION);

@@ -35,7 +35,12 @@ static int bind_params(sqlite3_stmt *st, int first, const struct weir_sql_where 
 	return rc;
 }
 
-/* "... FROM flows WHERE time_ns BETWEEN ? AND ? AND <filters>" bound and ready. */
+/* Each allow filter carries the time range too, for the planner (see
+ * weir_filter_sql_each()).
+ */
+#define TIME_RANGE "time_ns BETWEEN ?1 AND ?2"
+
+/* "... FROM flows WHERE <TIME_RANGE> AND <filters>" bound and ready. */
 static int prepare(struct weir_history *h, const char *head, const struct weir_sql_where *w,
 		   const char *tail, uint64_t since_ns, uint64_t until_ns, sqlite3_stmt **out)
 {
@@ -45,8 +50,7 @@ static int prepare(struct weir_history *h, const char *head, const struct weir_s
 
 	if (!sql)
 		return -ENOMEM;
-	snprintf(sql, n, "%s FROM flows WHERE time_ns BETWEEN ? AND ? AND %s%s", head, w->sql,
-		 tail);
+	snprintf(sql, n, "%s FROM flows WHERE " TIME_RANGE " AND %s%s", head, w->sql, tail);
 	rc = sqlite3_prepare_v2(h->rdb, sql, -1, out, NULL);
 	free(sql);
 	if (rc != SQLITE_OK) {
@@ -84,7 +88,7 @@ int weir_history_query(struct weir_history *h, const struct weir_flow_request *r
 	if (!max)
 		max = h->o.query_max;
 	cap = req->number && req->number < max ? (size_t)req->number : max;
-	err = weir_filter_sql(req->filters, &w);
+	err = weir_filter_sql_each(req->filters, TIME_RANGE, &w);
 	if (err)
 		return err;
 	/* the newest first for "last N", the oldest first for "first N" */
@@ -337,7 +341,7 @@ int weir_history_aggregate(struct weir_history *h, const struct weir_agg_request
 	size_t i;
 
 	*out = NULL;
-	ret = weir_filter_sql(ar->flows.filters, &w);
+	ret = weir_filter_sql_each(ar->flows.filters, TIME_RANGE, &w);
 	if (ret)
 		return ret;
 	if (!w.exact) {

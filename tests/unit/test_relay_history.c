@@ -3,7 +3,9 @@
  * committed), retention by age and by size (oldest first, counted), queries
  * (number, first, since/until, the cut at query_max), aggregates (each flow's
  * cumulative counters once), the ring and the history united without
- * duplicates, and errors (a full database, a corrupt file) reported.
+ * duplicates, errors (a full database, a corrupt file) reported, the plan
+ * of a namespace's drops (the rare verdicts' partial indexes) and the
+ * migration from schema version 1.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +24,7 @@
 #include <weir/abi.h>
 #include "history.h"
 #include "history_flows.h"
+#include "filter_sql.h"
 #include "history_priv.h"
 #include "store.h"
 #include "timefmt.h"
@@ -484,6 +487,131 @@ static void ring_and_history_unite_without_duplicates(void **state)
 	weir_store_free(store);
 }
 
+/* n_shop drops among forwarded records, in shop and in media */
+static void add_drops(struct weir_history *h, size_t n)
+{
+	struct weir_flow_record *r;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		r = rec(i + 1, T0 + i * S, "front", "db", 80, T0 + i, 1);
+		if (i % 10 == 0) {
+			r->verdict = WEIR_VERDICT_DROPPED;
+			r->reason = 133;
+		}
+		if (i % 20 >= 10) {
+			weir_endpoint_put(r->src);
+			weir_endpoint_put(r->dst);
+			r->src = pod("media", "front");
+			r->dst = pod("media", "db");
+		}
+		add(h, r);
+	}
+	assert_int_equal(weir_history_flush(h, 1000), 0);
+}
+
+/* --since ... -n shop --verdict DROPPED, as weir observe sends it */
+static struct weir_filter_set *shop_dropped(void)
+{
+	json_t *a = json_loads("[{\"source_pod\": [\"shop/\"], \"verdict\": [\"DROPPED\"]},"
+			       " {\"destination_pod\": [\"shop/\"], \"verdict\": [\"DROPPED\"]}]",
+			       0, NULL);
+	struct weir_filter_set *fs;
+
+	assert_non_null(a);
+	assert_int_equal(weir_filter_set_new(&fs, a, NULL, NULL, 0), 0);
+	json_decref(a);
+	return fs;
+}
+
+/* The plan SQLite makes for the history's query of fs: each OR branch
+ * searches a rare-verdict partial index with the namespace and the time
+ * range, not the namespace's or the time's whole range.
+ */
+static void dropped_in_a_namespace_searches_the_rare_verdicts(void **state)
+{
+	struct weir_history *h = open_db(false, 0, 0);
+	struct weir_filter_set *fs = shop_dropped();
+	struct weir_flow_request req = { .since_ns = T0 + 100 * S, .filters = fs };
+	struct weir_sql_where w;
+	sqlite3_stmt *st;
+	char sql[4096], plan[1024] = "";
+	size_t i;
+
+	(void)state;
+	add_drops(h, 400);
+	/* records 101..400: 30 drops, half of them in shop */
+	assert_int_equal(count(h, &req), 15);
+	assert_int_equal(weir_filter_sql_each(fs, "time_ns BETWEEN ?1 AND ?2", &w), 0);
+	snprintf(sql, sizeof(sql),
+		 "EXPLAIN QUERY PLAN SELECT seq FROM flows WHERE time_ns BETWEEN ?1 AND ?2 AND %s"
+		 " ORDER BY time_ns DESC, seq DESC LIMIT ?",
+		 w.sql);
+	assert_int_equal(sqlite3_prepare_v2(h->wdb, sql, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		size_t len = strlen(plan);
+
+		snprintf(plan + len, sizeof(plan) - len, "%s\n",
+			 (const char *)sqlite3_column_text(st, 3));
+	}
+	sqlite3_finalize(st);
+	for (i = 0; i < 2; i++) {
+		static const char *const want[] = {
+			"INDEX flows_rare_src (src_ns=? AND verdict=? AND time_ns>? AND time_ns<?)",
+			"INDEX flows_rare_dst (dst_ns=? AND verdict=? AND time_ns>? AND time_ns<?)",
+		};
+
+		if (!strstr(plan, want[i]))
+			fail_msg("no %s in the plan:\n%s", want[i], plan);
+	}
+	weir_sql_where_release(&w);
+	weir_filter_set_free(fs);
+	weir_history_close(h);
+}
+
+/* A database of schema version 1 (a full verdict index) is brought to
+ * version 2 at open: its records stay, its indexes change.
+ */
+static void a_version_1_database_is_migrated(void **state)
+{
+	static const char *const indexes =
+		"SELECT (SELECT user_version FROM pragma_user_version),"
+		" (SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+		" AND name LIKE 'flows_rare%'),"
+		" (SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+		" AND name = 'flows_verdict')";
+	struct weir_history *h = open_db(false, 0, 0);
+	struct weir_filter_set *fs = shop_dropped();
+	struct weir_flow_request req = { .filters = fs };
+	sqlite3_stmt *st;
+	int64_t version = -1, rare = -1, old = -1;
+
+	(void)state;
+	add_drops(h, 200);
+	assert_int_equal(sqlite3_exec(h->wdb,
+				      "DROP INDEX flows_rare; DROP INDEX flows_rare_src;"
+				      " DROP INDEX flows_rare_dst;"
+				      " CREATE INDEX flows_verdict ON flows (verdict, time_ns);"
+				      " PRAGMA user_version = 1",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	weir_history_close(h);
+	h = open_db(false, 0, 0);
+	assert_int_equal(sqlite3_prepare_v2(h->wdb, indexes, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	version = sqlite3_column_int64(st, 0);
+	rare = sqlite3_column_int64(st, 1);
+	old = sqlite3_column_int64(st, 2);
+	sqlite3_finalize(st);
+	assert_int_equal(version, WEIR_HISTORY_SCHEMA_VERSION);
+	assert_int_equal(rare, 3);
+	assert_int_equal(old, 0);
+	assert_int_equal(count(h, NULL), 200);
+	assert_int_equal(count(h, &req), 10);
+	weir_filter_set_free(fs);
+	weir_history_close(h);
+}
+
 static void a_full_database_is_counted_and_reported(void **state)
 {
 	struct weir_history *h = open_db(false, 0, 0);
@@ -542,6 +670,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_full_database_is_counted_and_reported, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(a_corrupt_file_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(dropped_in_a_namespace_searches_the_rare_verdicts,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(a_version_1_database_is_migrated, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
