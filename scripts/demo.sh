@@ -71,7 +71,7 @@ show() {
 
 	shift
 	for a in "$@"; do
-		if [[ $a =~ ^[][A-Za-z0-9_./:=,@%+*-]+$ || $a = '|' || $a = '&' ]]; then
+		if [[ $a =~ ^[A-Za-z0-9_./:=,@%+-]+$ || $a = '|' || $a = '&' ]]; then
 			line+=" $a"
 		else
 			line+=" '${a//\'/\'\\\'\'}'"
@@ -328,7 +328,7 @@ fi
 T_PIDS+=("$!")
 show "[relay]" weir --server "$RELAY" observe -f --print-node-name "${pods_only[@]}"
 if [ "$seconds" -gt 0 ]; then
-	timeout "$seconds" ip netns exec "$(ns_name relay)" weir --server "$RELAY" \
+	timeout --foreground "$seconds" ip netns exec "$(ns_name relay)" weir --server "$RELAY" \
 		observe -f --print-node-name "${pods_only[@]}"
 else
 	ns_exec relay weir --server "$RELAY" observe -f --print-node-name "${pods_only[@]}"
