@@ -63,7 +63,12 @@ VIP=10.96.0.10
 # nor the IGMP to multicast groups (real traffic too, out of the way here).
 pods_only=(--from-namespace shop --not --to-ip 224.0.0.0/4)
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Bold headings and dim prompts on a terminal, plain text elsewhere.
+bold='' dim='' plain=''
+if [ -t 1 ]; then
+	bold=$'\033[1m' dim=$'\033[2m' plain=$'\033[0m'
+fi
+say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 
 # show PREFIX ARG...: prints "PREFIX$ ARG..." as a shell would read it back.
 show() {
@@ -77,7 +82,7 @@ show() {
 			line+=" '${a//\'/\'\\\'\'}'"
 		fi
 	done
-	printf '\033[2m%s$\033[0m%s\n' "$prefix" "$line"
+	printf '%s%s$%s%s\n' "$dim" "$prefix" "$plain" "$line"
 }
 
 # run ARG...: a command on this machine, shown first (the agents' sockets are
@@ -96,9 +101,9 @@ on() {
 	ns_exec "$ns" "$@"
 }
 
-# sh_in NS 'SHELL COMMAND': a shell command line in namespace NS.
-sh_in() {
-	printf '\033[2m[%s]$\033[0m %s\n' "$1" "$2"
+# on_sh NS 'SHELL COMMAND': a shell command line in namespace NS.
+on_sh() {
+	printf '%s[%s]$%s %s\n' "$dim" "$1" "$plain" "$2"
 	ns_exec "$1" bash -c "$2"
 }
 
@@ -288,16 +293,16 @@ say "Endpoint policy on db (node-b): UDP 5432 from app=cart allowed, the rest de
 run cat scripts/demo_policy.json
 run weir --server "$SOCK_B" policy apply -f scripts/demo_policy.json
 run weir --server "$SOCK_B" policy get
-sh_in cart "echo 'SELECT 1' | nc -u -n -w 1 $DB 5432"
-sh_in frontend "echo 'SELECT 1' | nc -u -n -w 1 $DB 5432"
+on_sh cart "echo 'SELECT 1' | nc -u -n -w 1 $DB 5432"
+on_sh frontend "echo 'SELECT 1' | nc -u -n -w 1 $DB 5432"
 await "policy drop" --verdict DROPPED --drop-reason-desc POLICY_DENIED
 sleep 1
 relay_jq "$drops" --verdict DROPPED --to-pod shop/db --last 2
 
 say "XDP prefilter on node-a: the crawler pod's address denied before any parsing"
-sh_in crawler "nc -z -n -w 1 $CART 8080 && echo connected"
+on_sh crawler "nc -z -n -w 1 $CART 8080 && echo connected"
 run weir --server "$SOCK_A" prefilter add "$CRAWLER/32"
-sh_in crawler "nc -z -n -w 1 $CART 8080 && echo connected || echo 'no answer'"
+on_sh crawler "nc -z -n -w 1 $CART 8080 && echo connected || echo 'no answer'"
 run weir --server "$SOCK_A" prefilter list
 await "prefilter drop" --verdict DROPPED --drop-reason-desc PREFILTER_DENIED
 sleep 1
