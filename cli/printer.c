@@ -454,12 +454,18 @@ static void type_of(const json_t *flow, struct sb *b)
 	juint(flow, "event_type.sub_type", &sub);
 	if (record && strcmp(record, "drop") != 0) {
 		const char *itf = jstr(flow, "interface.name");
+		const char *desc = jstr(flow, "drop_reason_desc");
 
 		sb_add(b, "flow-");
 		sb_text(b, record);
 		if (itf && *itf) {
 			sb_add(b, "@");
 			sb_text(b, itf);
+		}
+		/* a flow dropped by policy is a record, not a drop event: say why */
+		if (desc && *desc) {
+			sb_add(b, " ");
+			sb_text(b, desc);
 		}
 		return;
 	}

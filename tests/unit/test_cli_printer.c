@@ -255,6 +255,24 @@ static void compact_prints_one_line_per_flow(void **state)
 		"EVENTS LOST: OBSERVER_EVENTS_QUEUE CPU(0) 5\n");
 }
 
+/* A flow record of a policy drop carries the reason in its type column. */
+static void compact_names_the_reason_of_a_dropped_flow_record(void **state)
+{
+	struct fixtures *f = *state;
+	struct weir_printer_opts o = { .output = WEIR_OUT_COMPACT };
+	json_t *flow = json_deep_copy(f->weir), *all[1];
+
+	json_object_set_new(json_object_get(flow, "flow"), "verdict", json_string("DROPPED"));
+	json_object_set_new(json_object_get(flow, "flow"), "drop_reason_desc",
+			    json_string("POLICY_DENIED"));
+	all[0] = flow;
+	expect_output(
+		&o, all, 1,
+		"Aug  5 10:12:18.510: shop/frontend-1:44916 -> shop/cart-1:8080 flow-end@lxc1 "
+		"POLICY_DENIED DROPPED (TCP Flags: SYN, ACK, FIN) 39/23 pkts 52582/1526 B\n");
+	json_decref(flow);
+}
+
 static void compact_with_node_name_and_numeric(void **state)
 {
 	struct fixtures *f = *state;
@@ -549,6 +567,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(compact_prints_one_line_per_flow),
+		cmocka_unit_test(compact_names_the_reason_of_a_dropped_flow_record),
 		cmocka_unit_test(compact_with_node_name_and_numeric),
 		cmocka_unit_test(compact_colors_verdicts_only_when_asked),
 		cmocka_unit_test(every_time_format),
