@@ -28,6 +28,10 @@
 #define UINT_DIGITS_MAX 18   /* digits that cannot overflow; past them, checked */
 #define LABEL_WORLD	"reserved:world"
 #define LABEL_HOST	"reserved:host"
+#define ENUM_MEMOS	16  /* enum names last seen, with their codes */
+#define ENUM_TEXT_MAX	24
+#define TIME_PREFIX_LEN 19 /* "2026-08-05T10:12:18": the seconds */
+#define TIME_SEC_MAX	18446744072ULL /* below UINT64_MAX / 1e9: no overflow check needed */
 
 struct slice {
 	const char *s;
@@ -37,6 +41,7 @@ struct slice {
 struct cur {
 	const char *p;
 	const char *end;
+	struct weir_endpoint_cache *memo; /* the caller's cache, NULL: no memos */
 };
 
 #define KEY_IS(k, lit) ((k).n == sizeof(lit) - 1 && !memcmp((k).s, (lit), sizeof(lit) - 1))
@@ -116,7 +121,7 @@ static inline const char *skip_plain(const char *p, const char *end)
 }
 
 /* A string without escapes or controls, UTF-8 as jansson takes it. */
-static bool str(struct cur *c, struct slice *out)
+static inline __attribute__((always_inline)) bool str(struct cur *c, struct slice *out)
 {
 	const char *s;
 	bool ascii = true;
@@ -227,27 +232,62 @@ static bool once(uint32_t *seen, uint32_t bit)
 	return true;
 }
 
+static bool time_memo_hit(const struct weir_endpoint_cache *m, const struct slice *s,
+			  uint64_t *out);
+static void time_memo_put(struct weir_endpoint_cache *m, const struct slice *s, uint64_t ns);
+static bool enum_memo_hit(const struct weir_endpoint_cache *m, int (*parse)(const char *),
+			  const struct slice *s, int *code);
+static void enum_memo_put(struct weir_endpoint_cache *m, int (*parse)(const char *),
+			  const struct slice *s, int code);
+
+/* The text of s as weir_time_parse_rfc3339() reads it. */
+static bool time_slice(struct weir_endpoint_cache *memo, const struct slice *s, uint64_t *out)
+{
+	char buf[TEXT_MAX];
+
+	if (memo && time_memo_hit(memo, s, out))
+		return true;
+	if (!cstr(s, buf) || weir_time_parse_rfc3339(buf, out))
+		return false;
+	if (memo)
+		time_memo_put(memo, s, *out);
+	return true;
+}
+
 /* A time string as weir_time_parse_rfc3339() reads it. */
 static bool time_val(struct cur *c, uint64_t *out)
 {
-	char buf[TEXT_MAX];
 	struct slice s;
 
-	return str(c, &s) && cstr(&s, buf) && !weir_time_parse_rfc3339(buf, out);
+	return str(c, &s) && time_slice(c->memo, &s, out);
+}
+
+/* A name as parse() reads it, remembered. */
+static bool name_code(struct weir_endpoint_cache *memo, int (*parse)(const char *),
+		      const struct slice *s, int *code)
+{
+	char buf[TEXT_MAX];
+
+	if (memo && enum_memo_hit(memo, parse, s, code))
+		return true;
+	if (!cstr(s, buf))
+		return false;
+	*code = parse(buf);
+	if (memo)
+		enum_memo_put(memo, parse, s, *code);
+	return true;
 }
 
 /* An enum by name (parse) or by number up to max. */
 static bool enum_val(struct cur *c, int (*parse)(const char *), uint64_t max, unsigned int *out)
 {
-	char buf[TEXT_MAX];
 	struct slice s;
 	uint64_t u;
 	int code;
 
 	if (peek(c, '"')) {
-		if (!str(c, &s) || !cstr(&s, buf))
+		if (!str(c, &s) || !name_code(c->memo, parse, &s, &code))
 			return false;
-		code = parse(buf);
 		if (code < 0)
 			return false;
 		*out = (unsigned int)code;
@@ -266,11 +306,60 @@ static int verdict_parse(const char *s)
 
 /* ---- the flow's parts ---- */
 
+/* inet_pton(AF_INET) on a slice, by its rules: four decimal octets up to
+ * 255, no leading zeros, nothing else.
+ */
+static bool ipv4_slice(const struct slice *s, uint8_t *out)
+{
+	unsigned int octets = 0, v = 0;
+	bool digit = false;
+	uint8_t tmp[4];
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		char ch = s->s[i];
+
+		if (ch >= '0' && ch <= '9') {
+			if (digit && v == 0)
+				return false;
+			v = v * 10 + (unsigned int)(ch - '0');
+			if (v > 255)
+				return false;
+			if (!digit) {
+				if (++octets > 4)
+					return false;
+				digit = true;
+			}
+			tmp[octets - 1] = (uint8_t)v;
+		} else if (ch == '.' && digit) {
+			if (octets == 4)
+				return false;
+			digit = false;
+			v = 0;
+		} else {
+			return false;
+		}
+	}
+	if (octets < 4)
+		return false;
+	memcpy(out, tmp, sizeof(tmp));
+	return true;
+}
+
+/* An address of the family (4 or 6) into out (16 bytes), as inet_pton() takes it. */
+static bool addr_slice(unsigned int family, const struct slice *s, uint8_t *out)
+{
+	char buf[TEXT_MAX];
+
+	if (family != 6)
+		return ipv4_slice(s, out);
+	return cstr(s, buf) && inet_pton(AF_INET6, buf, out) == 1;
+}
+
 static bool ip_obj(struct cur *c, struct weir_flow_record *r)
 {
 	struct slice k, src = { 0 }, dst = { 0 };
 	bool first = true, have_src = false, have_dst = false;
-	char buf[TEXT_MAX];
 	unsigned int ver = 0;
 	uint32_t seen = 0;
 	int m;
@@ -297,11 +386,9 @@ static bool ip_obj(struct cur *c, struct weir_flow_record *r)
 	if (!ver && have_src)
 		ver = memchr(src.s, ':', src.n) ? 6 : 4;
 	r->family = (uint8_t)ver;
-	if (have_src && src.n &&
-	    (!cstr(&src, buf) || inet_pton(ver == 6 ? AF_INET6 : AF_INET, buf, r->saddr) != 1))
+	if (have_src && src.n && !addr_slice(ver, &src, r->saddr))
 		return false;
-	if (have_dst && dst.n &&
-	    (!cstr(&dst, buf) || inet_pton(ver == 6 ? AF_INET6 : AF_INET, buf, r->daddr) != 1))
+	if (have_dst && dst.n && !addr_slice(ver, &dst, r->daddr))
 		return false;
 	return true;
 }
@@ -380,14 +467,105 @@ struct cache_slot {
 	struct weir_endpoint *ep;
 };
 
+struct enum_memo {
+	int (*parse)(const char *);
+	size_t n;
+	char text[ENUM_TEXT_MAX];
+	int code;
+};
+
 struct weir_endpoint_cache {
 	struct cache_slot slots[CACHE_SLOTS];
+	/* What a name or a time decoded to last time: a stream repeats them.
+	 * Each is filled from what the general function returned.
+	 */
+	struct enum_memo enums[ENUM_MEMOS];
+	unsigned int enum_next;
+	bool have_time;
+	char time_prefix[TIME_PREFIX_LEN];
+	uint64_t time_sec; /* what time_prefix + "Z" decodes to, in seconds */
+	uint64_t uuid_mask; /* the bits of a uuid's low 64 that are the id */
 };
+
+static bool time_memo_hit(const struct weir_endpoint_cache *m, const struct slice *s,
+			  uint64_t *out)
+{
+	const char *p = s->s + TIME_PREFIX_LEN, *end = s->s + s->n;
+	uint64_t frac = 0;
+	int nfrac = 0;
+
+	if (!m->have_time || s->n <= TIME_PREFIX_LEN ||
+	    memcmp(s->s, m->time_prefix, TIME_PREFIX_LEN) != 0)
+		return false;
+	if (*p == '.') {
+		for (p++; p < end && *p >= '0' && *p <= '9'; p++, nfrac++) {
+			if (nfrac == 9)
+				return false;
+			frac = frac * 10 + (uint64_t)(*p - '0');
+		}
+		if (!nfrac)
+			return false;
+		for (; nfrac < 9; nfrac++)
+			frac *= 10;
+	}
+	if (end - p != 1 || (*p != 'Z' && *p != 'z'))
+		return false;
+	*out = m->time_sec * 1000000000ULL + frac;
+	return true;
+}
+
+/* Remembers the seconds of a time in UTC ("...Z") that decoded to ns. */
+static void time_memo_put(struct weir_endpoint_cache *m, const struct slice *s, uint64_t ns)
+{
+	char last = s->n ? s->s[s->n - 1] : '\0';
+
+	if (s->n <= TIME_PREFIX_LEN || (last != 'Z' && last != 'z') ||
+	    (s->s[TIME_PREFIX_LEN] != '.' && s->n != TIME_PREFIX_LEN + 1) ||
+	    ns / 1000000000ULL > TIME_SEC_MAX)
+		return;
+	memcpy(m->time_prefix, s->s, TIME_PREFIX_LEN);
+	m->time_sec = ns / 1000000000ULL;
+	m->have_time = true;
+}
+
+static bool enum_memo_hit(const struct weir_endpoint_cache *m, int (*parse)(const char *),
+			  const struct slice *s, int *code)
+{
+	const struct enum_memo *e;
+
+	for (e = m->enums; e < m->enums + ENUM_MEMOS; e++) {
+		if (e->parse == parse && e->n == s->n && !memcmp(e->text, s->s, s->n)) {
+			*code = e->code;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void enum_memo_put(struct weir_endpoint_cache *m, int (*parse)(const char *),
+			  const struct slice *s, int code)
+{
+	struct enum_memo *e = &m->enums[m->enum_next++ % ENUM_MEMOS];
+
+	if (s->n > sizeof(e->text))
+		return;
+	e->parse = parse;
+	e->n = s->n;
+	memcpy(e->text, s->s, s->n);
+	e->code = code;
+}
 
 int weir_endpoint_cache_new(struct weir_endpoint_cache **out)
 {
 	*out = calloc(1, sizeof(**out));
-	return *out ? 0 : -ENOMEM;
+	if (!*out)
+		return -ENOMEM;
+	if (weir_flow_json_uuid_id("ffffffff-ffff-ffff-ffff-ffffffffffff", &(*out)->uuid_mask)) {
+		free(*out);
+		*out = NULL;
+		return -EINVAL;
+	}
+	return 0;
 }
 
 void weir_endpoint_cache_free(struct weir_endpoint_cache *c)
@@ -638,6 +816,50 @@ static bool endpoint_obj(struct cur *c, bool present, struct weir_endpoint_cache
 
 /* ---- the flow ---- */
 
+static int hex_digit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* weir_flow_json_uuid_id() on a slice: 36 characters, dashes at 8, 13, 18
+ * and 23, hex digits elsewhere; the id is in the low 64 bits, under the mask
+ * the general path applies (memo->uuid_mask, learnt from it).
+ */
+static bool uuid_id(const struct weir_endpoint_cache *memo, const struct slice *s, uint64_t *id)
+{
+	char buf[TEXT_MAX];
+	uint64_t lo = 0;
+	int i, x;
+
+	if (!memo) {
+		if (!cstr(s, buf))
+			return false;
+		return !weir_flow_json_uuid_id(buf, id);
+	}
+	if (s->n != 36)
+		return false;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s->s[i] != '-')
+				return false;
+			continue;
+		}
+		x = hex_digit(s->s[i]);
+		if (x < 0)
+			return false;
+		if (i >= 19)
+			lo = lo << 4 | (uint64_t)x;
+	}
+	*id = lo & memo->uuid_mask;
+	return true;
+}
+
 /* What verdict_from_json() works from. */
 struct verdict_in {
 	unsigned int verdict, dir;
@@ -670,19 +892,18 @@ static bool event_type_obj(struct cur *c, struct verdict_in *v)
 	return m == 0;
 }
 
-static bool verdict_apply(const struct verdict_in *v, struct weir_flow_record *r)
+static bool verdict_apply(struct weir_endpoint_cache *memo, const struct verdict_in *v,
+			  struct weir_flow_record *r)
 {
 	uint64_t fallback = 0, reason;
-	char buf[TEXT_MAX];
 	int code = -1;
 
 	if (v->ev_type == WEIR_FLOW_JSON_EVENT_DROP && v->ev_sub <= UINT8_MAX)
 		fallback = v->ev_sub;
 	reason = fallback;
 	if (v->have_desc && v->desc_is_str) {
-		if (!cstr(&v->desc, buf))
+		if (!name_code(memo, weir_hubble_drop_reason_parse, &v->desc, &code))
 			return false;
-		code = weir_hubble_drop_reason_parse(buf);
 		if (code >= 0)
 			reason = (uint64_t)code;
 		else if (!fallback)
@@ -730,7 +951,6 @@ static bool lb_obj(struct cur *c, struct weir_flow_record *r)
 {
 	bool first = true, have_ip = false;
 	struct slice k, ip = { 0 };
-	char buf[TEXT_MAX];
 	uint32_t seen = 0;
 	uint64_t port = 0;
 	int m;
@@ -746,8 +966,7 @@ static bool lb_obj(struct cur *c, struct weir_flow_record *r)
 	}
 	if (m < 0)
 		return false;
-	if (have_ip && (!cstr(&ip, buf) ||
-			inet_pton(r->family == 6 ? AF_INET6 : AF_INET, buf, r->lb_backend) != 1))
+	if (have_ip && !addr_slice(r->family, &ip, r->lb_backend))
 		return false;
 	r->lb_backend_port = (uint16_t)port;
 	return true;
@@ -839,7 +1058,6 @@ static bool flow_obj(struct cur *c, struct weir_endpoint_cache *cache, struct we
 	struct verdict_in v = { 0 };
 	bool first = true, have_src = false, have_dst = false, have_weir = false;
 	struct slice k, uuid;
-	char buf[TEXT_MAX];
 	uint32_t seen = 0;
 	int m;
 
@@ -853,8 +1071,7 @@ static bool flow_obj(struct cur *c, struct weir_endpoint_cache *cache, struct we
 			ok = str(c, &fl->time);
 			fl->have_time = ok;
 		} else if (KEY_IS(k, "uuid") && once(&seen, 2)) {
-			ok = str(c, &uuid) && cstr(&uuid, buf) &&
-			     !weir_flow_json_uuid_id(buf, &r->id);
+			ok = str(c, &uuid) && uuid_id(c->memo, &uuid, &r->id);
 		} else if (KEY_IS(k, "verdict") && once(&seen, 4)) {
 			ok = enum_val(c, verdict_parse, UINT8_MAX, &v.verdict);
 		} else if (KEY_IS(k, "IP") && once(&seen, 8)) {
@@ -897,7 +1114,7 @@ static bool flow_obj(struct cur *c, struct weir_endpoint_cache *cache, struct we
 		if (!ok)
 			return false;
 	}
-	if (m < 0 || !verdict_apply(&v, r))
+	if (m < 0 || !verdict_apply(c->memo, &v, r))
 		return false;
 	/* absent endpoints are the world, as the general path decodes them */
 	if (!have_src && !endpoint_obj(c, false, NULL, &r->src))
@@ -910,12 +1127,11 @@ static bool flow_obj(struct cur *c, struct weir_endpoint_cache *cache, struct we
 int weir_flow_record_parse_line(const char *line, size_t len, struct weir_endpoint_cache *cache,
 				struct weir_flow_record **out)
 {
-	struct cur c = { .p = line, .end = line + len };
+	struct cur c = { .p = line, .end = line + len, .memo = cache };
 	struct outer fl = { 0 }, top = { 0 };
 	const struct slice *node;
 	struct weir_flow_record *r;
 	bool first = true, have_flow = false, ok = true;
-	char buf[TEXT_MAX];
 	uint32_t seen = 0;
 	struct slice k;
 	int m;
@@ -946,10 +1162,9 @@ int weir_flow_record_parse_line(const char *line, size_t len, struct weir_endpoi
 	if (m < 0 || !have_flow || c.p != c.end)
 		goto fail;
 	/* time and node name: the flow's, else the response's */
-	if (fl.have_time && !(cstr(&fl.time, buf) && !weir_time_parse_rfc3339(buf, &r->time_ns)))
+	if (fl.have_time && !time_slice(cache, &fl.time, &r->time_ns))
 		goto fail;
-	if (!r->time_ns && top.have_time &&
-	    !(cstr(&top.time, buf) && !weir_time_parse_rfc3339(buf, &r->time_ns)))
+	if (!r->time_ns && top.have_time && !time_slice(cache, &top.time, &r->time_ns))
 		goto fail;
 	node = fl.have_node ? &fl.node : top.have_node ? &top.node : NULL;
 	if (node && node->n) {
