@@ -31,6 +31,7 @@
 #define ENUM_MEMOS	16  /* enum names last seen, with their codes */
 #define ENUM_TEXT_MAX	24
 #define TIME_PREFIX_LEN 19 /* "2026-08-05T10:12:18": the seconds */
+#define TIME_MEMOS	4  /* a record's times: now, and when its conversation began */
 #define TIME_SEC_MAX	18446744072ULL /* below UINT64_MAX / 1e9: no overflow check needed */
 
 struct slice {
@@ -481,9 +482,12 @@ struct weir_endpoint_cache {
 	 */
 	struct enum_memo enums[ENUM_MEMOS];
 	unsigned int enum_next;
-	bool have_time;
-	char time_prefix[TIME_PREFIX_LEN];
-	uint64_t time_sec; /* what time_prefix + "Z" decodes to, in seconds */
+	struct time_memo {
+		bool valid;
+		char prefix[TIME_PREFIX_LEN];
+		uint64_t sec; /* what prefix + "Z" decodes to, in seconds */
+	} times[TIME_MEMOS];
+	unsigned int time_next;
 	uint64_t uuid_mask; /* the bits of a uuid's low 64 that are the id */
 };
 
@@ -491,11 +495,16 @@ static bool time_memo_hit(const struct weir_endpoint_cache *m, const struct slic
 			  uint64_t *out)
 {
 	const char *p = s->s + TIME_PREFIX_LEN, *end = s->s + s->n;
+	const struct time_memo *t;
 	uint64_t frac = 0;
 	int nfrac = 0;
 
-	if (!m->have_time || s->n <= TIME_PREFIX_LEN ||
-	    memcmp(s->s, m->time_prefix, TIME_PREFIX_LEN) != 0)
+	if (s->n <= TIME_PREFIX_LEN)
+		return false;
+	for (t = m->times; t < m->times + TIME_MEMOS; t++)
+		if (t->valid && !memcmp(s->s, t->prefix, TIME_PREFIX_LEN))
+			break;
+	if (t == m->times + TIME_MEMOS)
 		return false;
 	if (*p == '.') {
 		for (p++; p < end && *p >= '0' && *p <= '9'; p++, nfrac++) {
@@ -510,7 +519,7 @@ static bool time_memo_hit(const struct weir_endpoint_cache *m, const struct slic
 	}
 	if (end - p != 1 || (*p != 'Z' && *p != 'z'))
 		return false;
-	*out = m->time_sec * 1000000000ULL + frac;
+	*out = t->sec * 1000000000ULL + frac;
 	return true;
 }
 
@@ -518,14 +527,16 @@ static bool time_memo_hit(const struct weir_endpoint_cache *m, const struct slic
 static void time_memo_put(struct weir_endpoint_cache *m, const struct slice *s, uint64_t ns)
 {
 	char last = s->n ? s->s[s->n - 1] : '\0';
+	struct time_memo *t;
 
 	if (s->n <= TIME_PREFIX_LEN || (last != 'Z' && last != 'z') ||
 	    (s->s[TIME_PREFIX_LEN] != '.' && s->n != TIME_PREFIX_LEN + 1) ||
 	    ns / 1000000000ULL > TIME_SEC_MAX)
 		return;
-	memcpy(m->time_prefix, s->s, TIME_PREFIX_LEN);
-	m->time_sec = ns / 1000000000ULL;
-	m->have_time = true;
+	t = &m->times[m->time_next++ % TIME_MEMOS];
+	memcpy(t->prefix, s->s, TIME_PREFIX_LEN);
+	t->sec = ns / 1000000000ULL;
+	t->valid = true;
 }
 
 static bool enum_memo_hit(const struct weir_endpoint_cache *m, int (*parse)(const char *),
