@@ -45,7 +45,46 @@ struct cur {
 	struct weir_endpoint_cache *memo; /* the caller's cache, NULL: no memos */
 };
 
-#define KEY_IS(k, lit) ((k).n == sizeof(lit) - 1 && !memcmp((k).s, (lit), sizeof(lit) - 1))
+/* Whether the n bytes at a and b are the same, n a constant the compiler
+ * folds: a few overlapping word loads instead of a call to memcmp() (keys
+ * are compared many times per line).
+ */
+static inline __attribute__((always_inline)) bool same_bytes(const char *a, const char *b,
+							     size_t n)
+{
+	uint64_t x, y, x2, y2;
+	uint32_t u, v, u2, v2;
+
+	if (n > 24)
+		return !memcmp(a, b, n);
+	if (n >= 8) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		memcpy(&x2, a + n - 8, 8);
+		memcpy(&y2, b + n - 8, 8);
+		if (x != y || x2 != y2)
+			return false;
+		if (n > 16) {
+			memcpy(&x, a + 8, 8);
+			memcpy(&y, b + 8, 8);
+			return x == y;
+		}
+		return true;
+	}
+	if (n >= 4) {
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		memcpy(&u2, a + n - 4, 4);
+		memcpy(&v2, b + n - 4, 4);
+		return u == v && u2 == v2;
+	}
+	while (n--)
+		if (*a++ != *b++)
+			return false;
+	return true;
+}
+
+#define KEY_IS(k, lit) ((k).n == sizeof(lit) - 1 && same_bytes((k).s, (lit), sizeof(lit) - 1))
 
 /* ---- tokens, as strict as jansson or stricter ---- */
 
