@@ -528,6 +528,11 @@ struct weir_endpoint_cache {
 	} times[TIME_MEMOS];
 	unsigned int time_next;
 	uint64_t uuid_mask; /* the bits of a uuid's low 64 that are the id */
+	/* The node name of the last line: the next record is made with it in
+	 * its own block (weir_flow_record_new_named()), no copy of its own.
+	 */
+	size_t node_len;
+	char node[TEXT_MAX];
 };
 
 static bool time_memo_hit(const struct weir_endpoint_cache *m, const struct slice *s,
@@ -1182,12 +1187,14 @@ int weir_flow_record_parse_line(const char *line, size_t len, struct weir_endpoi
 	const struct slice *node;
 	struct weir_flow_record *r;
 	bool first = true, have_flow = false, ok = true;
+	char buf[TEXT_MAX];
 	uint32_t seen = 0;
 	struct slice k;
 	int m;
 
 	*out = NULL;
-	r = weir_flow_record_new();
+	r = cache && cache->node_len ? weir_flow_record_new_named(cache->node, cache->node_len) :
+				       weir_flow_record_new();
 	if (!r)
 		return -EAGAIN;
 	if (!punct(&c, '{'))
@@ -1217,11 +1224,18 @@ int weir_flow_record_parse_line(const char *line, size_t len, struct weir_endpoi
 	if (!r->time_ns && top.have_time && !time_slice(cache, &top.time, &r->time_ns))
 		goto fail;
 	node = fl.have_node ? &fl.node : top.have_node ? &top.node : NULL;
-	if (node && node->n) {
-		ok = true;
-		r->node_name = dup_slice(node, &ok);
-		if (!ok)
+	if (!node || !node->n) {
+		if (r->node_name && weir_flow_record_set_node_name(r, NULL))
 			goto fail;
+	} else if (!r->node_name || cache->node_len != node->n ||
+		   memcmp(r->node_name, node->s, node->n) != 0) {
+		/* not the name made with: its own copy, and the next guess */
+		if (!cstr(node, buf) || weir_flow_record_set_node_name(r, buf))
+			goto fail;
+		if (cache) {
+			memcpy(cache->node, buf, node->n + 1);
+			cache->node_len = node->n;
+		}
 	}
 	*out = r;
 	return 0;
