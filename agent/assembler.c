@@ -23,8 +23,8 @@
 #include "hashtab.h"
 #include "log.h"
 
-#define SWEEP_BATCH    4096 /* flow-table entries read per batch syscall */
-#define PREFETCH_AHEAD 8    /* sweep entries whose hash bucket is fetched ahead */
+#define SWEEP_BATCH    4096	   /* flow-table entries read per batch syscall */
+#define PREFETCH_AHEAD 8	   /* sweep entries whose hash bucket is fetched ahead */
 #define SLAB_BYTES     (2UL << 20) /* conversations mapped at a time: a huge page's worth */
 #define NS_PER_S       1000000000ULL
 #define EP_CACHE_SLOTS 4096 /* addresses whose endpoint a sweep remembers */
@@ -101,8 +101,8 @@ struct weir_assembler {
 	uint64_t (*batch_rhashes)[2]; /* of the batch's new entries' reverse keys */
 	__u32 *batch_new;	      /* the batch's new entries */
 	struct conv_slab *slabs;
-	size_t slab_used;	/* convs handed out from slabs (the newest one) */
-	struct conv *conv_free; /* returned convs, linked by next */
+	size_t slab_used;	 /* convs handed out from slabs (the newest one) */
+	struct conv *conv_free;	 /* returned convs, linked by next */
 	struct ep_memo *ep_memo; /* EP_CACHE_SLOTS, used while sweeping */
 	bool sweeping;
 };

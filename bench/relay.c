@@ -64,7 +64,7 @@
 #define MIB		  (1024.0 * 1024.0)
 #define TIME_TEXT_LEN	  30 /* "2026-08-05T10:12:18.510175415Z": 9 digits, always */
 
-#define PARSE_ROUNDS	  40 /* of every agent's text, for the parse-only figure */
+#define PARSE_ROUNDS	     40	      /* of every agent's text, for the parse-only figure */
 #define TARGET_RECORDS_PER_S 500000.0 /* on one core, at least */
 #define TARGET_FLOWS_P99_MS  50.0
 

@@ -28,10 +28,10 @@
 #define UINT_DIGITS_MAX 18   /* digits that cannot overflow; past them, checked */
 #define LABEL_WORLD	"reserved:world"
 #define LABEL_HOST	"reserved:host"
-#define ENUM_MEMOS	16  /* enum names last seen, with their codes */
+#define ENUM_MEMOS	16 /* enum names last seen, with their codes */
 #define ENUM_TEXT_MAX	24
-#define TIME_PREFIX_LEN 19 /* "2026-08-05T10:12:18": the seconds */
-#define TIME_MEMOS	4  /* a record's times: now, and when its conversation began */
+#define TIME_PREFIX_LEN 19	       /* "2026-08-05T10:12:18": the seconds */
+#define TIME_MEMOS	4	       /* a record's times: now, and when its conversation began */
 #define TIME_SEC_MAX	18446744072ULL /* below UINT64_MAX / 1e9: no overflow check needed */
 
 struct slice {
@@ -49,8 +49,7 @@ struct cur {
  * folds: a few overlapping word loads instead of a call to memcmp() (keys
  * are compared many times per line).
  */
-static inline __attribute__((always_inline)) bool same_bytes(const char *a, const char *b,
-							     size_t n)
+static inline __attribute__((always_inline)) bool same_bytes(const char *a, const char *b, size_t n)
 {
 	uint64_t x, y, x2, y2;
 	uint32_t u, v, u2, v2;
@@ -535,8 +534,7 @@ struct weir_endpoint_cache {
 	char node[TEXT_MAX];
 };
 
-static bool time_memo_hit(const struct weir_endpoint_cache *m, const struct slice *s,
-			  uint64_t *out)
+static bool time_memo_hit(const struct weir_endpoint_cache *m, const struct slice *s, uint64_t *out)
 {
 	const char *p = s->s + TIME_PREFIX_LEN, *end = s->s + s->n;
 	const struct time_memo *t;

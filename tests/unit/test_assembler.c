@@ -433,8 +433,8 @@ static void pod_facing_interface_reports_the_pods_direction(void **state)
 
 static void register_pod(struct fixture *f, const char *ip, const char *pod)
 {
-	json_t *doc = json_pack("{s:[s], s:s, s:s}", "ips", ip, "namespace", "shop", "pod_name",
-				pod);
+	json_t *doc =
+		json_pack("{s:[s], s:s, s:s}", "ips", ip, "namespace", "shop", "pod_name", pod);
 	char err[256];
 
 	assert_non_null(doc);
@@ -481,8 +481,8 @@ static void each_sweep_asks_the_endpoint_cache_anew(void **state)
 			assert_string_equal(r->src->pod_name, pods[round]);
 		}
 		/* between sweeps: the pod behind the address changes, then goes */
-		assert_int_equal(weir_endpoints_unregister(f->eps, "shop", pods[round] ?
-							   pods[round] : "none"),
+		assert_int_equal(weir_endpoints_unregister(f->eps, "shop",
+							   pods[round] ? pods[round] : "none"),
 				 pods[round] ? 0 : -ENOENT);
 		if (round == 0)
 			register_pod(f, "10.9.0.5", "cart-2");

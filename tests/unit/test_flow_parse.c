@@ -236,8 +236,8 @@ static void mutations_never_decode_differently(void **state)
  * general path, after a hit and a miss alike.
  */
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define GOOD_TIME "2026-08-05T10:12:18.123456789Z"
-#define GOOD_UUID "18cadc1e-4459-88ed-8000-000000000005"
+#define GOOD_TIME    "2026-08-05T10:12:18.123456789Z"
+#define GOOD_UUID    "18cadc1e-4459-88ed-8000-000000000005"
 
 static const char *const times[] = {
 	GOOD_TIME,
@@ -257,9 +257,10 @@ static const char *const times[] = {
 	"2026-08-05T10:12:18.-5Z",
 };
 static const char *const ipv4s[] = {
-	"10.0.0.7",  "0.0.0.0",	   "255.255.255.255", "010.0.0.1", "10.0.0.256", "10.0.0",
-	"10.0.0.1.", "10..0.1",	   "1.2.3.4.5",	      "00.0.0.1",  ".1.2.3",	 "1.2.3.4 ",
-	"1.2.3.-4",  "1.2.3.1000", "::1",	      "1.2.3.a",   "0.0.0.00",	 "9.99.199.249",
+	"10.0.0.7", "0.0.0.0",	 "255.255.255.255", "010.0.0.1",  "10.0.0.256",
+	"10.0.0",   "10.0.0.1.", "10..0.1",	    "1.2.3.4.5",  "00.0.0.1",
+	".1.2.3",   "1.2.3.4 ",	 "1.2.3.-4",	    "1.2.3.1000", "::1",
+	"1.2.3.a",  "0.0.0.00",	 "9.99.199.249",
 };
 static const char *const uuids[] = {
 	GOOD_UUID,
