@@ -14,6 +14,7 @@
 #include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <weir/abi.h>
@@ -22,10 +23,11 @@
 #include "hashtab.h"
 #include "log.h"
 
-#define SWEEP_BATCH    4096 /* flow-table entries read per batch syscall */
-#define PREFETCH_AHEAD 8    /* sweep entries whose hash bucket is fetched ahead */
-#define CONV_SLAB      1024 /* conversations allocated at a time */
+#define SWEEP_BATCH    4096	   /* flow-table entries read per batch syscall */
+#define PREFETCH_AHEAD 8	   /* sweep entries whose hash bucket is fetched ahead */
+#define SLAB_BYTES     (2UL << 20) /* conversations mapped at a time: a huge page's worth */
 #define NS_PER_S       1000000000ULL
+#define EP_CACHE_SLOTS 4096 /* addresses whose endpoint a sweep remembers */
 
 struct conv;
 
@@ -48,12 +50,28 @@ struct conv {
 };
 
 /* Conversations come from slabs, and go back to a free list (linked by
- * next): a million of them in a first sweep cost one allocation per
- * CONV_SLAB, no malloc header each, and sit next to each other in memory.
+ * next): a million of them in a first sweep cost one mapping per CONV_SLAB,
+ * no malloc header each, and sit next to each other in memory. A slab is
+ * 2 MiB, madvised for a transparent huge page: a sweep's lookups land on
+ * conversations all over a few hundred MiB, and with 4 KiB pages nearly
+ * each is a TLB miss (and their first touch a page fault per 14 of them).
  */
 struct conv_slab {
 	struct conv_slab *next;
-	struct conv convs[CONV_SLAB];
+	struct conv convs[];
+};
+
+#define CONV_SLAB ((SLAB_BYTES - sizeof(struct conv_slab)) / sizeof(struct conv))
+
+/* An address's endpoint as the endpoint cache gave it during this sweep: a
+ * first sweep makes a record per conversation, two lookups each, mostly for
+ * the same few pods; each lookup takes the cache's lock and walks its claims.
+ * Emptied at the end of every sweep, so the next one sees the cache anew.
+ */
+struct ep_memo {
+	struct weir_endpoint *ep; /* a reference; NULL: empty */
+	uint8_t family;
+	uint8_t addr[16];
 };
 
 struct ifname_entry {
@@ -83,8 +101,10 @@ struct weir_assembler {
 	uint64_t (*batch_rhashes)[2]; /* of the batch's new entries' reverse keys */
 	__u32 *batch_new;	      /* the batch's new entries */
 	struct conv_slab *slabs;
-	size_t slab_used;	/* convs handed out from slabs (the newest one) */
-	struct conv *conv_free; /* returned convs, linked by next */
+	size_t slab_used;	 /* convs handed out from slabs (the newest one) */
+	struct conv *conv_free;	 /* returned convs, linked by next */
+	struct ep_memo *ep_memo; /* EP_CACHE_SLOTS, used while sweeping */
+	bool sweeping;
 };
 
 static uint64_t clock_ns(clockid_t clk)
@@ -176,9 +196,12 @@ static struct conv *conv_alloc(struct weir_assembler *a)
 		a->conv_free = c->next;
 	} else {
 		if (!a->slabs || a->slab_used == CONV_SLAB) {
-			slab = malloc(sizeof(*slab));
-			if (!slab)
+			slab = mmap(NULL, SLAB_BYTES, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (slab == MAP_FAILED)
 				return NULL;
+			/* a hint: without huge pages, 4 KiB ones */
+			madvise(slab, SLAB_BYTES, MADV_HUGEPAGE);
 			slab->next = a->slabs;
 			a->slabs = slab;
 			a->slab_used = 0;
@@ -424,6 +447,55 @@ static void record_fill_key(struct weir_assembler *a, struct weir_flow_record *r
 	r->hook = k->hook;
 }
 
+static uint64_t addr_memo_hash(uint8_t family, const uint8_t *addr)
+{
+	uint64_t lo, hi = 0;
+	uint32_t v4;
+
+	if (family == 4) {
+		memcpy(&v4, addr, sizeof(v4));
+		lo = v4;
+	} else {
+		memcpy(&lo, addr, sizeof(lo));
+		memcpy(&hi, addr + 8, sizeof(hi));
+	}
+	lo = (lo ^ (hi * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+	return lo ^ (lo >> 32);
+}
+
+/* weir_endpoints_lookup(), remembered for the rest of the sweep. */
+static struct weir_endpoint *endpoint_of(struct weir_assembler *a, uint8_t family,
+					 const uint8_t *addr)
+{
+	size_t len = family == 4 ? 4 : 16;
+	struct weir_endpoint *ep;
+	struct ep_memo *m;
+
+	if (!a->sweeping || !a->ep_memo)
+		return weir_endpoints_lookup(a->o.endpoints, family, addr);
+	m = &a->ep_memo[addr_memo_hash(family, addr) & (EP_CACHE_SLOTS - 1)];
+	if (m->ep && m->family == family && !memcmp(m->addr, addr, len))
+		return weir_endpoint_get(m->ep);
+	ep = weir_endpoints_lookup(a->o.endpoints, family, addr);
+	if (!ep)
+		return NULL;
+	weir_endpoint_put(m->ep);
+	m->ep = weir_endpoint_get(ep);
+	m->family = family;
+	memcpy(m->addr, addr, len);
+	return ep;
+}
+
+static void ep_memo_clear(struct weir_assembler *a)
+{
+	size_t i;
+
+	for (i = 0; a->ep_memo && i < EP_CACHE_SLOTS; i++) {
+		weir_endpoint_put(a->ep_memo[i].ep);
+		a->ep_memo[i].ep = NULL;
+	}
+}
+
 /* A new record with its identity, node and enrichment; NULL on ENOMEM. */
 static struct weir_flow_record *record_new(struct weir_assembler *a, enum weir_record_type type,
 					   const struct weir_flow_key *k)
@@ -437,10 +509,8 @@ static struct weir_flow_record *record_new(struct weir_assembler *a, enum weir_r
 	r->type = type;
 	record_fill_key(a, r, k);
 	if (k->family == 4 || k->family == 6) {
-		r->src =
-			weir_endpoints_lookup(a->o.endpoints, k->family, (const uint8_t *)k->saddr);
-		r->dst =
-			weir_endpoints_lookup(a->o.endpoints, k->family, (const uint8_t *)k->daddr);
+		r->src = endpoint_of(a, k->family, (const uint8_t *)k->saddr);
+		r->dst = endpoint_of(a, k->family, (const uint8_t *)k->daddr);
 	} else {
 		r->src = weir_endpoint_get(weir_endpoint_world());
 		r->dst = weir_endpoint_get(weir_endpoint_world());
@@ -772,6 +842,7 @@ int weir_assembler_sweep(struct weir_assembler *a)
 	/* Events first, so their flows start with their own timestamps. */
 	weir_assembler_consume(a);
 	a->gen++;
+	a->sweeping = true;
 	now_mono = clock_ns(CLOCK_MONOTONIC_COARSE);
 	do {
 		count = SWEEP_BATCH;
@@ -780,6 +851,8 @@ int weir_assembler_sweep(struct weir_assembler *a)
 		if (err && errno != ENOENT) {
 			err = -errno;
 			log_err("sweep flow table: %s", strerror(-err));
+			a->sweeping = false;
+			ep_memo_clear(a);
 			return err;
 		}
 		sweep_batch(a, count);
@@ -795,6 +868,8 @@ int weir_assembler_sweep(struct weir_assembler *a)
 			conv_first_record(a, c, now_mono);
 		sweep_decide(a, c, now_mono);
 	}
+	a->sweeping = false;
+	ep_memo_clear(a);
 	a->st.table_entries = entries;
 	a->st.last_sweep_ns = clock_ns(CLOCK_MONOTONIC) - t0;
 	return 0;
@@ -833,8 +908,9 @@ int weir_assembler_new(struct weir_assembler **out, const struct weir_assembler_
 	a->batch_hashes = calloc(SWEEP_BATCH, sizeof(*a->batch_hashes));
 	a->batch_rhashes = calloc(SWEEP_BATCH, sizeof(*a->batch_rhashes));
 	a->batch_new = calloc(SWEEP_BATCH, sizeof(*a->batch_new));
+	a->ep_memo = calloc(EP_CACHE_SLOTS, sizeof(*a->ep_memo));
 	if (!a->node_name || !a->batch_keys || !a->batch_vals || !a->batch_hashes ||
-	    !a->batch_rhashes || !a->batch_new)
+	    !a->batch_rhashes || !a->batch_new || !a->ep_memo)
 		goto err_free;
 	/* sized for a full flow table, so a large sweep never regrows it */
 	if (!bpf_obj_get_info_by_fd(opts->flows_fd, &info, &info_len) && info.max_entries)
@@ -865,6 +941,8 @@ err_free:
 	free(a->batch_hashes);
 	free(a->batch_rhashes);
 	free(a->batch_new);
+	ep_memo_clear(a);
+	free(a->ep_memo);
 	free(a->node_name);
 	free(a);
 	return err;
@@ -880,7 +958,7 @@ void weir_assembler_free(struct weir_assembler *a)
 		return;
 	for (slab = a->slabs; slab; slab = slab_next) {
 		slab_next = slab->next;
-		free(slab);
+		munmap(slab, SLAB_BYTES);
 	}
 	weir_htab_for_each_safe(&a->ifnames, i, pos, tmp) free(pos);
 	weir_htab_release(&a->ifnames);
@@ -891,6 +969,8 @@ void weir_assembler_free(struct weir_assembler *a)
 	free(a->batch_hashes);
 	free(a->batch_rhashes);
 	free(a->batch_new);
+	ep_memo_clear(a);
+	free(a->ep_memo);
 	free(a->node_name);
 	free(a);
 }

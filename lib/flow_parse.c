@@ -28,6 +28,11 @@
 #define UINT_DIGITS_MAX 18   /* digits that cannot overflow; past them, checked */
 #define LABEL_WORLD	"reserved:world"
 #define LABEL_HOST	"reserved:host"
+#define ENUM_MEMOS	16 /* enum names last seen, with their codes */
+#define ENUM_TEXT_MAX	24
+#define TIME_PREFIX_LEN 19	       /* "2026-08-05T10:12:18": the seconds */
+#define TIME_MEMOS	4	       /* a record's times: now, and when its conversation began */
+#define TIME_SEC_MAX	18446744072ULL /* below UINT64_MAX / 1e9: no overflow check needed */
 
 struct slice {
 	const char *s;
@@ -37,9 +42,51 @@ struct slice {
 struct cur {
 	const char *p;
 	const char *end;
+	struct weir_endpoint_cache *memo; /* the caller's cache, NULL: no memos */
 };
 
-#define KEY_IS(k, lit) ((k).n == sizeof(lit) - 1 && !memcmp((k).s, (lit), sizeof(lit) - 1))
+/* Whether the n bytes at a and b are the same, n a constant the compiler
+ * folds: a few overlapping word loads instead of a call to memcmp() (keys
+ * are compared many times per line).
+ */
+static inline __attribute__((always_inline)) bool same_bytes(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y, x2, y2;
+	uint32_t u, v, u2, v2;
+
+	if (n > 24)
+		return !memcmp(a, b, n);
+	if (n >= 8) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		memcpy(&x2, a + n - 8, 8);
+		/* n is the literal's length: cppcheck tries others */
+		// cppcheck-suppress pointerOutOfBoundsCond
+		memcpy(&y2, b + n - 8, 8);
+		if (x != y || x2 != y2)
+			return false;
+		if (n > 16) {
+			memcpy(&x, a + 8, 8);
+			memcpy(&y, b + 8, 8);
+			return x == y;
+		}
+		return true;
+	}
+	if (n >= 4) {
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		memcpy(&u2, a + n - 4, 4);
+		// cppcheck-suppress pointerOutOfBoundsCond
+		memcpy(&v2, b + n - 4, 4);
+		return u == v && u2 == v2;
+	}
+	while (n--)
+		if (*a++ != *b++)
+			return false;
+	return true;
+}
+
+#define KEY_IS(k, lit) ((k).n == sizeof(lit) - 1 && same_bytes((k).s, (lit), sizeof(lit) - 1))
 
 /* ---- tokens, as strict as jansson or stricter ---- */
 
@@ -116,7 +163,7 @@ static inline const char *skip_plain(const char *p, const char *end)
 }
 
 /* A string without escapes or controls, UTF-8 as jansson takes it. */
-static bool str(struct cur *c, struct slice *out)
+static inline __attribute__((always_inline)) bool str(struct cur *c, struct slice *out)
 {
 	const char *s;
 	bool ascii = true;
@@ -227,27 +274,62 @@ static bool once(uint32_t *seen, uint32_t bit)
 	return true;
 }
 
+static bool time_memo_hit(const struct weir_endpoint_cache *m, const struct slice *s,
+			  uint64_t *out);
+static void time_memo_put(struct weir_endpoint_cache *m, const struct slice *s, uint64_t ns);
+static bool enum_memo_hit(const struct weir_endpoint_cache *m, int (*parse)(const char *),
+			  const struct slice *s, int *code);
+static void enum_memo_put(struct weir_endpoint_cache *m, int (*parse)(const char *),
+			  const struct slice *s, int code);
+
+/* The text of s as weir_time_parse_rfc3339() reads it. */
+static bool time_slice(struct weir_endpoint_cache *memo, const struct slice *s, uint64_t *out)
+{
+	char buf[TEXT_MAX];
+
+	if (memo && time_memo_hit(memo, s, out))
+		return true;
+	if (!cstr(s, buf) || weir_time_parse_rfc3339(buf, out))
+		return false;
+	if (memo)
+		time_memo_put(memo, s, *out);
+	return true;
+}
+
 /* A time string as weir_time_parse_rfc3339() reads it. */
 static bool time_val(struct cur *c, uint64_t *out)
 {
-	char buf[TEXT_MAX];
 	struct slice s;
 
-	return str(c, &s) && cstr(&s, buf) && !weir_time_parse_rfc3339(buf, out);
+	return str(c, &s) && time_slice(c->memo, &s, out);
+}
+
+/* A name as parse() reads it, remembered. */
+static bool name_code(struct weir_endpoint_cache *memo, int (*parse)(const char *),
+		      const struct slice *s, int *code)
+{
+	char buf[TEXT_MAX];
+
+	if (memo && enum_memo_hit(memo, parse, s, code))
+		return true;
+	if (!cstr(s, buf))
+		return false;
+	*code = parse(buf);
+	if (memo)
+		enum_memo_put(memo, parse, s, *code);
+	return true;
 }
 
 /* An enum by name (parse) or by number up to max. */
 static bool enum_val(struct cur *c, int (*parse)(const char *), uint64_t max, unsigned int *out)
 {
-	char buf[TEXT_MAX];
 	struct slice s;
 	uint64_t u;
 	int code;
 
 	if (peek(c, '"')) {
-		if (!str(c, &s) || !cstr(&s, buf))
+		if (!str(c, &s) || !name_code(c->memo, parse, &s, &code))
 			return false;
-		code = parse(buf);
 		if (code < 0)
 			return false;
 		*out = (unsigned int)code;
@@ -266,11 +348,60 @@ static int verdict_parse(const char *s)
 
 /* ---- the flow's parts ---- */
 
+/* inet_pton(AF_INET) on a slice, by its rules: four decimal octets up to
+ * 255, no leading zeros, nothing else.
+ */
+static bool ipv4_slice(const struct slice *s, uint8_t *out)
+{
+	unsigned int octets = 0, v = 0;
+	bool digit = false;
+	uint8_t tmp[4];
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		char ch = s->s[i];
+
+		if (ch >= '0' && ch <= '9') {
+			if (digit && v == 0)
+				return false;
+			v = v * 10 + (unsigned int)(ch - '0');
+			if (v > 255)
+				return false;
+			if (!digit) {
+				if (++octets > 4)
+					return false;
+				digit = true;
+			}
+			tmp[octets - 1] = (uint8_t)v;
+		} else if (ch == '.' && digit) {
+			if (octets == 4)
+				return false;
+			digit = false;
+			v = 0;
+		} else {
+			return false;
+		}
+	}
+	if (octets < 4)
+		return false;
+	memcpy(out, tmp, sizeof(tmp));
+	return true;
+}
+
+/* An address of the family (4 or 6) into out (16 bytes), as inet_pton() takes it. */
+static bool addr_slice(unsigned int family, const struct slice *s, uint8_t *out)
+{
+	char buf[TEXT_MAX];
+
+	if (family != 6)
+		return ipv4_slice(s, out);
+	return cstr(s, buf) && inet_pton(AF_INET6, buf, out) == 1;
+}
+
 static bool ip_obj(struct cur *c, struct weir_flow_record *r)
 {
 	struct slice k, src = { 0 }, dst = { 0 };
 	bool first = true, have_src = false, have_dst = false;
-	char buf[TEXT_MAX];
 	unsigned int ver = 0;
 	uint32_t seen = 0;
 	int m;
@@ -297,11 +428,9 @@ static bool ip_obj(struct cur *c, struct weir_flow_record *r)
 	if (!ver && have_src)
 		ver = memchr(src.s, ':', src.n) ? 6 : 4;
 	r->family = (uint8_t)ver;
-	if (have_src && src.n &&
-	    (!cstr(&src, buf) || inet_pton(ver == 6 ? AF_INET6 : AF_INET, buf, r->saddr) != 1))
+	if (have_src && src.n && !addr_slice(ver, &src, r->saddr))
 		return false;
-	if (have_dst && dst.n &&
-	    (!cstr(&dst, buf) || inet_pton(ver == 6 ? AF_INET6 : AF_INET, buf, r->daddr) != 1))
+	if (have_dst && dst.n && !addr_slice(ver, &dst, r->daddr))
 		return false;
 	return true;
 }
@@ -380,14 +509,119 @@ struct cache_slot {
 	struct weir_endpoint *ep;
 };
 
+struct enum_memo {
+	int (*parse)(const char *);
+	size_t n;
+	char text[ENUM_TEXT_MAX];
+	int code;
+};
+
 struct weir_endpoint_cache {
 	struct cache_slot slots[CACHE_SLOTS];
+	/* What a name or a time decoded to last time: a stream repeats them.
+	 * Each is filled from what the general function returned.
+	 */
+	struct enum_memo enums[ENUM_MEMOS];
+	unsigned int enum_next;
+	struct time_memo {
+		bool valid;
+		char prefix[TIME_PREFIX_LEN];
+		uint64_t sec; /* what prefix + "Z" decodes to, in seconds */
+	} times[TIME_MEMOS];
+	unsigned int time_next;
+	uint64_t uuid_mask; /* the bits of a uuid's low 64 that are the id */
+	/* The node name of the last line: the next record is made with it in
+	 * its own block (weir_flow_record_new_named()), no copy of its own.
+	 */
+	size_t node_len;
+	char node[TEXT_MAX];
 };
+
+static bool time_memo_hit(const struct weir_endpoint_cache *m, const struct slice *s, uint64_t *out)
+{
+	const char *p = s->s + TIME_PREFIX_LEN, *end = s->s + s->n;
+	const struct time_memo *t;
+	uint64_t frac = 0;
+	int nfrac = 0;
+
+	if (s->n <= TIME_PREFIX_LEN)
+		return false;
+	for (t = m->times; t < m->times + TIME_MEMOS; t++)
+		if (t->valid && !memcmp(s->s, t->prefix, TIME_PREFIX_LEN))
+			break;
+	if (t == m->times + TIME_MEMOS)
+		return false;
+	if (*p == '.') {
+		for (p++; p < end && *p >= '0' && *p <= '9'; p++, nfrac++) {
+			if (nfrac == 9)
+				return false;
+			frac = frac * 10 + (uint64_t)(*p - '0');
+		}
+		if (!nfrac)
+			return false;
+		for (; nfrac < 9; nfrac++)
+			frac *= 10;
+	}
+	if (end - p != 1 || (*p != 'Z' && *p != 'z'))
+		return false;
+	*out = t->sec * 1000000000ULL + frac;
+	return true;
+}
+
+/* Remembers the seconds of a time in UTC ("...Z") that decoded to ns. */
+static void time_memo_put(struct weir_endpoint_cache *m, const struct slice *s, uint64_t ns)
+{
+	char last = s->n ? s->s[s->n - 1] : '\0';
+	struct time_memo *t;
+
+	if (s->n <= TIME_PREFIX_LEN || (last != 'Z' && last != 'z') ||
+	    (s->s[TIME_PREFIX_LEN] != '.' && s->n != TIME_PREFIX_LEN + 1) ||
+	    ns / 1000000000ULL > TIME_SEC_MAX)
+		return;
+	t = &m->times[m->time_next++ % TIME_MEMOS];
+	memcpy(t->prefix, s->s, TIME_PREFIX_LEN);
+	t->sec = ns / 1000000000ULL;
+	t->valid = true;
+}
+
+static bool enum_memo_hit(const struct weir_endpoint_cache *m, int (*parse)(const char *),
+			  const struct slice *s, int *code)
+{
+	const struct enum_memo *e;
+
+	for (e = m->enums; e < m->enums + ENUM_MEMOS; e++) {
+		if (e->parse == parse && e->n == s->n && !memcmp(e->text, s->s, s->n)) {
+			*code = e->code;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void enum_memo_put(struct weir_endpoint_cache *m, int (*parse)(const char *),
+			  const struct slice *s, int code)
+{
+	struct enum_memo *e = &m->enums[m->enum_next++ % ENUM_MEMOS];
+
+	if (s->n > sizeof(e->text))
+		return;
+	e->parse = parse;
+	e->n = s->n;
+	memcpy(e->text, s->s, s->n);
+	e->code = code;
+}
 
 int weir_endpoint_cache_new(struct weir_endpoint_cache **out)
 {
 	*out = calloc(1, sizeof(**out));
-	return *out ? 0 : -ENOMEM;
+	if (!*out)
+		return -ENOMEM;
+	if (weir_flow_json_uuid_id("ffffffff-ffff-ffff-ffff-ffffffffffff", &(*out)->uuid_mask)) {
+		free(*out);
+		*out = NULL;
+		return -EINVAL;
+	}
+	return 0;
 }
 
 void weir_endpoint_cache_free(struct weir_endpoint_cache *c)
@@ -403,13 +637,24 @@ void weir_endpoint_cache_free(struct weir_endpoint_cache *c)
 	free(c);
 }
 
-/* A word at a time (the text is compared in full on a hit anyway). */
+/* Two words at a time in two lanes (the text is compared in full on a hit
+ * anyway).
+ */
 static uint64_t text_hash(const char *s, size_t n)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, h2 = 0xc2b2ae3d27d4eb4fULL, w, w2;
 	size_t i;
 
-	for (i = 0; i + 8 <= n; i += 8) {
+	for (i = 0; i + 16 <= n; i += 16) {
+		memcpy(&w, s + i, sizeof(w));
+		memcpy(&w2, s + i + 8, sizeof(w2));
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h2 = (h2 ^ w2) * 0xc4ceb9fe1a85ec53ULL;
+		h ^= h >> 32;
+		h2 ^= h2 >> 29;
+	}
+	h ^= h2 * 0x9e3779b97f4a7c15ULL;
+	for (; i + 8 <= n; i += 8) {
 		memcpy(&w, s + i, sizeof(w));
 		h = (h ^ w) * 0xff51afd7ed558ccdULL;
 		h ^= h >> 32;
@@ -421,6 +666,10 @@ static uint64_t text_hash(const char *s, size_t n)
 
 /* The extent of the object at c (its text, braces included) without
  * decoding it; 0 when it holds an escape or is cut short (then decode it).
+ * Any answer is safe: a cached text is a whole object the decoder took, so a
+ * line that begins with it holds that object. With SSE2, 16 bytes at a time:
+ * what is inside strings is the prefix XOR of the quotes (no escapes), and
+ * only the brackets outside them are counted, one branch per bracket.
  */
 static size_t object_extent(const struct cur *c)
 {
@@ -428,6 +677,44 @@ static size_t object_extent(const struct cur *c)
 	bool in_str = false;
 	int depth = 0;
 
+#ifdef __SSE2__
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+	const __m128i obrace = _mm_set1_epi8('{'), cbrace = _mm_set1_epi8('}');
+	const __m128i obrack = _mm_set1_epi8('['), cbrack = _mm_set1_epi8(']');
+
+	while (c->end - p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		unsigned int q = (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote));
+		unsigned int bs = (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(v, bslash));
+		unsigned int open = (unsigned int)_mm_movemask_epi8(
+			_mm_or_si128(_mm_cmpeq_epi8(v, obrace), _mm_cmpeq_epi8(v, obrack)));
+		unsigned int close = (unsigned int)_mm_movemask_epi8(
+			_mm_or_si128(_mm_cmpeq_epi8(v, cbrace), _mm_cmpeq_epi8(v, cbrack)));
+		unsigned int str_mask = q, ev, i;
+
+		/* bit i: byte i is in a string (an opening quote is, a closing one not) */
+		str_mask ^= str_mask << 1;
+		str_mask ^= str_mask << 2;
+		str_mask ^= str_mask << 4;
+		str_mask ^= str_mask << 8;
+		str_mask &= 0xffff;
+		if (in_str)
+			str_mask ^= 0xffff;
+		open &= ~str_mask;
+		close &= ~str_mask;
+		for (ev = open | close | bs; ev; ev &= ev - 1) {
+			i = (unsigned int)__builtin_ctz(ev);
+			if (bs & (1u << i))
+				return 0;
+			if (open & (1u << i))
+				depth++;
+			else if (--depth == 0)
+				return (size_t)(p + i + 1 - c->p);
+		}
+		in_str = (str_mask >> 15) & 1;
+		p += 16;
+	}
+#endif
 	while (p < c->end) {
 		if (in_str) {
 			p = skip_plain(p, c->end);
@@ -638,6 +925,50 @@ static bool endpoint_obj(struct cur *c, bool present, struct weir_endpoint_cache
 
 /* ---- the flow ---- */
 
+static int hex_digit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* weir_flow_json_uuid_id() on a slice: 36 characters, dashes at 8, 13, 18
+ * and 23, hex digits elsewhere; the id is in the low 64 bits, under the mask
+ * the general path applies (memo->uuid_mask, learnt from it).
+ */
+static bool uuid_id(const struct weir_endpoint_cache *memo, const struct slice *s, uint64_t *id)
+{
+	char buf[TEXT_MAX];
+	uint64_t lo = 0;
+	int i, x;
+
+	if (!memo) {
+		if (!cstr(s, buf))
+			return false;
+		return !weir_flow_json_uuid_id(buf, id);
+	}
+	if (s->n != 36)
+		return false;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s->s[i] != '-')
+				return false;
+			continue;
+		}
+		x = hex_digit(s->s[i]);
+		if (x < 0)
+			return false;
+		if (i >= 19)
+			lo = lo << 4 | (uint64_t)x;
+	}
+	*id = lo & memo->uuid_mask;
+	return true;
+}
+
 /* What verdict_from_json() works from. */
 struct verdict_in {
 	unsigned int verdict, dir;
@@ -670,19 +1001,18 @@ static bool event_type_obj(struct cur *c, struct verdict_in *v)
 	return m == 0;
 }
 
-static bool verdict_apply(const struct verdict_in *v, struct weir_flow_record *r)
+static bool verdict_apply(struct weir_endpoint_cache *memo, const struct verdict_in *v,
+			  struct weir_flow_record *r)
 {
 	uint64_t fallback = 0, reason;
-	char buf[TEXT_MAX];
 	int code = -1;
 
 	if (v->ev_type == WEIR_FLOW_JSON_EVENT_DROP && v->ev_sub <= UINT8_MAX)
 		fallback = v->ev_sub;
 	reason = fallback;
 	if (v->have_desc && v->desc_is_str) {
-		if (!cstr(&v->desc, buf))
+		if (!name_code(memo, weir_hubble_drop_reason_parse, &v->desc, &code))
 			return false;
-		code = weir_hubble_drop_reason_parse(buf);
 		if (code >= 0)
 			reason = (uint64_t)code;
 		else if (!fallback)
@@ -730,7 +1060,6 @@ static bool lb_obj(struct cur *c, struct weir_flow_record *r)
 {
 	bool first = true, have_ip = false;
 	struct slice k, ip = { 0 };
-	char buf[TEXT_MAX];
 	uint32_t seen = 0;
 	uint64_t port = 0;
 	int m;
@@ -746,8 +1075,7 @@ static bool lb_obj(struct cur *c, struct weir_flow_record *r)
 	}
 	if (m < 0)
 		return false;
-	if (have_ip && (!cstr(&ip, buf) ||
-			inet_pton(r->family == 6 ? AF_INET6 : AF_INET, buf, r->lb_backend) != 1))
+	if (have_ip && !addr_slice(r->family, &ip, r->lb_backend))
 		return false;
 	r->lb_backend_port = (uint16_t)port;
 	return true;
@@ -839,7 +1167,6 @@ static bool flow_obj(struct cur *c, struct weir_endpoint_cache *cache, struct we
 	struct verdict_in v = { 0 };
 	bool first = true, have_src = false, have_dst = false, have_weir = false;
 	struct slice k, uuid;
-	char buf[TEXT_MAX];
 	uint32_t seen = 0;
 	int m;
 
@@ -853,8 +1180,7 @@ static bool flow_obj(struct cur *c, struct weir_endpoint_cache *cache, struct we
 			ok = str(c, &fl->time);
 			fl->have_time = ok;
 		} else if (KEY_IS(k, "uuid") && once(&seen, 2)) {
-			ok = str(c, &uuid) && cstr(&uuid, buf) &&
-			     !weir_flow_json_uuid_id(buf, &r->id);
+			ok = str(c, &uuid) && uuid_id(c->memo, &uuid, &r->id);
 		} else if (KEY_IS(k, "verdict") && once(&seen, 4)) {
 			ok = enum_val(c, verdict_parse, UINT8_MAX, &v.verdict);
 		} else if (KEY_IS(k, "IP") && once(&seen, 8)) {
@@ -897,7 +1223,7 @@ static bool flow_obj(struct cur *c, struct weir_endpoint_cache *cache, struct we
 		if (!ok)
 			return false;
 	}
-	if (m < 0 || !verdict_apply(&v, r))
+	if (m < 0 || !verdict_apply(c->memo, &v, r))
 		return false;
 	/* absent endpoints are the world, as the general path decodes them */
 	if (!have_src && !endpoint_obj(c, false, NULL, &r->src))
@@ -910,7 +1236,7 @@ static bool flow_obj(struct cur *c, struct weir_endpoint_cache *cache, struct we
 int weir_flow_record_parse_line(const char *line, size_t len, struct weir_endpoint_cache *cache,
 				struct weir_flow_record **out)
 {
-	struct cur c = { .p = line, .end = line + len };
+	struct cur c = { .p = line, .end = line + len, .memo = cache };
 	struct outer fl = { 0 }, top = { 0 };
 	const struct slice *node;
 	struct weir_flow_record *r;
@@ -921,7 +1247,8 @@ int weir_flow_record_parse_line(const char *line, size_t len, struct weir_endpoi
 	int m;
 
 	*out = NULL;
-	r = weir_flow_record_new();
+	r = cache && cache->node_len ? weir_flow_record_new_named(cache->node, cache->node_len) :
+				       weir_flow_record_new();
 	if (!r)
 		return -EAGAIN;
 	if (!punct(&c, '{'))
@@ -946,17 +1273,23 @@ int weir_flow_record_parse_line(const char *line, size_t len, struct weir_endpoi
 	if (m < 0 || !have_flow || c.p != c.end)
 		goto fail;
 	/* time and node name: the flow's, else the response's */
-	if (fl.have_time && !(cstr(&fl.time, buf) && !weir_time_parse_rfc3339(buf, &r->time_ns)))
+	if (fl.have_time && !time_slice(cache, &fl.time, &r->time_ns))
 		goto fail;
-	if (!r->time_ns && top.have_time &&
-	    !(cstr(&top.time, buf) && !weir_time_parse_rfc3339(buf, &r->time_ns)))
+	if (!r->time_ns && top.have_time && !time_slice(cache, &top.time, &r->time_ns))
 		goto fail;
 	node = fl.have_node ? &fl.node : top.have_node ? &top.node : NULL;
-	if (node && node->n) {
-		ok = true;
-		r->node_name = dup_slice(node, &ok);
-		if (!ok)
+	if (!node || !node->n) {
+		if (r->node_name && weir_flow_record_set_node_name(r, NULL))
 			goto fail;
+	} else if (!r->node_name || cache->node_len != node->n ||
+		   memcmp(r->node_name, node->s, node->n) != 0) {
+		/* not the name made with: its own copy, and the next guess */
+		if (!cstr(node, buf) || weir_flow_record_set_node_name(r, buf))
+			goto fail;
+		if (cache) {
+			memcpy(cache->node, buf, node->n + 1);
+			cache->node_len = node->n;
+		}
 	}
 	*out = r;
 	return 0;

@@ -42,6 +42,7 @@
 #define RESUME_IDS	    32 /* ids remembered at the newest record time, to skip on resume */
 #define PARSE_ERROR_LEN	    160
 #define USER_AGENT	    "weir-relay"
+#define STREAM_BUFFER_BYTES 65536L /* per flow stream read (curl: 16 KiB by default) */
 
 enum step {
 	STEP_IDLE,	/* not connected: waiting for the next attempt */
@@ -525,7 +526,9 @@ static int stream_start(struct conn *c)
 	if (!h)
 		return -ENOMEM;
 	weir_linebuf_reset(&c->lb);
-	if (curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, stream_write) ||
+	/* larger reads of a long stream: fewer recv() calls and callbacks */
+	if (curl_easy_setopt(h, CURLOPT_BUFFERSIZE, STREAM_BUFFER_BYTES) ||
+	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, stream_write) ||
 	    curl_easy_setopt(h, CURLOPT_WRITEDATA, c) ||
 	    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, stream_header) ||
 	    curl_easy_setopt(h, CURLOPT_HEADERDATA, c)) {

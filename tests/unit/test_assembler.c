@@ -431,6 +431,64 @@ static void pod_facing_interface_reports_the_pods_direction(void **state)
 	}
 }
 
+static void register_pod(struct fixture *f, const char *ip, const char *pod)
+{
+	json_t *doc =
+		json_pack("{s:[s], s:s, s:s}", "ips", ip, "namespace", "shop", "pod_name", pod);
+	char err[256];
+
+	assert_non_null(doc);
+	assert_int_equal(weir_endpoints_register(f->eps, doc, err, sizeof(err)), 0);
+	json_decref(doc);
+}
+
+/* Sweeps of conversations from one pod's address (a sweep remembers what
+ * the endpoint cache said of an address) and from an IPv6 address whose first
+ * bytes are the same: each names what the cache says at that sweep.
+ */
+static void each_sweep_asks_the_endpoint_cache_anew(void **state)
+{
+	static const char *const pods[] = { "cart-1", "cart-2", NULL };
+	struct fixture *f = *state;
+	struct weir_flow_key k, k6;
+	int round, i, n0;
+
+	register_pod(f, "10.9.0.5", "cart-1");
+	for (round = 0; round < 3; round++) {
+		n0 = f->n;
+		for (i = 0; i < 8; i++) {
+			k = key4("10.9.0.5", (uint16_t)(5000 + round * 100 + i), "10.0.0.2", 53,
+				 IPPROTO_UDP, WEIR_DIR_INGRESS, WEIR_HOOK_TC);
+			put_entry(f, &k, 1, 100, 0, 0);
+			/* 0a09:5:: begins with the bytes of 10.9.0.5 */
+			k6 = k;
+			k6.family = 6;
+			assert_int_equal(inet_pton(AF_INET6, "a09:5::", k6.saddr), 1);
+			assert_int_equal(inet_pton(AF_INET6, "a00:2::", k6.daddr), 1);
+			put_entry(f, &k6, 1, 100, 0, 0);
+		}
+		assert_int_equal(weir_assembler_sweep(f->a), 0);
+		assert_int_equal(f->n - n0, 16);
+		for (i = n0; i < f->n; i++) {
+			const struct weir_flow_record *r = f->recs[i];
+
+			assert_int_equal(r->dst->identity, WEIR_IDENTITY_WORLD);
+			if (r->family == 6 || !pods[round]) {
+				assert_int_equal(r->src->identity, WEIR_IDENTITY_WORLD);
+				continue;
+			}
+			assert_int_equal(r->src->identity, WEIR_IDENTITY_POD);
+			assert_string_equal(r->src->pod_name, pods[round]);
+		}
+		/* between sweeps: the pod behind the address changes, then goes */
+		assert_int_equal(weir_endpoints_unregister(f->eps, "shop",
+							   pods[round] ? pods[round] : "none"),
+				 pods[round] ? 0 : -ENOENT);
+		if (round == 0)
+			register_pod(f, "10.9.0.5", "cart-2");
+	}
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -450,6 +508,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(live_flow_gets_an_update_every_active_timeout,
 						setup_fast, teardown),
 		T(records_are_enriched_from_the_endpoint_cache),
+		T(each_sweep_asks_the_endpoint_cache_anew),
 		T(pod_facing_interface_reports_the_pods_direction),
 	};
 

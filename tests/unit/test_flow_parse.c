@@ -231,6 +231,110 @@ static void mutations_never_decode_differently(void **state)
 	weir_endpoint_cache_free(cache);
 }
 
+/* One field of a good line set to each of values, the rest kept: the memos
+ * (times, names) and the hand-written parsers (IPv4, uuid) decode as the
+ * general path, after a hit and a miss alike.
+ */
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define GOOD_TIME    "2026-08-05T10:12:18.123456789Z"
+#define GOOD_UUID    "18cadc1e-4459-88ed-8000-000000000005"
+
+static const char *const times[] = {
+	GOOD_TIME,
+	"2026-08-05T10:12:18Z",
+	"2026-08-05T10:12:18.5z",
+	"2026-08-05T10:12:18.1234567891Z",
+	"2026-08-05T10:12:18.Z",
+	"2026-08-05T10:12:18.5+01:00",
+	"2026-08-05T10:12:18+01:00",
+	"2026-08-05T10:12:18.5Zx",
+	"2026-08-05T10:12:18.5",
+	"2026-08-05T10:12:18",
+	"2026-08-05t10:12:18.5Z",
+	"2026-08-05 10:12:18.5Z",
+	"2026-08-05T10:12:19.000000001Z",
+	"2026-02-30T10:12:18.5Z",
+	"2026-08-05T10:12:18.-5Z",
+};
+static const char *const ipv4s[] = {
+	"10.0.0.7", "0.0.0.0",	 "255.255.255.255", "010.0.0.1",  "10.0.0.256",
+	"10.0.0",   "10.0.0.1.", "10..0.1",	    "1.2.3.4.5",  "00.0.0.1",
+	".1.2.3",   "1.2.3.4 ",	 "1.2.3.-4",	    "1.2.3.1000", "::1",
+	"1.2.3.a",  "0.0.0.00",	 "9.99.199.249",
+};
+static const char *const uuids[] = {
+	GOOD_UUID,
+	"18CADC1E-4459-88ED-8000-0000000000FF",
+	"18cadc1e-4459-88ed-8000-ffffffffffff",
+	"18cadc1e-4459-88ed-c000-000000000005",
+	"18cadc1e-4459-88ed-8000-00000000000g",
+	"18cadc1e-4459-88ed-8000000000000005-",
+	"18cadc1e-4459-88ed-8000-00000000005",
+	"18cadc1e-4459-88ed-8000-0000000000055",
+	"18cadc1e44459-88ed-8000-000000000005",
+};
+static const char *const verdicts[] = {
+	"FORWARDED", "forwarded", "DROPPED", "Dropped", "NOPE", "FORWARDED", "AUDIT", "",
+};
+static const char *const descs[] = {
+	"POLICY_DENIED", "policy_denied", "UNKNOWN_REASON_NAME", "", "POLICY_DENIED",
+};
+
+static bool variant(struct weir_endpoint_cache *cache, const char *t, const char *uuid,
+		    const char *verdict, const char *ip, const char *desc)
+{
+	char line[1024];
+	int n;
+	bool cached, plain;
+
+	n = snprintf(line, sizeof(line),
+		     "{\"flow\":{\"time\":\"%s\",\"uuid\":\"%s\",\"verdict\":\"%s\","
+		     "\"IP\":{\"source\":\"%s\",\"destination\":\"10.0.0.9\"},"
+		     "\"l4\":{\"TCP\":{\"source_port\":1,\"destination_port\":2}},"
+		     "\"event_type\":{\"type\":1,\"sub_type\":133},\"drop_reason_desc\":\"%s\","
+		     "\"weir\":{\"first_seen\":\"%s\",\"last_seen\":\"%s\"}},\"time\":\"%s\"}",
+		     t, uuid, verdict, ip, desc, t, t, t);
+	assert_true(n > 0 && (size_t)n < sizeof(line));
+	cached = compare(line, (size_t)n, cache);
+	/* again: now from the memos */
+	assert_int_equal(compare(line, (size_t)n, cache), cached);
+	plain = compare(line, (size_t)n, NULL);
+	assert_int_equal(cached, plain);
+	return cached;
+}
+
+static void memos_and_hand_parsers_decode_as_the_general_path(void **state)
+{
+	struct weir_endpoint_cache *cache;
+	size_t i, j;
+	int taken = 0, all = 0;
+
+	(void)state;
+	assert_int_equal(weir_endpoint_cache_new(&cache), 0);
+	/* the good line, taken */
+	assert_true(variant(cache, GOOD_TIME, GOOD_UUID, "DROPPED", "10.0.0.7", "POLICY_DENIED"));
+	for (j = 0; j < 2; j++) { /* twice: the second round hits what the first left */
+		for (i = 0; i < ARRAY_LEN(times); i++, all++)
+			taken += variant(cache, times[i], GOOD_UUID, "DROPPED", "10.0.0.7",
+					 "POLICY_DENIED");
+		for (i = 0; i < ARRAY_LEN(ipv4s); i++, all++)
+			taken += variant(cache, GOOD_TIME, GOOD_UUID, "DROPPED", ipv4s[i],
+					 "POLICY_DENIED");
+		for (i = 0; i < ARRAY_LEN(uuids); i++, all++)
+			taken += variant(cache, GOOD_TIME, uuids[i], "DROPPED", "10.0.0.7",
+					 "POLICY_DENIED");
+		for (i = 0; i < ARRAY_LEN(verdicts); i++, all++)
+			taken += variant(cache, GOOD_TIME, GOOD_UUID, verdicts[i], "10.0.0.7",
+					 "POLICY_DENIED");
+		for (i = 0; i < ARRAY_LEN(descs); i++, all++)
+			taken += variant(cache, GOOD_TIME, GOOD_UUID, "DROPPED", "10.0.0.7",
+					 descs[i]);
+	}
+	printf("# %d of %d variants took the fast path\n", taken, all);
+	assert_true(taken > all / 3 && taken < all);
+	weir_endpoint_cache_free(cache);
+}
+
 static void gives_up_on_what_is_not_a_flow(void **state)
 {
 	static const char *const lines[] = {
@@ -274,6 +378,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(takes_weirs_own_lines_and_decodes_them_the_same),
 		cmocka_unit_test(mutations_never_decode_differently),
+		cmocka_unit_test(memos_and_hand_parsers_decode_as_the_general_path),
 		cmocka_unit_test(gives_up_on_what_is_not_a_flow),
 	};
 
