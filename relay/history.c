@@ -287,16 +287,17 @@ int weir_history_open(struct weir_history **out, const struct weir_history_opts 
 	err = err ?: flows_replay(h);
 	if (err)
 		goto err_close;
-	if (!h->o.no_thread) {
-		err = writer_start(h);
-		if (err)
-			goto err_close;
-	}
 	rows = pragma_int(h->wdb, "SELECT count(*) FROM flows");
 	h->st.rows = rows > 0 ? (uint64_t)rows : 0;
 	sizes_update(h);
 	log_info("history: open path=%s records=%llu bytes=%llu", h->path,
 		 (unsigned long long)h->st.rows, (unsigned long long)h->st.db_bytes);
+	/* from here on the writer's connection is the writer thread's alone */
+	if (!h->o.no_thread) {
+		err = writer_start(h);
+		if (err)
+			goto err_close;
+	}
 	*out = h;
 	return 0;
 
