@@ -59,10 +59,8 @@ int weir_logfile_open(struct weir_logfile **out, const char *path, uint64_t max_
 		if (!lf->path)
 			goto err;
 		err = file_open(lf);
-		if (err) {
-			log_err("flow log: open path=%s: %s", path, strerror(-err));
-			goto err;
-		}
+		if (err)
+			goto err; /* the caller says which flow log */
 	}
 	*out = lf;
 	return 0;
