@@ -158,9 +158,10 @@ static int matches_room(struct weir_flow_record ***v, size_t k, size_t *cap)
 	if (k < *cap)
 		return 0;
 	n = *cap ? *cap * 2 : QUERY_FIRST;
-	p = realloc(*v, n * sizeof(**v));
+	p = realloc(*v, n * sizeof(void *));
 	if (!p)
 		return -ENOMEM;
+	memset(p + *cap, 0, (n - *cap) * sizeof(void *));
 	*v = p;
 	*cap = n;
 	return 0;
