@@ -41,6 +41,13 @@ void weir_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 int weir_cmd_parse(const struct weir_cmd *cmd, const struct weir_optset *set,
 		   struct weir_common *common, int argc, char **argv);
+/* As weir_cmd_parse(), but options may stand anywhere and the other
+ * arguments (all of them after "--") are the command's words, at most max,
+ * in words[0..*n).
+ */
+int weir_cmd_parse_words(const struct weir_cmd *cmd, const struct weir_optset *set,
+			 struct weir_common *common, int argc, char **argv, char **words, int max,
+			 int *n);
 void weir_cmd_help(FILE *out, const struct weir_cmd *cmd);
 
 /* A client for the common options; prints the error itself. */

@@ -2,6 +2,7 @@
 /* The options every command takes, command-line parsing with help, messages. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <string.h>
 #include "cli.h"
 
@@ -44,28 +45,53 @@ void weir_cmd_help(FILE *out, const struct weir_cmd *cmd)
 	weir_opts_help(out, tables, 2);
 }
 
-int weir_cmd_parse(const struct weir_cmd *cmd, const struct weir_optset *set,
-		   struct weir_common *common, int argc, char **argv)
+int weir_cmd_parse_words(const struct weir_cmd *cmd, const struct weir_optset *set,
+			 struct weir_common *common, int argc, char **argv, char **words, int max,
+			 int *n)
 {
 	struct weir_optset sets[2] = { *set, { .opts = weir_common_opts, .cfg = common } };
 	char err[512] = "";
+	bool rest = false;
 	int next = 1, ret;
 
-	ret = weir_opts_parse(sets, 2, argc, argv, &next, err, sizeof(err));
-	if (ret == WEIR_OPTS_HELP) {
-		weir_cmd_help(stdout, cmd);
-		return WEIR_OPTS_HELP;
-	}
-	if (ret) {
-		fprintf(stderr, "weir %s: %s (see 'weir %s --help')\n", cmd->name, err, cmd->name);
-		return -EINVAL;
-	}
-	if (next < argc) {
-		fprintf(stderr, "weir %s: unexpected argument \"%.64s\" (see 'weir %s --help')\n",
-			cmd->name, argv[next], cmd->name);
-		return -EINVAL;
+	*n = 0;
+	while (next < argc) {
+		if (!rest) {
+			ret = weir_opts_parse(sets, 2, argc, argv, &next, err, sizeof(err));
+			if (ret == WEIR_OPTS_HELP) {
+				weir_cmd_help(stdout, cmd);
+				return WEIR_OPTS_HELP;
+			}
+			if (ret) {
+				fprintf(stderr, "weir %s: %s (see 'weir %s --help')\n", cmd->name,
+					err, cmd->name);
+				return -EINVAL;
+			}
+			if (next >= argc)
+				break;
+			if (!strcmp(argv[next], "--")) { /* the rest are words */
+				rest = true;
+				next++;
+				continue;
+			}
+		}
+		if (*n >= max) {
+			fprintf(stderr,
+				"weir %s: unexpected argument \"%.64s\" (see 'weir %s --help')\n",
+				cmd->name, argv[next], cmd->name);
+			return -EINVAL;
+		}
+		words[(*n)++] = argv[next++];
 	}
 	return 0;
+}
+
+int weir_cmd_parse(const struct weir_cmd *cmd, const struct weir_optset *set,
+		   struct weir_common *common, int argc, char **argv)
+{
+	int n;
+
+	return weir_cmd_parse_words(cmd, set, common, argc, argv, NULL, 0, &n);
 }
 
 int weir_common_client(const struct weir_common *common, struct weir_client *c)

@@ -424,31 +424,15 @@ static int lb_backend(struct weir_client *c, const struct lb_cfg *cfg, const cha
 int weir_lb_main(struct weir_common *common, int argc, char **argv)
 {
 	struct lb_cfg cfg = { 0 };
-	struct weir_optset sets[2] = { { .opts = lb_opts, .cfg = &cfg },
-				       { .opts = weir_common_opts, .cfg = common } };
-	char *args[ARGS_MAX] = { 0 }, err[512] = "";
+	struct weir_optset set = { .opts = lb_opts, .cfg = &cfg };
+	char *args[ARGS_MAX] = { 0 };
 	struct weir_client c;
-	int next = 1, n = 0, ret;
+	int n = 0, ret;
 
 	/* Options may come before, between and after the words. */
-	for (;;) {
-		ret = weir_opts_parse(sets, 2, argc, argv, &next, err, sizeof(err));
-		if (ret == WEIR_OPTS_HELP) {
-			weir_cmd_help(stdout, &weir_cmd_lb);
-			return WEIR_EXIT_OK;
-		}
-		if (ret) {
-			fprintf(stderr, "weir lb: %s (see 'weir lb --help')\n", err);
-			return WEIR_EXIT_USAGE;
-		}
-		if (next >= argc)
-			break;
-		if (n == ARGS_MAX) {
-			fprintf(stderr, "weir lb: too many arguments (see 'weir lb --help')\n");
-			return WEIR_EXIT_USAGE;
-		}
-		args[n++] = argv[next++];
-	}
+	ret = weir_cmd_parse_words(&weir_cmd_lb, &set, common, argc, argv, args, ARGS_MAX, &n);
+	if (ret)
+		return ret == WEIR_OPTS_HELP ? WEIR_EXIT_OK : WEIR_EXIT_USAGE;
 	if (!n) {
 		weir_cmd_help(stderr, &weir_cmd_lb);
 		return WEIR_EXIT_USAGE;

@@ -106,32 +106,6 @@ static int list_print(const json_t *doc)
 	return ret;
 }
 
-/* Options anywhere; the rest are the subcommand and its argument, in args. */
-static int parse(struct policy_cfg *cfg, struct weir_common *common, int argc, char **argv,
-		 char **args, int *n_args)
-{
-	struct weir_optset sets[2] = { { .opts = policy_opts, .cfg = cfg },
-				       { .opts = weir_common_opts, .cfg = common } };
-	char err[512] = "";
-	int next = 1, ret;
-
-	*n_args = 0;
-	while (next < argc) {
-		ret = weir_opts_parse(sets, 2, argc, argv, &next, err, sizeof(err));
-		if (ret == WEIR_OPTS_HELP) {
-			weir_cmd_help(stdout, &weir_cmd_policy);
-			return WEIR_OPTS_HELP;
-		}
-		if (ret) {
-			fprintf(stderr, "weir policy: %s (see 'weir policy --help')\n", err);
-			return -EINVAL;
-		}
-		if (next < argc)
-			args[(*n_args)++] = argv[next++];
-	}
-	return 0;
-}
-
 static int usage_error(const char *msg)
 {
 	fprintf(stderr, "weir policy: %s (see 'weir policy --help')\n", msg);
@@ -165,7 +139,9 @@ int weir_policy_main(struct weir_common *common, int argc, char **argv)
 	args = calloc(argc > 0 ? (size_t)argc : 1, sizeof(*args));
 	if (!args)
 		return WEIR_EXIT_FAIL;
-	ret = parse(&cfg, common, argc, argv, args, &n);
+	ret = weir_cmd_parse_words(&weir_cmd_policy,
+				   &(struct weir_optset){ .opts = policy_opts, .cfg = &cfg },
+				   common, argc, argv, args, argc, &n);
 	if (ret) {
 		free(args);
 		return ret == WEIR_OPTS_HELP ? WEIR_EXIT_OK : WEIR_EXIT_USAGE;
