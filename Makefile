@@ -228,7 +228,7 @@ $(BUILD)/tests/netns/dp_harness: $(BUILD)/tests/netns/dp_harness.o $(LIBWEIR)
 # Benchmarks: baseline programs, and the datapath again with a per-CPU flow
 # table (WEIR_FLOWS_PERCPU), each with its own skeleton.
 BENCH_SKELS := $(BUILD)/bench/baseline.skel.h $(BUILD)/bench/weir_percpu.skel.h \
-	       $(BUILD)/bench/weir_nolb.skel.h
+	       $(BUILD)/bench/weir_nolb.skel.h $(BUILD)/bench/lb_bounds.skel.h
 
 $(BUILD)/bench/%.bpf.o: bench/%.bpf.c $(BUILD)/.pkgs-ok Makefile
 	$(call msg,BPF,$@)

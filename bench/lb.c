@@ -32,6 +32,7 @@
 #include "weir.skel.h"
 #include "bench/baseline.skel.h"
 #include "bench/weir_nolb.skel.h"
+#include "bench/lb_bounds.skel.h"
 #include "datapath.h"
 #include "common.h"
 #include "log.h"
@@ -54,7 +55,18 @@
 #define CLIENT	"10.0.0.1"
 #define NON_VIP "10.0.0.2"
 
-enum { C_FLOOR, C_PLAIN, C_NONVIP, C_HIT, C_PLAIN_NEW, C_NEW, C_MAX };
+enum {
+	C_FLOOR,
+	C_BOUND_HIT,
+	C_BOUND_DNAT,
+	C_PLAIN,
+	C_NONVIP,
+	C_HIT,
+	C_BOUND_NEW,
+	C_PLAIN_NEW,
+	C_NEW,
+	C_MAX
+};
 
 struct bcase {
 	const char *name;
@@ -72,6 +84,7 @@ struct bench {
 	int cpu;
 	struct baseline_bpf *base;
 	struct weir_nolb_bpf *nolb;
+	struct lb_bounds_bpf *bounds;
 	struct weir_datapath *dp;
 	struct bcase c[C_MAX];
 };
@@ -218,6 +231,36 @@ out:
 	return err;
 }
 
+/* The lower bounds' conntrack, as large as the real one, holding the hit
+ * case's flow (CLIENT:40000 -> VIP:80, as frame() builds it).
+ */
+static int bounds_load(struct bench *b)
+{
+	struct weir_lb_ct_value ct = { .backend_id = 1, .svc_id = SVC_ID };
+	struct weir_lb_tuple t = {
+		.sport = htons(40000), .dport = htons(80), .proto = IPPROTO_TCP, .family = 4
+	};
+	int err;
+
+	b->bounds = lb_bounds_bpf__open();
+	if (!b->bounds)
+		return -errno;
+	err = bpf_map__set_max_entries(b->bounds->maps.bench_lb_ct, TABLE_ENTRIES);
+	err = err ?: lb_bounds_bpf__load(b->bounds);
+	if (err) {
+		log_err("load the lower-bound programs: %s", strerror(-err));
+		return err;
+	}
+	inet_pton(AF_INET, CLIENT, t.saddr);
+	inet_pton(AF_INET, VIP, t.daddr);
+	if (bpf_map_update_elem(bpf_map__fd(b->bounds->maps.bench_lb_ct), &t, &ct, BPF_ANY)) {
+		err = -errno;
+		log_err("write the lower bound's conntrack entry: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 static void case_set(struct bcase *c, const char *name, struct bpf_program *prog, __u32 retval,
 		     bool new_tuple, const char *daddr)
 {
@@ -251,6 +294,9 @@ static int load(struct bench *b)
 		log_err("load the datapath without the load balancer: %s", strerror(-err));
 		return err;
 	}
+	err = bounds_load(b);
+	if (err)
+		return err;
 	err = weir_datapath_load(&b->dp, &o);
 	if (err)
 		return err;
@@ -271,6 +317,12 @@ static int load(struct bench *b)
 		 b->nolb->progs.weir_xdp_ingress, XDP_PASS, true, NON_VIP);
 	case_set(&b->c[C_NEW], "VIP packet, new flow (Maglev + conntrack insert)",
 		 skel->progs.weir_xdp_ingress, XDP_PASS, true, VIP);
+	case_set(&b->c[C_BOUND_HIT], "lower bound: parse + one conntrack lookup (hit)",
+		 b->bounds->progs.bench_lb_parse_ct_hit, XDP_PASS, false, VIP);
+	case_set(&b->c[C_BOUND_DNAT], "lower bound: parse + conntrack hit + DNAT rewrite",
+		 b->bounds->progs.bench_lb_parse_ct_hit_dnat, XDP_PASS, false, VIP);
+	case_set(&b->c[C_BOUND_NEW], "lower bound: parse + one conntrack insert",
+		 b->bounds->progs.bench_lb_parse_ct_new, XDP_PASS, true, VIP);
 	return 0;
 }
 
@@ -337,6 +389,9 @@ static void report(struct bench *b)
 	const struct bcase *floor = &b->c[C_FLOOR];
 	double hit = med_ratio(&b->c[C_HIT], floor), nw = med_ratio(&b->c[C_NEW], floor);
 	double nonvip = med_ratio(&b->c[C_NONVIP], &b->c[C_PLAIN]);
+	double bound_hit = med_ratio(&b->c[C_BOUND_HIT], floor);
+	double bound_dnat = med_ratio(&b->c[C_BOUND_DNAT], floor);
+	double bound_new = med_ratio(&b->c[C_BOUND_NEW], floor);
 	int i;
 
 	printf("bench/lb: one call per packet (repeat=1), 64-byte TCP/IPv4, %d rounds x %u calls, "
@@ -358,6 +413,14 @@ static void report(struct bench *b)
 	       bench_verdict(nw <= TARGET_NEW_X_FLOOR));
 	printf("  non-VIP pass <= %.1fx plain accounting: %.2fx %s\n", TARGET_NONVIP_X_PLAIN,
 	       nonvip, bench_verdict(nonvip <= TARGET_NONVIP_X_PLAIN));
+	printf("\nlower bounds (parse + one conntrack access, nothing else; any load balancer "
+	       "costs more):\n");
+	printf("  conntrack hit: %.2fx floor, %.0f%% of the %.1fx target\n", bound_hit,
+	       100 * bound_hit / TARGET_HIT_X_FLOOR, TARGET_HIT_X_FLOOR);
+	printf("  conntrack hit + DNAT rewrite: %.2fx floor, %.0f%% of the %.1fx target\n",
+	       bound_dnat, 100 * bound_dnat / TARGET_HIT_X_FLOOR, TARGET_HIT_X_FLOOR);
+	printf("  new flow: %.2fx floor, %.0f%% of the %.1fx target\n", bound_new,
+	       100 * bound_new / TARGET_NEW_X_FLOOR, TARGET_NEW_X_FLOOR);
 }
 
 static void usage(const char *prog)
@@ -428,6 +491,7 @@ out:
 		free(b->c[i].samples);
 	weir_datapath_destroy(b->dp);
 	weir_nolb_bpf__destroy(b->nolb);
+	lb_bounds_bpf__destroy(b->bounds);
 	baseline_bpf__destroy(b->base);
 	free(b);
 	return err ? 1 : 0;
