@@ -639,6 +639,10 @@ static int applied_from_maps(struct weir_policy_engine *e)
 	return 0;
 }
 
+/* A damaged file stops the agent: starting without the policies it holds
+ * would open every pod they protect (fail open), and setting it aside would
+ * lose them. The operator fixes it, or moves it aside to start with none.
+ */
 static int state_load(struct weir_policy_engine *e)
 {
 	struct weir_policy **v = NULL;
@@ -652,29 +656,30 @@ static int state_load(struct weir_policy_engine *e)
 		return 0;
 	root = json_load_file(e->state_path, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
-		ret = weir_state_file_set_aside(e->state_path);
-		log_err("policy: state file path=%s unreadable, starting without policies: %s; %s",
-			e->state_path, jerr.text,
-			ret ? strerror(-ret) :
-			      "moved aside to " WEIR_POLICY_STATE_FILE WEIR_STATE_FILE_BAD_SUFFIX);
-		return 0;
+		snprintf(err, sizeof(err), "line %d: %s", jerr.line, jerr.text);
+		goto damaged;
 	}
 	ret = weir_identities_from_json(e->ids, json_object_get(root, "identities"));
 	if (ret)
 		log_warn("policy: state file path=%s: identity table not restored", e->state_path);
-	if (json_array_size(json_object_get(root, "policies"))) {
-		ret = parse_body(json_object_get(root, "policies"), &v, &n, err, sizeof(err));
-		if (ret) {
-			log_err("policy: state file path=%s: %s; starting without policies",
-				e->state_path, err);
-			n = 0;
-		}
-	}
+	ret = json_array_size(json_object_get(root, "policies")) ?
+		      parse_body(json_object_get(root, "policies"), &v, &n, err, sizeof(err)) :
+		      0;
 	json_decref(root);
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret)
+		goto damaged;
 	e->pols = v;
 	e->n_pols = n;
 	log_info("policy: state file loaded path=%s policies=%zu", e->state_path, n);
 	return 0;
+
+damaged:
+	log_err("policy: state file path=%s is damaged (%s); not starting without the policies "
+		"it holds: fix it, or move it aside to start with none",
+		e->state_path, err);
+	return -EINVAL;
 }
 
 int weir_policy_engine_new(struct weir_policy_engine **out,

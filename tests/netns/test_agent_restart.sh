@@ -9,7 +9,9 @@
 # veths, new traffic carries the pods' names, the policy still resolves
 # the pods by label; a registration whose veth was deleted while the agent
 # was down is gone, from the list and the state file; a damaged state file
-# is moved aside and the agent starts without it.
+# is moved aside and the agent starts without it; a damaged policy file
+# stops the agent (it must not start without the policies: fail open) and
+# is left as it was.
 # shellcheck disable=SC2317 # functions called through t_check and wait_for
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -108,7 +110,7 @@ traffic_named() {
 	connects web && wait_for 8 seen
 }
 
-plan 27
+plan 34
 
 # --- registrations, written to the state dir ---------------------------------------------------
 agent_start || t_bail "the agent starts" "$(cat "$T_TMP/agent.log.err")"
@@ -177,6 +179,28 @@ t_is "the damaged file is moved aside as it was" \
 t_check "the agent says so" grep -q "state file path=$STATE_FILE is damaged" "$T_TMP/agent.log.err"
 register web "$WEB" web c-web >/dev/null
 t_is "the next registration writes a good file" "$(state_pods)" "web"
+
+# --- a damaged policy state file stops the agent: it must not fail open -------------------------
+bg_stop "$AGENT" TERM
+POLICY_FILE=$STATE/policy.json
+cp "$POLICY_FILE" "$T_TMP/policy.good"
+head -c 60 "$T_TMP/policy.good" >"$POLICY_FILE"
+cp "$POLICY_FILE" "$T_TMP/policy.torn"
+agent_start
+t_is "a damaged policy file: the agent does not come up" "$?" 1
+bg_wait "$AGENT"
+t_is "... it exits with status 1" "$?" 1
+t_check "the agent says which file and what to do" \
+	grep -q "state file path=$POLICY_FILE is damaged.*move it aside" "$T_TMP/agent.log.err"
+t_is "the damaged file is left as it was" "$(cmp "$T_TMP/policy.torn" "$POLICY_FILE" && echo same)" \
+	same
+cp "$T_TMP/policy.good" "$POLICY_FILE"
+agent_start || t_bail "the agent starts with the policy file repaired" "$(cat "$T_TMP/agent.log.err")"
+t_is "the repaired file's policy is in force again" \
+	"$(api /v1/policy | jq -r '[.policies[].name] | join(" ")')" db-ingress
+register db "$DB" db c-db >/dev/null
+t_check "... and enforced: web reaches db" connects web
+t_check "... other does not" blocked other
 bg_stop "$AGENT" TERM
 t_is "the agent exits 0 on SIGTERM" "$?" 0
 t_done
