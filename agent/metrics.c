@@ -17,6 +17,7 @@
 #include "log.h"
 #include "lb_metrics.h"
 #include "metrics.h"
+#include "state_file.h"
 #include "prefilter.h"
 #include "names.h"
 #include "store.h"
@@ -414,6 +415,24 @@ static void render_datapath(FILE *f, const struct dp_sums *d)
 		       weir_counter_name(idx));
 }
 
+/* The state files (--state-dir, --lb-state-file): a failed write leaves the
+ * file older than what the agent holds, until a later write succeeds.
+ */
+static void render_state_files(FILE *f, bool have_agent)
+{
+	struct weir_state_file_health h[WEIR_STATE_FILES_MAX];
+	size_t i, n = have_agent ? weir_state_file_health(h, WEIR_STATE_FILES_MAX) : 0;
+
+	family(f, "weir_state_write_failures_total", "counter",
+	       "State file writes that failed (a full or read-only disk), by file.");
+	for (i = 0; i < n; i++)
+		sample(f, "weir_state_write_failures_total", h[i].failures, 1, "file", h[i].name);
+	family(f, "weir_state_file_stale", "gauge",
+	       "1 while the last write of the state file failed: a restart would lose changes.");
+	for (i = 0; i < n; i++)
+		sample(f, "weir_state_file_stale", h[i].stale ? 1 : 0, 1, "file", h[i].name);
+}
+
 static void render_agent(FILE *f, struct weir_agent *a)
 {
 	struct weir_agent_status st = { 0 };
@@ -468,6 +487,7 @@ static void render_agent(FILE *f, struct weir_agent *a)
 	family(f, "weir_endpoints", "gauge", "Endpoints in the endpoint cache, all sources.");
 	if (a)
 		sample(f, "weir_endpoints", st.endpoints, 0);
+	render_state_files(f, a != NULL);
 }
 
 static void render_flows(FILE *f, struct weir_metrics *m)

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +74,46 @@ static int dir_sync(const char *path)
 	return err;
 }
 
-int weir_state_file_write(const char *path, const json_t *root, size_t flags)
+static struct {
+	pthread_mutex_t lock;
+	size_t n;
+	struct weir_state_file_health files[WEIR_STATE_FILES_MAX];
+} health = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Notes a write's outcome (err 0 or -errno) under the path's last component. */
+static void health_note(const char *path, int err)
+{
+	const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
+	struct weir_state_file_health *h = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&health.lock);
+	for (i = 0; i < health.n && !h; i++)
+		if (!strcmp(health.files[i].name, name))
+			h = &health.files[i];
+	if (!h && health.n < WEIR_STATE_FILES_MAX) {
+		h = &health.files[health.n++];
+		snprintf(h->name, sizeof(h->name), "%s", name);
+	}
+	if (h) {
+		h->failures += err ? 1 : 0;
+		h->stale = err != 0;
+	}
+	pthread_mutex_unlock(&health.lock);
+}
+
+size_t weir_state_file_health(struct weir_state_file_health *out, size_t max)
+{
+	size_t n;
+
+	pthread_mutex_lock(&health.lock);
+	n = health.n < max ? health.n : max;
+	memcpy(out, health.files, n * sizeof(*out));
+	pthread_mutex_unlock(&health.lock);
+	return n;
+}
+
+static int write_whole(const char *path, const json_t *root, size_t flags)
 {
 	char tmp[PATH_MAX];
 	int fd, err;
@@ -99,6 +139,14 @@ int weir_state_file_write(const char *path, const json_t *root, size_t flags)
 		return err;
 	}
 	return dir_sync(path);
+}
+
+int weir_state_file_write(const char *path, const json_t *root, size_t flags)
+{
+	int err = write_whole(path, root, flags);
+
+	health_note(path, err);
+	return err;
 }
 
 int weir_state_file_read(const char *path, json_t **root, char *err, size_t err_len)

@@ -7,6 +7,8 @@
 #ifndef WEIR_STATE_FILE_H
 #define WEIR_STATE_FILE_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <jansson.h>
 
@@ -21,6 +23,21 @@ int weir_mkdir_parents(const char *path, mode_t mode);
  * directory fsync'ed. 0 or -errno; on failure path is untouched.
  */
 int weir_state_file_write(const char *path, const json_t *root, size_t flags);
+
+/* How the writes of one state file went, process-wide, for /metrics: a file
+ * is known from its first write on, by its name (the path's last
+ * component); at most WEIR_STATE_FILES_MAX names are kept.
+ */
+#define WEIR_STATE_FILES_MAX 8
+
+struct weir_state_file_health {
+	char name[64];
+	uint64_t failures; /* writes that failed since the process started */
+	bool stale;	   /* the last write failed: the file is older than memory */
+};
+
+/* Copies what is known of up to max files into out; returns how many. */
+size_t weir_state_file_health(struct weir_state_file_health *out, size_t max);
 
 #define WEIR_STATE_FILE_BAD_SUFFIX ".bad"
 

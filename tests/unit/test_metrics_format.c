@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -25,6 +26,7 @@
 #include "flow.h"
 #include "log.h"
 #include "metrics.h"
+#include "state_file.h"
 #include "store.h"
 
 #define SERIES_MAX 512 /* what these tests render, with room */
@@ -364,6 +366,43 @@ static void pod_series_are_bounded_and_forgotten(void **state)
 		weir_endpoint_put(p[i]);
 }
 
+/* A state file's failed writes show, by file, and the file is stale until a
+ * write succeeds.
+ */
+static void state_file_failures_are_exposed(void **state)
+{
+	struct fixture *f = *state;
+	char dir[] = "/tmp/weir-test-metrics-XXXXXX", path[64], tmp[72];
+	json_t *doc = json_pack("{s:i}", "x", 1);
+	const char *t;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/metrics-state.json", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	assert_int_equal(weir_state_file_write(path, doc, JSON_COMPACT), 0);
+	t = render(f);
+	check_exposition(t);
+	assert_int_equal(sample(t, "weir_state_write_failures_total{file=\"metrics-state.json\"}"),
+			 0);
+	assert_int_equal(sample(t, "weir_state_file_stale{file=\"metrics-state.json\"}"), 0);
+
+	assert_int_equal(mkdir(tmp, 0700), 0); /* the write cannot start */
+	assert_int_not_equal(weir_state_file_write(path, doc, JSON_COMPACT), 0);
+	t = render(f);
+	check_exposition(t);
+	assert_int_equal(sample(t, "weir_state_write_failures_total{file=\"metrics-state.json\"}"),
+			 1);
+	assert_int_equal(sample(t, "weir_state_file_stale{file=\"metrics-state.json\"}"), 1);
+
+	assert_int_equal(rmdir(tmp), 0);
+	assert_int_equal(weir_state_file_write(path, doc, JSON_COMPACT), 0);
+	t = render(f);
+	assert_int_equal(sample(t, "weir_state_file_stale{file=\"metrics-state.json\"}"), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+	json_decref(doc);
+}
+
 /* Without an agent or a registry the output is still a valid exposition. */
 static void renders_without_agent_or_registry(void **state)
 {
@@ -414,6 +453,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(label_values_are_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(pod_series_are_bounded_and_forgotten, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(state_file_failures_are_exposed, setup, teardown),
 		cmocka_unit_test(renders_without_agent_or_registry),
 		cmocka_unit_test_setup_teardown(promtool_accepts_the_output, setup, teardown),
 	};

@@ -104,12 +104,65 @@ static void a_directory_path_through_a_file_is_an_error(void **state)
 	json_decref(doc);
 }
 
+static const struct weir_state_file_health *health_of(struct weir_state_file_health *h, size_t n,
+						      const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(h[i].name, name))
+			return &h[i];
+	return NULL;
+}
+
+/* What /metrics shows: failures counted by file name, stale until a write
+ * succeeds again.
+ */
+static void failed_writes_are_counted_until_one_succeeds(void **state)
+{
+	struct weir_state_file_health h[WEIR_STATE_FILES_MAX];
+	const struct weir_state_file_health *e;
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	json_t *doc = json_pack("{s:i}", "x", 1);
+	size_t n;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/counted.json", base);
+	assert_int_equal(weir_state_file_write(path, doc, JSON_COMPACT), 0);
+	n = weir_state_file_health(h, WEIR_STATE_FILES_MAX);
+	e = health_of(h, n, "counted.json");
+	assert_non_null(e);
+	assert_int_equal(e->failures, 0);
+	assert_false(e->stale);
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	assert_int_equal(weir_state_file_write(path, doc, JSON_COMPACT), -EISDIR);
+	assert_int_equal(weir_state_file_write(path, doc, JSON_COMPACT), -EISDIR);
+	n = weir_state_file_health(h, WEIR_STATE_FILES_MAX);
+	e = health_of(h, n, "counted.json");
+	assert_non_null(e);
+	assert_int_equal(e->failures, 2);
+	assert_true(e->stale);
+
+	assert_int_equal(rmdir(tmp), 0);
+	assert_int_equal(weir_state_file_write(path, doc, JSON_COMPACT), 0);
+	n = weir_state_file_health(h, WEIR_STATE_FILES_MAX);
+	e = health_of(h, n, "counted.json");
+	assert_int_equal(e->failures, 2);
+	assert_false(e->stale);
+	/* a copy is asked for: fewer slots than files is fine */
+	assert_int_equal(weir_state_file_health(h, 1), 1);
+	json_decref(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(makes_its_directories_and_replaces_whole),
 		cmocka_unit_test(a_failed_write_leaves_the_old_file),
 		cmocka_unit_test(a_directory_path_through_a_file_is_an_error),
+		cmocka_unit_test(failed_writes_are_counted_until_one_succeeds),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
