@@ -80,6 +80,15 @@ static json_t *status_json(void *ctx)
 	weir_agent_exporters_status(a, j);
 	if (a->k8s)
 		json_object_set_new(j, "k8s", k8s_json(a->k8s));
+	if (a->policy) {
+		struct weir_policy_engine_stats ps;
+
+		weir_policy_engine_stats(a->policy, &ps);
+		json_object_set_new(j, "policy",
+				    json_pack("{s:I, s:I, s:b}", "policies",
+					      (json_int_t)ps.policies, "endpoints",
+					      (json_int_t)ps.endpoints, "held", ps.held));
+	}
 	return j;
 }
 

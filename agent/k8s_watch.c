@@ -377,6 +377,8 @@ static int list_pods(struct weir_k8s *k)
 	snprintf(k->st.resource_version, sizeof(k->st.resource_version), "%s", rv);
 	pthread_mutex_unlock(&k->lock);
 	log_info("k8s: listed node=%s pages=%zu resource_version=%s", k->node_name, pages, rv);
+	if (k->o.on_listed)
+		k->o.on_listed(k->o.ctx);
 	return 0;
 }
 

@@ -28,6 +28,11 @@ struct weir_k8s_opts {
 	unsigned int watch_timeout_s; /* the server ends a watch after this (300) */
 	unsigned int backoff_max_ms;  /* retry delays double up to this (30000) */
 	unsigned int list_limit;      /* pods per list page (500) */
+	/* Called on the watch's thread after each complete list, once the
+	 * endpoint cache holds it (NULL: none).
+	 */
+	void (*on_listed)(void *ctx);
+	void *ctx;
 };
 
 struct weir_k8s_stats {

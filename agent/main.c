@@ -435,6 +435,8 @@ static int k8s_setup(struct weir_agent *a)
 		.node_name = a->cfg.node_name,
 		.eps = a->endpoints,
 		.watch_timeout_s = a->cfg.k8s_watch_timeout_s,
+		.on_listed = weir_policy_engine_release,
+		.ctx = a->policy,
 	};
 	char err[512] = "";
 	int ret;
@@ -508,12 +510,6 @@ static int setup(struct daemon *d)
 	err = weir_agent_exporters_start(a);
 	if (err)
 		return err;
-	if (a->cfg.k8s) {
-		err = k8s_setup(a);
-		if (err)
-			return err;
-	}
-
 	skel = weir_datapath_skel(a->dp);
 	po = (struct weir_policy_engine_opts){
 		.endpoints = a->endpoints,
@@ -521,11 +517,17 @@ static int setup(struct daemon *d)
 		.eps_fd = bpf_map__fd(skel->maps.weir_policy_eps),
 		.state_fd = bpf_map__fd(skel->maps.weir_policy_state),
 		.state_dir = a->cfg.state_dir && *a->cfg.state_dir ? a->cfg.state_dir : NULL,
+		.hold = a->cfg.k8s, /* until the pod list is in */
 	};
 	err = weir_policy_engine_new(&a->policy, &po);
 	if (err)
 		return err;
 	weir_endpoints_on_change(a->endpoints, weir_policy_engine_resync, a->policy);
+	if (a->cfg.k8s) {
+		err = k8s_setup(a);
+		if (err)
+			return err;
+	}
 	ao = (struct weir_assembler_opts){
 		.node_name = a->cfg.node_name,
 		.active_timeout_s = a->cfg.active_timeout_s,

@@ -30,6 +30,7 @@ struct weir_policy_engine {
 	struct weir_identities *ids;
 	int ipcache_fd, eps_fd, state_fd;
 	char *state_path;
+	bool held; /* opts.hold, until released */
 	struct weir_policy **pols;
 	size_t n_pols;
 	/* what the maps hold, so the next sync removes what went away */
@@ -244,6 +245,8 @@ static int sync_locked(struct weir_policy_engine *e)
 	size_t n_eps = 0, n_ipc = 0, i, j, p;
 	int err = 0;
 
+	if (e->held)
+		return 0;
 	weir_endpoints_for_each_addr(e->endpoints, on_addr, &s);
 	err = s.err ?: cidrs_collect(e, &cs);
 	if (err)
@@ -374,6 +377,32 @@ void weir_policy_engine_resync(void *engine)
 	pthread_mutex_unlock(&e->lock);
 	if (err)
 		log_err("policy: resync after an endpoint change failed: %s", strerror(-err));
+}
+
+void weir_policy_engine_release(void *engine)
+{
+	struct weir_policy_engine *e = engine;
+	bool was_held;
+	int err;
+
+	pthread_mutex_lock(&e->lock);
+	was_held = e->held;
+	e->held = false;
+	err = sync_locked(e);
+	pthread_mutex_unlock(&e->lock);
+	if (err)
+		log_err("policy: sync once the endpoint cache is whole failed: %s", strerror(-err));
+	else if (was_held)
+		log_info("policy: the endpoint cache is whole: policies=%zu applied", e->n_pols);
+}
+
+void weir_policy_engine_stats(struct weir_policy_engine *e, struct weir_policy_engine_stats *st)
+{
+	pthread_mutex_lock(&e->lock);
+	st->policies = e->n_pols;
+	st->endpoints = e->n_eps;
+	st->held = e->held;
+	pthread_mutex_unlock(&e->lock);
 }
 
 /* --- state file --------------------------------------------------------- */
@@ -695,6 +724,7 @@ int weir_policy_engine_new(struct weir_policy_engine **out,
 	e->ipcache_fd = opts->ipcache_fd;
 	e->eps_fd = opts->eps_fd;
 	e->state_fd = opts->state_fd;
+	e->held = opts->hold;
 	err = weir_identities_new(&e->ids);
 	if (!err && opts->state_dir &&
 	    asprintf(&e->state_path, "%s/" WEIR_POLICY_STATE_FILE, opts->state_dir) < 0) {
@@ -703,6 +733,11 @@ int weir_policy_engine_new(struct weir_policy_engine **out,
 	}
 	err = err ?: applied_from_maps(e);
 	err = err ?: state_load(e);
+	if (!err && e->held)
+		log_info(
+			"policy: maps kept as they are (endpoints=%zu) until the endpoint cache is "
+			"whole",
+			e->n_eps);
 	if (!err) {
 		pthread_mutex_lock(&e->lock);
 		err = sync_locked(e);

@@ -13,6 +13,7 @@
 #ifndef WEIR_AGENT_POLICY_H
 #define WEIR_AGENT_POLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
 
@@ -25,6 +26,12 @@ struct weir_policy_engine_opts {
 	int eps_fd;	       /* weir_policy_eps */
 	int state_fd;	       /* weir_policy_state */
 	const char *state_dir; /* policy.json lives here; NULL: nothing kept */
+	/* The endpoint cache is not whole yet (the Kubernetes pod list is to
+	 * come): the maps stay as they are — pinned, the last agent's — and
+	 * nothing is synced until weir_policy_engine_release(). A sync before
+	 * would find the pods unknown and take their policy away (fail open).
+	 */
+	bool hold;
 };
 
 #define WEIR_POLICY_STATE_FILE "policy.json"
@@ -45,7 +52,19 @@ int weir_policy_engine_delete(struct weir_policy_engine *e, const char *name, ch
 			      size_t err_len);
 /* name NULL: {"policies": [doc, ...]}; else the document, or NULL if unknown. */
 json_t *weir_policy_engine_get(struct weir_policy_engine *e, const char *name);
-/* Re-resolves every policy against the endpoint cache (its change callback). */
+/* Re-resolves every policy against the endpoint cache (its change callback).
+ * Held (opts.hold), it does nothing until released.
+ */
 void weir_policy_engine_resync(void *engine);
+/* The endpoint cache is whole: ends a hold and syncs; after that, a resync. */
+void weir_policy_engine_release(void *engine);
+
+struct weir_policy_engine_stats {
+	size_t policies;
+	size_t endpoints; /* endpoint addresses with a policy map, at the last sync */
+	bool held;	  /* waiting for the endpoint cache to be whole */
+};
+
+void weir_policy_engine_stats(struct weir_policy_engine *e, struct weir_policy_engine_stats *st);
 
 #endif /* WEIR_AGENT_POLICY_H */

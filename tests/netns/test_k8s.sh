@@ -6,6 +6,8 @@
 # resourceVersion, applies ADDED/MODIFIED/DELETED, moves on at a BOOKMARK,
 # resumes a dropped watch from the last version, relists on 410 Gone (pods
 # deleted meanwhile disappear), and stops at once on SIGTERM mid-watch.
+# Until the first list is in, endpoint policy keeps the maps the previous
+# agent left (a sync with no pods known would take their policy away).
 # Every step is asserted through GET /v1/endpoints.
 # shellcheck disable=SC2317 # functions called through t_check and wait_for
 set -u
@@ -78,16 +80,42 @@ gate() {
 	touch "$T_TMP/gates/$1"
 }
 
+policy() {
+	api /v1/status | jq -c '.policy'
+}
+
+# --- before Kubernetes: a policy in force on db-0, from an agent without the watch ---------------
+ns_bg AGENT node "$T_TMP/agent0.log" "$agent" --node-name node-a --pin-dir "$T_BPFFS/weir" \
+	--socket "$SOCK" --listen '' --state-dir "$T_TMP/state0"
+wait_for 5 api /v1/status || t_bail "the first agent starts" "$(cat "$T_TMP/agent0.log.err")"
+curl -sf --max-time 5 --unix-socket "$SOCK" http://agent/v1/endpoints -X POST --data-binary \
+	'{"ips": ["10.205.1.20"], "namespace": "shop", "pod_name": "db-0", "labels": {"app": "db"}}' \
+	>/dev/null || t_bail "db-0 registered" "$(cat "$T_TMP/agent0.log.err")"
+curl -sf --max-time 5 --unix-socket "$SOCK" http://agent/v1/policy -X PUT --data-binary \
+	'{"name": "db", "endpoint": {"namespace": "shop", "labels": {"app": "db"}},
+	  "ingress": {"default": "deny", "rules": [{"from": {"labels": {"app": "web"}},
+	  "protocol": "TCP", "ports": ["5432"]}]}}' >/dev/null ||
+	t_bail "the policy is accepted" "$(cat "$T_TMP/agent0.log.err")"
+t_is "the policy is in force on db-0's address" "$(policy)" \
+	'{"policies":1,"endpoints":1,"held":false}'
+bg_stop "$AGENT" TERM
+mkdir -p "$T_TMP/state"
+cp "$T_TMP/state0/policy.json" "$T_TMP/state/" # the policy, not the registration
+
 # --- the API server is not there yet: the agent starts anyway and retries -----------------------
 ns_bg AGENT node "$T_TMP/agent.log" "$agent" --node-name node-a --kubeconfig "$T_TMP/kubeconfig" \
-	--pin-dir "$T_BPFFS/weir" --socket "$SOCK" --listen ''
+	--pin-dir "$T_BPFFS/weir" --socket "$SOCK" --listen '' --state-dir "$T_TMP/state"
 wait_for 5 api /v1/status || t_bail "the agent starts" "$(cat "$T_TMP/agent.log.err")"
 t_check "with the API server down the agent serves, not synced, counting errors" \
 	wait_for 5 bash -c "[ \"\$(curl -sf --unix-socket '$SOCK' http://agent/v1/status | jq '.k8s.synced == false and .k8s.errors > 0')\" = true ]"
+t_is "until the pod list is in, the policy maps stay as the last agent left them (no fail open)" \
+	"$(policy)" '{"policies":1,"endpoints":1,"held":true}'
 
 ns_bg server node "$T_TMP/server.log" python3 "$here/k8s_replay.py" "$PORT" "$fixtures" \
 	"$fixtures/script.json" "$T_TMP/gates" "$LOG" "$TOKEN" node-a
 t_check "the agent lists once the server is up (after its backoff)" wait_for 10 k8s_is lists 1
+t_check "... and then syncs the policy against the listed pods (db-0 by its labels)" \
+	wait_for 5 bash -c "[ \"\$(curl -sf --unix-socket '$SOCK' http://agent/v1/status | jq -c .policy)\" = '{\"policies\":1,\"endpoints\":1,\"held\":false}' ]"
 
 # --- the list: two pages ------------------------------------------------------------------------
 t_is "the list's pods: the Deployment named through pod-template-hash, the StatefulSet; not the host-network or pending pods" \
