@@ -71,8 +71,41 @@ static void *list_alloc(struct ctx *c, size_t n, size_t size, void *out)
 	return p;
 }
 
-static int parse_cidr(struct ctx *c, const char *s, struct cidr *out)
+/* One item of a list field from its JSON value, into a zeroed item. */
+typedef int (*item_parse_fn)(struct ctx *c, const json_t *v, void *item);
+
+/* A list field: *out a zeroed array of one item of size bytes per element
+ * of arr, each made by parse. *n counts the items parse was given, a failed
+ * one too, so filter_free() releases whatever it holds.
+ */
+static int parse_list(struct ctx *c, const json_t *arr, size_t size, void **out, size_t *n,
+		      item_parse_fn parse)
 {
+	const json_t *v;
+	char *items;
+	size_t i;
+	int err;
+
+	items = list_alloc(c, json_array_size(arr), size, out);
+	if (!items)
+		return -ENOMEM;
+	json_array_foreach(arr, i, v)
+	{
+		c->idx = i;
+		(*n)++;
+		err = parse(c, v, items + i * size);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+#define PARSE_LIST(c, arr, list, n, item) \
+	parse_list(c, arr, sizeof(*(list)), (void **)&(list), &(n), item)
+
+static int parse_cidr(struct ctx *c, const char *s, void *item)
+{
+	struct cidr *out = item;
 	char addr[INET6_ADDRSTRLEN];
 	const char *slash = strchr(s, '/');
 	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
@@ -114,125 +147,74 @@ static int parse_cidr(struct ctx *c, const char *s, struct cidr *out)
 	return 0;
 }
 
-static int parse_ips(struct ctx *c, const json_t *arr, struct cidr **out, size_t *n)
+static int ip_item(struct ctx *c, const json_t *v, void *item)
 {
-	const json_t *v;
-	size_t i;
+	const char *s = str_value(c, v);
 
-	if (!list_alloc(c, json_array_size(arr), sizeof(**out), out))
-		return -ENOMEM;
-	json_array_foreach(arr, i, v)
-	{
-		const char *s;
-		int err;
-
-		c->idx = i;
-		s = str_value(c, v);
-		if (!s)
-			return -EINVAL;
-		err = parse_cidr(c, s, &(*out)[i]);
-		if (err)
-			return err;
-		(*n)++;
-	}
-	return 0;
+	return s ? parse_cidr(c, s, item) : -EINVAL;
 }
 
 /* Hubble: "ns/prefix", "ns/" (the whole namespace), "prefix" in namespace
  * "default", and (cilium/cilium#28921, for --all-namespaces) "/prefix" and "/"
  * in any namespace.
  */
-static int parse_pods(struct ctx *c, const json_t *arr, struct pod **out, size_t *n)
+static int pod_item(struct ctx *c, const json_t *v, void *item)
 {
-	const json_t *v;
-	size_t i;
+	struct pod *p = item;
+	const char *s = str_value(c, v), *slash;
 
-	if (!list_alloc(c, json_array_size(arr), sizeof(**out), out))
-		return -ENOMEM;
-	json_array_foreach(arr, i, v)
-	{
-		struct pod *p = &(*out)[i];
-		const char *s, *slash;
-
-		c->idx = i;
-		s = str_value(c, v);
-		if (!s)
-			return -EINVAL;
-		slash = strchr(s, '/');
-		if (slash && strchr(slash + 1, '/'))
-			return fail(c, "\"%.64s\": expected [namespace/][pod-name-prefix]", s);
-		if (!slash && !*s)
-			return fail(c, "empty pod filter: expected [namespace/][pod-name-prefix]");
-		p->ns = slash ? strndup(s, (size_t)(slash - s)) : strdup("default");
-		p->prefix = strdup(slash ? slash + 1 : s);
-		(*n)++;
-		if (!p->ns || !p->prefix)
-			return nomem(c);
-		p->prefix_len = strlen(p->prefix);
-	}
+	if (!s)
+		return -EINVAL;
+	slash = strchr(s, '/');
+	if (slash && strchr(slash + 1, '/'))
+		return fail(c, "\"%.64s\": expected [namespace/][pod-name-prefix]", s);
+	if (!slash && !*s)
+		return fail(c, "empty pod filter: expected [namespace/][pod-name-prefix]");
+	p->ns = slash ? strndup(s, (size_t)(slash - s)) : strdup("default");
+	p->prefix = strdup(slash ? slash + 1 : s);
+	if (!p->ns || !p->prefix)
+		return nomem(c);
+	p->prefix_len = strlen(p->prefix);
 	return 0;
 }
 
-static int parse_labels(struct ctx *c, const json_t *arr, struct weir_label_selector ***out,
-			size_t *n)
+static int label_item(struct ctx *c, const json_t *v, void *item)
 {
-	const json_t *v;
-	size_t i;
+	const char *s = str_value(c, v);
+	char why[128];
+	int err;
 
-	if (!list_alloc(c, json_array_size(arr), sizeof(struct weir_label_selector *), out))
-		return -ENOMEM;
-	json_array_foreach(arr, i, v)
-	{
-		char why[128];
-		const char *s;
-		int err;
-
-		c->idx = i;
-		s = str_value(c, v);
-		if (!s)
-			return -EINVAL;
-		err = weir_label_selector_parse(s, &(*out)[i], why, sizeof(why));
-		if (err == -ENOMEM)
-			return nomem(c);
-		if (err)
-			return fail(c, "label selector \"%.64s\": %s", s, why);
-		(*n)++;
-	}
+	if (!s)
+		return -EINVAL;
+	err = weir_label_selector_parse(s, item, why, sizeof(why));
+	if (err == -ENOMEM)
+		return nomem(c);
+	if (err)
+		return fail(c, "label selector \"%.64s\": %s", s, why);
 	return 0;
 }
 
 /* Ports travel as strings in Hubble's FlowFilter; numbers are accepted too. */
-static int parse_ports(struct ctx *c, const json_t *arr, uint16_t **out, size_t *n)
+static int port_item(struct ctx *c, const json_t *v, void *item)
 {
-	const json_t *v;
-	size_t i;
+	unsigned long port;
+	char *end;
 
-	if (!list_alloc(c, json_array_size(arr), sizeof(**out), out))
-		return -ENOMEM;
-	json_array_foreach(arr, i, v)
-	{
-		unsigned long port;
-		char *end;
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0 || json_integer_value(v) > UINT16_MAX)
+			return fail(c, "invalid port %lld", (long long)json_integer_value(v));
+		port = (unsigned long)json_integer_value(v);
+	} else if (json_is_string(v)) {
+		const char *s = json_string_value(v);
 
-		c->idx = i;
-		if (json_is_integer(v)) {
-			if (json_integer_value(v) < 0 || json_integer_value(v) > UINT16_MAX)
-				return fail(c, "invalid port %lld",
-					    (long long)json_integer_value(v));
-			port = (unsigned long)json_integer_value(v);
-		} else if (json_is_string(v)) {
-			const char *s = json_string_value(v);
-
-			errno = 0;
-			port = strtoul(s, &end, 10);
-			if (*s < '0' || *s > '9' || *end || errno || port > UINT16_MAX)
-				return fail(c, "invalid port \"%.32s\"", s);
-		} else {
-			return fail(c, "expected a port number as a string");
-		}
-		(*out)[i] = (uint16_t)port;
-		(*n)++;
+		errno = 0;
+		port = strtoul(s, &end, 10);
+		if (*s < '0' || *s > '9' || *end || errno || port > UINT16_MAX)
+			return fail(c, "invalid port \"%.32s\"", s);
+	} else {
+		return fail(c, "expected a port number as a string");
 	}
+	*(uint16_t *)item = (uint16_t)port;
 	return 0;
 }
 
@@ -342,73 +324,54 @@ static int parse_replies(struct ctx *c, const json_t *arr, uint8_t *out)
 	return 0;
 }
 
-static int parse_tcp_flags(struct ctx *c, const json_t *arr, uint32_t **out, size_t *n)
+static int tcp_flags_item(struct ctx *c, const json_t *v, void *item)
 {
-	const json_t *v, *fv;
+	const json_t *fv;
 	const char *name;
-	size_t i;
+	uint32_t want = 0;
 
-	if (!list_alloc(c, json_array_size(arr), sizeof(**out), out))
-		return -ENOMEM;
-	json_array_foreach(arr, i, v)
+	if (!json_is_object(v))
+		return fail(c, "expected an object like {\"SYN\": true}");
+	json_object_foreach((json_t *)v, name, fv)
 	{
-		uint32_t want = 0;
+		uint32_t bit = weir_tcp_flag_parse(name);
 
-		c->idx = i;
-		if (!json_is_object(v))
-			return fail(c, "expected an object like {\"SYN\": true}");
-		json_object_foreach((json_t *)v, name, fv)
-		{
-			uint32_t bit = weir_tcp_flag_parse(name);
-
-			if (!bit)
-				return fail(c, "unknown TCP flag \"%.16s\"", name);
-			if (!json_is_boolean(fv))
-				return fail(c, "%s: expected true or false", name);
-			if (json_is_true(fv))
-				want |= bit;
-		}
-		(*out)[i] = want;
-		(*n)++;
+		if (!bit)
+			return fail(c, "unknown TCP flag \"%.16s\"", name);
+		if (!json_is_boolean(fv))
+			return fail(c, "%s: expected true or false", name);
+		if (json_is_true(fv))
+			want |= bit;
 	}
+	*(uint32_t *)item = want;
 	return 0;
 }
 
-static int parse_ifaces(struct ctx *c, const json_t *arr, struct iface **out, size_t *n)
+static int iface_item(struct ctx *c, const json_t *v, void *item)
 {
-	const json_t *v, *fv;
+	struct iface *itf = item;
+	const json_t *fv;
 	const char *name;
-	size_t i;
 
-	if (!list_alloc(c, json_array_size(arr), sizeof(**out), out))
-		return -ENOMEM;
-	json_array_foreach(arr, i, v)
+	if (!json_is_object(v))
+		return fail(c, "expected an object like {\"name\": \"eth0\"}");
+	json_object_foreach((json_t *)v, name, fv)
 	{
-		struct iface *itf = &(*out)[i];
-
-		c->idx = i;
-		if (!json_is_object(v))
-			return fail(c, "expected an object like {\"name\": \"eth0\"}");
-		json_object_foreach((json_t *)v, name, fv)
-		{
-			if (!strcmp(name, "index")) {
-				if (!json_is_integer(fv) || json_integer_value(fv) < 0 ||
-				    json_integer_value(fv) > UINT32_MAX)
-					return fail(c, "index: expected an interface index");
-				itf->index = (uint32_t)json_integer_value(fv);
-			} else if (!strcmp(name, "name")) {
-				if (!json_is_string(fv))
-					return fail(c, "name: expected a string");
-				if (json_string_length(fv) >= sizeof(itf->name))
-					return fail(c, "name: longer than %zu characters",
-						    sizeof(itf->name) - 1);
-				memcpy(itf->name, json_string_value(fv),
-				       json_string_length(fv) + 1);
-			} else {
-				return fail(c, "unknown field \"%.32s\" (index, name)", name);
-			}
+		if (!strcmp(name, "index")) {
+			if (!json_is_integer(fv) || json_integer_value(fv) < 0 ||
+			    json_integer_value(fv) > UINT32_MAX)
+				return fail(c, "index: expected an interface index");
+			itf->index = (uint32_t)json_integer_value(fv);
+		} else if (!strcmp(name, "name")) {
+			if (!json_is_string(fv))
+				return fail(c, "name: expected a string");
+			if (json_string_length(fv) >= sizeof(itf->name))
+				return fail(c, "name: longer than %zu characters",
+					    sizeof(itf->name) - 1);
+			memcpy(itf->name, json_string_value(fv), json_string_length(fv) + 1);
+		} else {
+			return fail(c, "unknown field \"%.32s\" (index, name)", name);
 		}
-		(*n)++;
 	}
 	return 0;
 }
@@ -433,145 +396,101 @@ static int parse_pat(struct ctx *c, const char *s, size_t len, struct pat *p)
 	return p->s ? 0 : nomem(c);
 }
 
-static int parse_nodes(struct ctx *c, const json_t *arr, struct node_pat **out, size_t *n)
+static int node_item(struct ctx *c, const json_t *v, void *item)
 {
-	const json_t *v;
-	size_t i;
+	struct node_pat *np = item;
+	const char *s = str_value(c, v), *slash;
+	int err;
 
-	if (!list_alloc(c, json_array_size(arr), sizeof(**out), out))
-		return -ENOMEM;
-	json_array_foreach(arr, i, v)
-	{
-		struct node_pat *np = &(*out)[i];
-		const char *s, *slash;
-		int err;
-
-		c->idx = i;
-		s = str_value(c, v);
-		if (!s)
-			return -EINVAL;
-		(*n)++;
-		slash = strchr(s, '/');
-		if (!*s)
-			return fail(c, "empty node name pattern");
-		if (slash && strchr(slash + 1, '/'))
-			return fail(c, "\"%.64s\": too many slashes (expected [cluster/]node)", s);
-		if (slash) {
-			err = parse_pat(c, s, (size_t)(slash - s), &np->cluster);
-			err = err ?: parse_pat(c, slash + 1, strlen(slash + 1), &np->node);
-		} else {
-			np->cluster.kind = PAT_ANY;
-			err = parse_pat(c, s, strlen(s), &np->node);
-		}
-		if (err)
-			return err;
+	if (!s)
+		return -EINVAL;
+	slash = strchr(s, '/');
+	if (!*s)
+		return fail(c, "empty node name pattern");
+	if (slash && strchr(slash + 1, '/'))
+		return fail(c, "\"%.64s\": too many slashes (expected [cluster/]node)", s);
+	if (slash) {
+		err = parse_pat(c, s, (size_t)(slash - s), &np->cluster);
+		err = err ?: parse_pat(c, slash + 1, strlen(slash + 1), &np->node);
+	} else {
+		np->cluster.kind = PAT_ANY;
+		err = parse_pat(c, s, strlen(s), &np->node);
 	}
-	return 0;
+	return err;
 }
 
 /* Hubble: "ns/name-prefix", or "name-prefix" (and "/name-prefix") in any
  * namespace.
  */
-static int parse_services(struct ctx *c, const json_t *arr, struct svc **out, size_t *n)
+static int svc_item(struct ctx *c, const json_t *v, void *item)
 {
-	const json_t *v;
-	size_t i;
+	struct svc *sv = item;
+	const char *s = str_value(c, v), *slash;
 
-	if (!list_alloc(c, json_array_size(arr), sizeof(**out), out))
-		return -ENOMEM;
-	json_array_foreach(arr, i, v)
-	{
-		struct svc *sv = &(*out)[i];
-		const char *s, *slash;
-
-		c->idx = i;
-		s = str_value(c, v);
-		if (!s)
-			return -EINVAL;
-		slash = strchr(s, '/');
-		if ((slash && strchr(slash + 1, '/')) || !*s || (slash == s && !slash[1]))
-			return fail(c, "\"%.64s\": expected [namespace/]service-name-prefix", s);
-		sv->ns = slash ? strndup(s, (size_t)(slash - s)) : strdup("");
-		sv->prefix = strdup(slash ? slash + 1 : s);
-		(*n)++;
-		if (!sv->ns || !sv->prefix)
-			return nomem(c);
-		sv->prefix_len = strlen(sv->prefix);
-	}
+	if (!s)
+		return -EINVAL;
+	slash = strchr(s, '/');
+	if ((slash && strchr(slash + 1, '/')) || !*s || (slash == s && !slash[1]))
+		return fail(c, "\"%.64s\": expected [namespace/]service-name-prefix", s);
+	sv->ns = slash ? strndup(s, (size_t)(slash - s)) : strdup("");
+	sv->prefix = strdup(slash ? slash + 1 : s);
+	if (!sv->ns || !sv->prefix)
+		return nomem(c);
+	sv->prefix_len = strlen(sv->prefix);
 	return 0;
 }
 
 /* Hubble's Workload objects: {"kind": "Deployment", "name": "web"}. */
-static int parse_workloads(struct ctx *c, const json_t *arr, struct workload **out, size_t *n)
+static int workload_item(struct ctx *c, const json_t *v, void *item)
 {
-	const json_t *v, *fv;
+	struct workload *w = item;
+	const json_t *fv;
 	const char *key;
-	size_t i;
 
-	if (!list_alloc(c, json_array_size(arr), sizeof(**out), out))
-		return -ENOMEM;
-	json_array_foreach(arr, i, v)
+	if (!json_is_object(v))
+		return fail(c, "expected an object like {\"kind\": \"Deployment\", "
+			       "\"name\": \"web\"}");
+	json_object_foreach((json_t *)v, key, fv)
 	{
-		struct workload *w = &(*out)[i];
+		char **dst;
 
-		c->idx = i;
-		(*n)++;
-		if (!json_is_object(v))
-			return fail(c, "expected an object like {\"kind\": \"Deployment\", "
-				       "\"name\": \"web\"}");
-		json_object_foreach((json_t *)v, key, fv)
-		{
-			char **dst;
-
-			if (!strcmp(key, "kind"))
-				dst = &w->kind;
-			else if (!strcmp(key, "name"))
-				dst = &w->name;
-			else
-				return fail(c, "unknown field \"%.32s\" (kind, name)", key);
-			if (!json_is_string(fv))
-				return fail(c, "%s: expected a string", key);
-			free(*dst);
-			*dst = json_string_length(fv) ? strdup(json_string_value(fv)) : NULL;
-			if (json_string_length(fv) && !*dst)
-				return nomem(c);
-		}
+		if (!strcmp(key, "kind"))
+			dst = &w->kind;
+		else if (!strcmp(key, "name"))
+			dst = &w->name;
+		else
+			return fail(c, "unknown field \"%.32s\" (kind, name)", key);
+		if (!json_is_string(fv))
+			return fail(c, "%s: expected a string", key);
+		free(*dst);
+		*dst = json_string_length(fv) ? strdup(json_string_value(fv)) : NULL;
+		if (json_string_length(fv) && !*dst)
+			return nomem(c);
 	}
 	return 0;
 }
 
 /* Numeric security identities, as numbers or strings of digits. */
-static int parse_identities(struct ctx *c, const json_t *arr, uint32_t **out, size_t *n)
+static int identity_item(struct ctx *c, const json_t *v, void *item)
 {
-	const json_t *v;
-	size_t i;
+	unsigned long long id;
+	char *end;
 
-	if (!list_alloc(c, json_array_size(arr), sizeof(**out), out))
-		return -ENOMEM;
-	json_array_foreach(arr, i, v)
-	{
-		unsigned long long id;
-		char *end;
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX)
+			return fail(c, "invalid identity %lld", (long long)json_integer_value(v));
+		id = (unsigned long long)json_integer_value(v);
+	} else if (json_is_string(v)) {
+		const char *str = json_string_value(v);
 
-		c->idx = i;
-		if (json_is_integer(v)) {
-			if (json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX)
-				return fail(c, "invalid identity %lld",
-					    (long long)json_integer_value(v));
-			id = (unsigned long long)json_integer_value(v);
-		} else if (json_is_string(v)) {
-			const char *s = json_string_value(v);
-
-			errno = 0;
-			id = strtoull(s, &end, 10);
-			if (*s < '0' || *s > '9' || *end || errno || id > UINT32_MAX)
-				return fail(c, "invalid identity \"%.32s\"", s);
-		} else {
-			return fail(c, "expected a numeric identity");
-		}
-		(*out)[i] = (uint32_t)id;
-		(*n)++;
+		errno = 0;
+		id = strtoull(str, &end, 10);
+		if (*str < '0' || *str > '9' || *end || errno || id > UINT32_MAX)
+			return fail(c, "invalid identity \"%.32s\"", str);
+	} else {
+		return fail(c, "expected a numeric identity");
 	}
+	*(uint32_t *)item = (uint32_t)id;
 	return 0;
 }
 
@@ -685,21 +604,21 @@ static int parse_field(struct ctx *c, struct weir_filter *f, enum field_id k, co
 	f->fields |= flag[k];
 	switch (k) {
 	case K_SRC_IP:
-		return parse_ips(c, arr, &f->src_ips, &f->n_src_ips);
+		return PARSE_LIST(c, arr, f->src_ips, f->n_src_ips, ip_item);
 	case K_DST_IP:
-		return parse_ips(c, arr, &f->dst_ips, &f->n_dst_ips);
+		return PARSE_LIST(c, arr, f->dst_ips, f->n_dst_ips, ip_item);
 	case K_SRC_POD:
-		return parse_pods(c, arr, &f->src_pods, &f->n_src_pods);
+		return PARSE_LIST(c, arr, f->src_pods, f->n_src_pods, pod_item);
 	case K_DST_POD:
-		return parse_pods(c, arr, &f->dst_pods, &f->n_dst_pods);
+		return PARSE_LIST(c, arr, f->dst_pods, f->n_dst_pods, pod_item);
 	case K_SRC_LABEL:
-		return parse_labels(c, arr, &f->src_labels, &f->n_src_labels);
+		return PARSE_LIST(c, arr, f->src_labels, f->n_src_labels, label_item);
 	case K_DST_LABEL:
-		return parse_labels(c, arr, &f->dst_labels, &f->n_dst_labels);
+		return PARSE_LIST(c, arr, f->dst_labels, f->n_dst_labels, label_item);
 	case K_SRC_PORT:
-		return parse_ports(c, arr, &f->src_ports, &f->n_src_ports);
+		return PARSE_LIST(c, arr, f->src_ports, f->n_src_ports, port_item);
 	case K_DST_PORT:
-		return parse_ports(c, arr, &f->dst_ports, &f->n_dst_ports);
+		return PARSE_LIST(c, arr, f->dst_ports, f->n_dst_ports, port_item);
 	case K_PROTOCOL:
 		return parse_protocols(c, arr, &f->protocols);
 	case K_VERDICT:
@@ -710,27 +629,27 @@ static int parse_field(struct ctx *c, struct weir_filter *f, enum field_id k, co
 	case K_DIR:
 		return parse_enums(c, arr, weir_hubble_dir_parse, "traffic direction", &f->dirs);
 	case K_NODE:
-		return parse_nodes(c, arr, &f->nodes, &f->n_nodes);
+		return PARSE_LIST(c, arr, f->nodes, f->n_nodes, node_item);
 	case K_TCP_FLAGS:
-		return parse_tcp_flags(c, arr, &f->tcp_flags, &f->n_tcp_flags);
+		return PARSE_LIST(c, arr, f->tcp_flags, f->n_tcp_flags, tcp_flags_item);
 	case K_IP_VERSION:
 		return parse_ip_versions(c, arr, &f->ip_versions);
 	case K_IFACE:
-		return parse_ifaces(c, arr, &f->ifaces, &f->n_ifaces);
+		return PARSE_LIST(c, arr, f->ifaces, f->n_ifaces, iface_item);
 	case K_REPLY:
 		return parse_replies(c, arr, &f->replies);
 	case K_SRC_SERVICE:
-		return parse_services(c, arr, &f->src_svcs, &f->n_src_svcs);
+		return PARSE_LIST(c, arr, f->src_svcs, f->n_src_svcs, svc_item);
 	case K_DST_SERVICE:
-		return parse_services(c, arr, &f->dst_svcs, &f->n_dst_svcs);
+		return PARSE_LIST(c, arr, f->dst_svcs, f->n_dst_svcs, svc_item);
 	case K_SRC_WORKLOAD:
-		return parse_workloads(c, arr, &f->src_wls, &f->n_src_wls);
+		return PARSE_LIST(c, arr, f->src_wls, f->n_src_wls, workload_item);
 	case K_DST_WORKLOAD:
-		return parse_workloads(c, arr, &f->dst_wls, &f->n_dst_wls);
+		return PARSE_LIST(c, arr, f->dst_wls, f->n_dst_wls, workload_item);
 	case K_SRC_IDENTITY:
-		return parse_identities(c, arr, &f->src_ids, &f->n_src_ids);
+		return PARSE_LIST(c, arr, f->src_ids, f->n_src_ids, identity_item);
 	case K_DST_IDENTITY:
-		return parse_identities(c, arr, &f->dst_ids, &f->n_dst_ids);
+		return PARSE_LIST(c, arr, f->dst_ids, f->n_dst_ids, identity_item);
 	}
 	return -EINVAL;
 }
