@@ -48,6 +48,12 @@ int weir_cmd_parse(const struct weir_cmd *cmd, const struct weir_optset *set,
 int weir_cmd_parse_words(const struct weir_cmd *cmd, const struct weir_optset *set,
 			 struct weir_common *common, int argc, char **argv, char **words, int max,
 			 int *n);
+/* As weir_cmd_parse_words(), with several sets of the command's own (its
+ * options and the filter flags', say), the common ones after them.
+ */
+int weir_cmd_parse_sets(const struct weir_cmd *cmd, const struct weir_optset *sets, size_t n_sets,
+			struct weir_common *common, int argc, char **argv, char **words, int max,
+			int *n);
 void weir_cmd_help(FILE *out, const struct weir_cmd *cmd);
 
 /* A client for the common options; prints the error itself. */

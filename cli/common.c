@@ -38,26 +38,39 @@ void weir_err(const char *fmt, ...)
 
 void weir_cmd_help(FILE *out, const struct weir_cmd *cmd)
 {
-	const struct weir_opt *tables[] = { cmd->opts, weir_common_opts };
+	const struct weir_opt *tables[3];
+	size_t n = 0;
 
+	tables[n++] = cmd->opts;
+	if (cmd->filter_opts)
+		tables[n++] = cmd->filter_opts;
+	tables[n++] = weir_common_opts;
 	fprintf(out, "Usage: weir %s [options]%s%s\n\n%s\n\n", cmd->name, cmd->args ? " " : "",
 		cmd->args ? cmd->args : "", cmd->description);
-	weir_opts_help(out, tables, 2);
+	weir_opts_help(out, tables, n);
 }
 
-int weir_cmd_parse_words(const struct weir_cmd *cmd, const struct weir_optset *set,
-			 struct weir_common *common, int argc, char **argv, char **words, int max,
-			 int *n)
+#define CMD_SETS_MAX 4
+
+int weir_cmd_parse_sets(const struct weir_cmd *cmd, const struct weir_optset *own, size_t n_own,
+			struct weir_common *common, int argc, char **argv, char **words, int max,
+			int *n)
 {
-	struct weir_optset sets[2] = { *set, { .opts = weir_common_opts, .cfg = common } };
+	struct weir_optset sets[CMD_SETS_MAX];
 	char err[512] = "";
 	bool rest = false;
+	size_t n_sets;
 	int next = 1, ret;
 
+	if (n_own >= CMD_SETS_MAX)
+		return -EINVAL;
+	memcpy(sets, own, n_own * sizeof(*own));
+	sets[n_own] = (struct weir_optset){ .opts = weir_common_opts, .cfg = common };
+	n_sets = n_own + 1;
 	*n = 0;
 	while (next < argc) {
 		if (!rest) {
-			ret = weir_opts_parse(sets, 2, argc, argv, &next, err, sizeof(err));
+			ret = weir_opts_parse(sets, n_sets, argc, argv, &next, err, sizeof(err));
 			if (ret == WEIR_OPTS_HELP) {
 				weir_cmd_help(stdout, cmd);
 				return WEIR_OPTS_HELP;
@@ -84,6 +97,13 @@ int weir_cmd_parse_words(const struct weir_cmd *cmd, const struct weir_optset *s
 		words[(*n)++] = argv[next++];
 	}
 	return 0;
+}
+
+int weir_cmd_parse_words(const struct weir_cmd *cmd, const struct weir_optset *set,
+			 struct weir_common *common, int argc, char **argv, char **words, int max,
+			 int *n)
+{
+	return weir_cmd_parse_sets(cmd, set, 1, common, argc, argv, words, max, n);
 }
 
 int weir_cmd_parse(const struct weir_cmd *cmd, const struct weir_optset *set,

@@ -32,8 +32,7 @@ struct observe_cfg {
 	struct weir_ff_set ff;
 };
 
-#define CFG			struct observe_cfg
-#define FILTER(name, flag, ...) DEFINE_CALL(name, WEIR_FF_##flag, __VA_ARGS__)
+#define CFG struct observe_cfg
 
 /* clang-format off */
 static const struct weir_opt observe_opts[] = {
@@ -52,79 +51,12 @@ static const struct weir_opt observe_opts[] = {
 	DEFINE_OPTION("until", WEIR_OPT_STRING, CFG, until, .metavar = "TIME",
 		      .help = "Flows until TIME, as --since (not with --follow)"),
 
-	FILTER("not", NOT, .group = "Filters (each may be repeated; --not negates the next one)",
-	       .help = "Put the next filter on the deny list: --not --from-ip 10.0.0.1"),
-	FILTER("ip", IP, .metavar = "IP",
-	       .help = "Flows from or to an address or CIDR (10.0.0.1, fd00::/64)"),
-	FILTER("from-ip", FROM_IP, .metavar = "IP", .help = "Flows from an address or CIDR"),
-	FILTER("to-ip", TO_IP, .metavar = "IP", .help = "Flows to an address or CIDR"),
-	FILTER("ipv4", IPV4, .short_opt = '4', .help = "IPv4 flows only"),
-	FILTER("ipv6", IPV6, .short_opt = '6', .help = "IPv6 flows only"),
-	FILTER("ip-version", IP_VERSION, .metavar = "VERSION",
-	       .help = "Flows of an IP version: v4, v6 or none"),
-	FILTER("pod", POD, .metavar = "[NS/]NAME",
-	       .help = "Flows from or to pods whose name starts with NAME\n"
-		       "(namespace \"default\" unless given; /NAME: any namespace)"),
-	FILTER("from-pod", FROM_POD, .metavar = "[NS/]NAME", .help = "Flows from pods, as --pod"),
-	FILTER("to-pod", TO_POD, .metavar = "[NS/]NAME", .help = "Flows to pods, as --pod"),
-	FILTER("namespace", NAMESPACE, .short_opt = 'n', .metavar = "NS",
-	       .help = "Flows from or to a Kubernetes namespace"),
-	FILTER("from-namespace", FROM_NAMESPACE, .metavar = "NS", .help = "Flows from a namespace"),
-	FILTER("to-namespace", TO_NAMESPACE, .metavar = "NS", .help = "Flows to a namespace"),
-	FILTER("all-namespaces", ALL_NAMESPACES, .short_opt = 'A',
-	       .help = "Flows from or to pods in any namespace"),
-	FILTER("from-all-namespaces", FROM_ALL_NAMESPACES,
-	       .help = "Flows from pods in any namespace"),
-	FILTER("to-all-namespaces", TO_ALL_NAMESPACES, .help = "Flows to pods in any namespace"),
-	FILTER("label", LABEL, .short_opt = 'l', .metavar = "SELECTOR",
-	       .help = "Flows from or to endpoints with labels (app=web, \"tier in (a,b)\",\n"
-		       "!debug, reserved:world)"),
-	FILTER("from-label", FROM_LABEL, .metavar = "SELECTOR", .help = "Flows from labelled endpoints"),
-	FILTER("to-label", TO_LABEL, .metavar = "SELECTOR", .help = "Flows to labelled endpoints"),
-	FILTER("service", SERVICE, .metavar = "NAME",
-	       .help = "Flows to load-balanced services whose name starts with NAME\n"
-		       "(records know no source service)"),
-	FILTER("from-service", FROM_SERVICE, .metavar = "NAME", .help = "Flows from a service"),
-	FILTER("to-service", TO_SERVICE, .metavar = "NAME", .help = "Flows to a service"),
-	FILTER("workload", WORKLOAD, .metavar = "[KIND/]NAME",
-	       .help = "Flows from or to pods of a workload (Deployment/web, web)"),
-	FILTER("from-workload", FROM_WORKLOAD, .metavar = "[KIND/]NAME",
-	       .help = "Flows from a workload"),
-	FILTER("to-workload", TO_WORKLOAD, .metavar = "[KIND/]NAME", .help = "Flows to a workload"),
-	FILTER("identity", IDENTITY, .metavar = "ID",
-	       .help = "Flows from or to a security identity (1 or host, 2 or world)"),
-	FILTER("from-identity", FROM_IDENTITY, .metavar = "ID", .help = "Flows from an identity"),
-	FILTER("to-identity", TO_IDENTITY, .metavar = "ID", .help = "Flows to an identity"),
-	FILTER("port", PORT, .metavar = "PORT", .help = "Flows with a source or destination port"),
-	FILTER("from-port", FROM_PORT, .metavar = "PORT", .help = "Flows with a source port"),
-	FILTER("to-port", TO_PORT, .metavar = "PORT", .help = "Flows with a destination port"),
-	FILTER("protocol", PROTOCOL, .metavar = "PROTO",
-	       .help = "Flows of an L4 protocol: tcp, udp, sctp, icmp, icmpv4, icmpv6"),
-	FILTER("tcp-flags", TCP_FLAGS, .metavar = "FLAGS",
-	       .help = "TCP flows that saw all these flags: syn,ack (also fin, rst, psh,\n"
-		       "urg, ece, cwr, ns)"),
-	FILTER("verdict", VERDICT, .metavar = "VERDICT",
-	       .help = "Flows with a verdict: FORWARDED, DROPPED, AUDIT, REDIRECTED, ERROR,\n"
-		       "TRACED, TRANSLATED"),
-	FILTER("drop-reason-desc", DROP_REASON_DESC, .metavar = "REASON",
-	       .help = "Drops for a reason (POLICY_DENIED, CT_TRUNCATED_OR_INVALID_HEADER)"),
-	FILTER("traffic-direction", TRAFFIC_DIRECTION, .metavar = "DIR",
-	       .help = "Flows in a direction: ingress or egress"),
-	FILTER("node-name", NODE_NAME, .metavar = "GLOB",
-	       .help = "Flows seen by nodes matching [cluster/]node (k8s*, prod/*)"),
-	FILTER("interface", INTERFACE, .metavar = "IFNAME",
-	       .help = "Flows seen on an interface (eth0, lxc12ab)"),
-
-	FILTER("allowlist", ALLOWLIST, .metavar = "JSON", .group = "Raw filters",
-	       .help = "Allow filter(s) as FlowFilter JSON: '{\"source_pod\":[\"shop/\"]}'"),
-	FILTER("denylist", DENYLIST, .metavar = "JSON", .help = "Deny filter(s) as FlowFilter JSON"),
-	DEFINE_OPTION("print-raw-filters", WEIR_OPT_BOOL, CFG, print_raw_filters,
-		      .help = "Print the filters the flags make, and exit"),
-
 	DEFINE_OPTION("output", WEIR_OPT_STRING, CFG, output, .short_opt = 'o',
 		      .metavar = "FORMAT", .group = "Output",
 		      .help = "compact (default), table, dict or json (one Hubble\n"
 			      "GetFlowsResponse per line)"),
+	DEFINE_OPTION("print-raw-filters", WEIR_OPT_BOOL, CFG, print_raw_filters,
+		      .help = "Print the filters the flags make, and exit"),
 	DEFINE_OPTION("time-format", WEIR_OPT_STRING, CFG, time_format, .metavar = "FORMAT",
 		      .help = "StampMilli (default), RFC3339, RFC3339Milli, RFC3339Micro,\n"
 			      "RFC3339Nano, RFC1123Z, YearMonthDay[Hour[Minute]] (UTC)"),
@@ -154,15 +86,8 @@ const struct weir_cmd weir_cmd_observe = {
 		"and --not moves the next flag to the deny list. The server filters; with\n"
 		"--input-file the same filters apply here.",
 	.opts = observe_opts,
+	.filter_opts = weir_ff_opts,
 };
-
-static int observe_call(void *cfg, const struct weir_opt *o, const char *value, char *err,
-			size_t err_len)
-{
-	struct observe_cfg *c = cfg;
-
-	return weir_ff_add(&c->ff, (enum weir_ff)o->id, value, err, err_len);
-}
 
 static uint64_t now_ns(void)
 {
@@ -492,12 +417,15 @@ static void observe_release(struct observe *ob)
 int weir_observe_main(struct weir_common *common, int argc, char **argv)
 {
 	struct observe ob = { 0 };
-	struct weir_optset set = { .opts = observe_opts, .cfg = &ob.cfg, .call = observe_call };
+	struct weir_optset sets[] = {
+		{ .opts = observe_opts, .cfg = &ob.cfg },
+		{ .opts = weir_ff_opts, .cfg = &ob.cfg.ff, .call = weir_ff_call },
+	};
 	struct weir_printer_opts po;
-	int ret, close_ret;
+	int ret, close_ret, n;
 
 	weir_ff_init(&ob.cfg.ff);
-	ret = weir_cmd_parse(&weir_cmd_observe, &set, common, argc, argv);
+	ret = weir_cmd_parse_sets(&weir_cmd_observe, sets, 2, common, argc, argv, NULL, 0, &n);
 	if (ret) {
 		observe_release(&ob);
 		return ret == WEIR_OPTS_HELP ? WEIR_EXIT_OK : WEIR_EXIT_USAGE;

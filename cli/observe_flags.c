@@ -11,6 +11,7 @@
 #include "filter.h"
 #include "hubble_names.h"
 #include "observe_flags.h"
+#include "opts.h"
 #include "timefmt.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -603,6 +604,85 @@ static int raw_add(json_t **list, const char *flag, const char *raw, char *err, 
 		json_decref(one);
 	}
 	return 0;
+}
+
+#define FILTER(name, flag, ...) DEFINE_CALL(name, WEIR_FF_##flag, __VA_ARGS__)
+
+/* clang-format off */
+const struct weir_opt weir_ff_opts[] = {
+	FILTER("not", NOT, .group = "Filters (each may be repeated; --not negates the next one)",
+	       .help = "Put the next filter on the deny list: --not --from-ip 10.0.0.1"),
+	FILTER("ip", IP, .metavar = "IP",
+	       .help = "Flows from or to an address or CIDR (10.0.0.1, fd00::/64)"),
+	FILTER("from-ip", FROM_IP, .metavar = "IP", .help = "Flows from an address or CIDR"),
+	FILTER("to-ip", TO_IP, .metavar = "IP", .help = "Flows to an address or CIDR"),
+	FILTER("ipv4", IPV4, .short_opt = '4', .help = "IPv4 flows only"),
+	FILTER("ipv6", IPV6, .short_opt = '6', .help = "IPv6 flows only"),
+	FILTER("ip-version", IP_VERSION, .metavar = "VERSION",
+	       .help = "Flows of an IP version: v4, v6 or none"),
+	FILTER("pod", POD, .metavar = "[NS/]NAME",
+	       .help = "Flows from or to pods whose name starts with NAME\n"
+		       "(namespace \"default\" unless given; /NAME: any namespace)"),
+	FILTER("from-pod", FROM_POD, .metavar = "[NS/]NAME", .help = "Flows from pods, as --pod"),
+	FILTER("to-pod", TO_POD, .metavar = "[NS/]NAME", .help = "Flows to pods, as --pod"),
+	FILTER("namespace", NAMESPACE, .short_opt = 'n', .metavar = "NS",
+	       .help = "Flows from or to a Kubernetes namespace"),
+	FILTER("from-namespace", FROM_NAMESPACE, .metavar = "NS", .help = "Flows from a namespace"),
+	FILTER("to-namespace", TO_NAMESPACE, .metavar = "NS", .help = "Flows to a namespace"),
+	FILTER("all-namespaces", ALL_NAMESPACES, .short_opt = 'A',
+	       .help = "Flows from or to pods in any namespace"),
+	FILTER("from-all-namespaces", FROM_ALL_NAMESPACES,
+	       .help = "Flows from pods in any namespace"),
+	FILTER("to-all-namespaces", TO_ALL_NAMESPACES, .help = "Flows to pods in any namespace"),
+	FILTER("label", LABEL, .short_opt = 'l', .metavar = "SELECTOR",
+	       .help = "Flows from or to endpoints with labels (app=web, \"tier in (a,b)\",\n"
+		       "!debug, reserved:world)"),
+	FILTER("from-label", FROM_LABEL, .metavar = "SELECTOR", .help = "Flows from labelled endpoints"),
+	FILTER("to-label", TO_LABEL, .metavar = "SELECTOR", .help = "Flows to labelled endpoints"),
+	FILTER("service", SERVICE, .metavar = "NAME",
+	       .help = "Flows to load-balanced services whose name starts with NAME\n"
+		       "(records know no source service)"),
+	FILTER("from-service", FROM_SERVICE, .metavar = "NAME", .help = "Flows from a service"),
+	FILTER("to-service", TO_SERVICE, .metavar = "NAME", .help = "Flows to a service"),
+	FILTER("workload", WORKLOAD, .metavar = "[KIND/]NAME",
+	       .help = "Flows from or to pods of a workload (Deployment/web, web)"),
+	FILTER("from-workload", FROM_WORKLOAD, .metavar = "[KIND/]NAME",
+	       .help = "Flows from a workload"),
+	FILTER("to-workload", TO_WORKLOAD, .metavar = "[KIND/]NAME", .help = "Flows to a workload"),
+	FILTER("identity", IDENTITY, .metavar = "ID",
+	       .help = "Flows from or to a security identity (1 or host, 2 or world)"),
+	FILTER("from-identity", FROM_IDENTITY, .metavar = "ID", .help = "Flows from an identity"),
+	FILTER("to-identity", TO_IDENTITY, .metavar = "ID", .help = "Flows to an identity"),
+	FILTER("port", PORT, .metavar = "PORT", .help = "Flows with a source or destination port"),
+	FILTER("from-port", FROM_PORT, .metavar = "PORT", .help = "Flows with a source port"),
+	FILTER("to-port", TO_PORT, .metavar = "PORT", .help = "Flows with a destination port"),
+	FILTER("protocol", PROTOCOL, .metavar = "PROTO",
+	       .help = "Flows of an L4 protocol: tcp, udp, sctp, icmp, icmpv4, icmpv6"),
+	FILTER("tcp-flags", TCP_FLAGS, .metavar = "FLAGS",
+	       .help = "TCP flows that saw all these flags: syn,ack (also fin, rst, psh,\n"
+		       "urg, ece, cwr, ns)"),
+	FILTER("verdict", VERDICT, .metavar = "VERDICT",
+	       .help = "Flows with a verdict: FORWARDED, DROPPED, AUDIT, REDIRECTED, ERROR,\n"
+		       "TRACED, TRANSLATED"),
+	FILTER("drop-reason-desc", DROP_REASON_DESC, .metavar = "REASON",
+	       .help = "Drops for a reason (POLICY_DENIED, CT_TRUNCATED_OR_INVALID_HEADER)"),
+	FILTER("traffic-direction", TRAFFIC_DIRECTION, .metavar = "DIR",
+	       .help = "Flows in a direction: ingress or egress"),
+	FILTER("node-name", NODE_NAME, .metavar = "GLOB",
+	       .help = "Flows seen by nodes matching [cluster/]node (k8s*, prod/*)"),
+	FILTER("interface", INTERFACE, .metavar = "IFNAME",
+	       .help = "Flows seen on an interface (eth0, lxc12ab)"),
+
+	FILTER("allowlist", ALLOWLIST, .metavar = "JSON", .group = "Raw filters",
+	       .help = "Allow filter(s) as FlowFilter JSON: '{\"source_pod\":[\"shop/\"]}'"),
+	FILTER("denylist", DENYLIST, .metavar = "JSON", .help = "Deny filter(s) as FlowFilter JSON"),
+	END_OPTIONS
+};
+/* clang-format on */
+
+int weir_ff_call(void *set, const struct weir_opt *o, const char *value, char *err, size_t err_len)
+{
+	return weir_ff_add(set, (enum weir_ff)o->id, value, err, err_len);
 }
 
 int weir_ff_add(struct weir_ff_set *s, enum weir_ff flag, const char *value, char *err,

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <jansson.h>
+#include "opts.h"
 
 /* The filter flags, by Hubble's names (weir_ff_name()). */
 enum weir_ff {
@@ -113,6 +114,13 @@ struct weir_ff_set {
 };
 
 const char *weir_ff_name(enum weir_ff flag);
+
+/* The filter flags as an option table (cli/opts.h), for every command that
+ * filters flows (observe, top); its set's cfg is the command's
+ * struct weir_ff_set and its call weir_ff_call().
+ */
+extern const struct weir_opt weir_ff_opts[];
+int weir_ff_call(void *set, const struct weir_opt *o, const char *value, char *err, size_t err_len);
 
 void weir_ff_init(struct weir_ff_set *s);
 void weir_ff_release(struct weir_ff_set *s);

@@ -61,6 +61,7 @@ struct weir_cmd {
 	const char *summary;	 /* one line, for `weir --help` */
 	const char *description; /* paragraphs for `weir CMD --help` */
 	const struct weir_opt *opts;
+	const struct weir_opt *filter_opts; /* weir_ff_opts when it takes the filter flags */
 };
 
 /* weir_opts_parse() found -h or --help. */

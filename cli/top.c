@@ -27,8 +27,7 @@ struct top_cfg {
 	struct weir_ff_set ff;
 };
 
-#define CFG			struct top_cfg
-#define FILTER(name, flag, ...) DEFINE_CALL(name, WEIR_FF_##flag, __VA_ARGS__)
+#define CFG struct top_cfg
 
 /* clang-format off */
 static const struct weir_opt top_opts[] = {
@@ -47,31 +46,6 @@ static const struct weir_opt top_opts[] = {
 	DEFINE_OPTION("until", WEIR_OPT_STRING, CFG, until, .metavar = "TIME",
 		      .help = "Until TIME, as --since"),
 
-	FILTER("not", NOT, .group = "Filters (as weir observe's)",
-	       .help = "Put the next filter on the deny list"),
-	FILTER("ip", IP, .metavar = "IP", .help = "From or to an address or CIDR"),
-	FILTER("from-ip", FROM_IP, .metavar = "IP", .help = "From an address or CIDR"),
-	FILTER("to-ip", TO_IP, .metavar = "IP", .help = "To an address or CIDR"),
-	FILTER("pod", POD, .metavar = "[NS/]NAME", .help = "From or to pods"),
-	FILTER("from-pod", FROM_POD, .metavar = "[NS/]NAME", .help = "From pods"),
-	FILTER("to-pod", TO_POD, .metavar = "[NS/]NAME", .help = "To pods"),
-	FILTER("namespace", NAMESPACE, .short_opt = 'n', .metavar = "NS",
-	       .help = "From or to a namespace"),
-	FILTER("from-namespace", FROM_NAMESPACE, .metavar = "NS", .help = "From a namespace"),
-	FILTER("to-namespace", TO_NAMESPACE, .metavar = "NS", .help = "To a namespace"),
-	FILTER("to-service", TO_SERVICE, .metavar = "NAME", .help = "To a load-balanced service"),
-	FILTER("workload", WORKLOAD, .metavar = "[KIND/]NAME", .help = "From or to a workload"),
-	FILTER("from-workload", FROM_WORKLOAD, .metavar = "[KIND/]NAME", .help = "From a workload"),
-	FILTER("to-workload", TO_WORKLOAD, .metavar = "[KIND/]NAME", .help = "To a workload"),
-	FILTER("port", PORT, .metavar = "PORT", .help = "With a source or destination port"),
-	FILTER("to-port", TO_PORT, .metavar = "PORT", .help = "With a destination port"),
-	FILTER("protocol", PROTOCOL, .metavar = "PROTO", .help = "Of an L4 protocol"),
-	FILTER("verdict", VERDICT, .metavar = "VERDICT", .help = "With a verdict"),
-	FILTER("traffic-direction", TRAFFIC_DIRECTION, .metavar = "DIR",
-	       .help = "In a direction: ingress or egress"),
-	FILTER("node-name", NODE_NAME, .metavar = "NAME",
-	       .help = "Seen by nodes [cluster/]node (prefix* too)"),
-
 	DEFINE_OPTION("output", WEIR_OPT_STRING, CFG, output, .short_opt = 'o',
 		      .metavar = "FORMAT", .group = "Output",
 		      .help = "table (default) or json (the relay's answer)"),
@@ -88,15 +62,8 @@ const struct weir_cmd weir_cmd_top = {
 		       "and the drop reason. Each flow counts once, with its latest counters.\n"
 		       "--by groups by other fields.",
 	.opts = top_opts,
+	.filter_opts = weir_ff_opts,
 };
-
-static int top_call(void *cfg, const struct weir_opt *o, const char *value, char *err,
-		    size_t err_len)
-{
-	struct top_cfg *c = cfg;
-
-	return weir_ff_add(&c->ff, (enum weir_ff)o->id, value, err, err_len);
-}
 
 static uint64_t now_ns(void)
 {
@@ -266,16 +233,19 @@ static char *top_path(const struct top_cfg *c, uint64_t since, uint64_t until, c
 int weir_top_main(struct weir_common *common, int argc, char **argv)
 {
 	struct top_cfg cfg = { 0 };
-	struct weir_optset set = { .opts = top_opts, .cfg = &cfg, .call = top_call };
+	struct weir_optset sets[] = {
+		{ .opts = top_opts, .cfg = &cfg },
+		{ .opts = weir_ff_opts, .cfg = &cfg.ff, .call = weir_ff_call },
+	};
 	json_t *allow = NULL, *deny = NULL, *ans = NULL;
 	uint64_t since = 0, until = 0;
 	struct weir_client c;
 	char err[512] = "", *path = NULL;
 	bool json = false, client = false;
-	int ret;
+	int ret, n;
 
 	weir_ff_init(&cfg.ff);
-	ret = weir_cmd_parse(&weir_cmd_top, &set, common, argc, argv);
+	ret = weir_cmd_parse_sets(&weir_cmd_top, sets, 2, common, argc, argv, NULL, 0, &n);
 	if (ret) {
 		ret = ret == WEIR_OPTS_HELP ? WEIR_EXIT_OK : WEIR_EXIT_USAGE;
 		goto out;

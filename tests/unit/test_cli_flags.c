@@ -230,12 +230,6 @@ static void opts_help_lists_every_option_with_metavar(void **state)
 
 /* ---- weir observe's filter flags, through its own option table ---- */
 
-static int ff_call(void *cfg, const struct weir_opt *o, const char *value, char *err,
-		   size_t err_len)
-{
-	return weir_ff_add(cfg, (enum weir_ff)o->id, value, err, err_len);
-}
-
 static char *dumps(const json_t *j)
 {
 	return j ? json_dumps(j, JSON_COMPACT) : strdup("null");
@@ -247,7 +241,9 @@ static char *dumps(const json_t *j)
 static int observe_filters(const char *const *args, char **allow, char **deny, char *err)
 {
 	struct weir_ff_set ff;
-	struct weir_optset set = { .opts = weir_cmd_observe.opts, .cfg = &ff, .call = ff_call };
+	struct weir_optset set = { .opts = weir_cmd_observe.filter_opts,
+				   .cfg = &ff,
+				   .call = weir_ff_call };
 	char *argv[32] = { "observe" };
 	json_t *a = NULL, *d = NULL;
 	int argc = 1, next = 1, ret;
@@ -767,25 +763,38 @@ static void troff_option(char *buf, size_t len, const char *name, char short_opt
 	buf[n] = '\0';
 }
 
+/* weir top filters with observe's flags: one table, so one meaning. */
+static void observe_and_top_share_the_filter_flags(void **state)
+{
+	(void)state;
+	assert_ptr_equal(weir_cmd_observe.filter_opts, weir_ff_opts);
+	assert_ptr_equal(weir_cmd_top.filter_opts, weir_ff_opts);
+}
+
 static void man_page_documents_every_option(void **state)
 {
 	char *man = read_file(WEIR_SRCDIR "/cli/weir.1"), want[96];
-	const struct weir_opt *o;
-	size_t i;
+	const struct weir_opt *o, *tables[2];
+	size_t i, t;
 
 	(void)state;
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		snprintf(want, sizeof(want), "weir %s", commands[i]->name);
 		if (!strstr(man, want))
 			fail_msg("weir.1 does not mention %s", want);
-		for (o = commands[i]->opts; o->name; o++) {
-			troff_option(want, sizeof(want), o->name, 0);
-			if (!strstr(man, want))
-				fail_msg("weir.1 does not document %s %s", commands[i]->name, want);
-			if (o->short_opt) {
-				troff_option(want, sizeof(want), o->name, o->short_opt);
+		tables[0] = commands[i]->opts;
+		tables[1] = commands[i]->filter_opts; /* the filter flags, when it takes them */
+		for (t = 0; t < 2; t++) {
+			for (o = tables[t]; o && o->name; o++) {
+				troff_option(want, sizeof(want), o->name, 0);
 				if (!strstr(man, want))
-					fail_msg("weir.1 lacks -%c", o->short_opt);
+					fail_msg("weir.1 does not document %s %s",
+						 commands[i]->name, want);
+				if (o->short_opt) {
+					troff_option(want, sizeof(want), o->name, o->short_opt);
+					if (!strstr(man, want))
+						fail_msg("weir.1 lacks -%c", o->short_opt);
+				}
 			}
 		}
 	}
@@ -854,6 +863,7 @@ int main(void)
 		cmocka_unit_test(bad_raw_filters_are_refused),
 		cmocka_unit_test(print_raw_filters_as_hubble_does),
 		cmocka_unit_test(since_and_until_take_hubbles_time_forms),
+		cmocka_unit_test(observe_and_top_share_the_filter_flags),
 		cmocka_unit_test(man_page_documents_every_option),
 		cmocka_unit_test(help_of_every_command_fits_100_columns),
 	};
