@@ -10,10 +10,10 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <net/if.h>
+#include "doc_check.h"
 #include "endpoint_doc.h"
 
 #define IPS_MAX	     256 /* per endpoint; duplicates are found pairwise */
-#define SHOW_LEN     72	 /* a value quoted in an error message */
 #define FIELD_LEN    384 /* "labels." and the longest label key */
 #define LABEL_PREFIX "k8s:"
 
@@ -22,52 +22,6 @@ enum text_rule {
 	TEXT_NO_SLASH = 1 << 1,	 /* names in the API path /v1/endpoints/NAMESPACE/POD */
 	TEXT_NO_EQUALS = 1 << 2, /* label keys: "k8s:key=value" must split at the first '=' */
 };
-
-static int field_err(char *err, size_t err_len, const char *where, const char *field,
-		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-/* "where.field: message"; a bare document with no field is "endpoint". */
-static int field_err(char *err, size_t err_len, const char *where, const char *field,
-		     const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (!err || !err_len)
-		return -EINVAL;
-	n = snprintf(err, err_len, "%s%s%s: ", where, *where && *field ? "." : "",
-		     *where || *field ? field : "endpoint");
-	if (n >= 0 && (size_t)n < err_len) {
-		va_start(ap, fmt);
-		vsnprintf(err + n, err_len - n, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-/* v as compact, ASCII-only JSON, cut to fit buf: safe in a one-line message. */
-static const char *show(const json_t *v, char *buf, size_t len)
-{
-	char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_ENSURE_ASCII | JSON_COMPACT);
-
-	if (!s)
-		snprintf(buf, len, "(value)");
-	else if (strlen(s) < len)
-		snprintf(buf, len, "%s", s);
-	else
-		snprintf(buf, len, "%.*s...", (int)(len - 4), s);
-	free(s);
-	return buf;
-}
-
-static const char *show_text(const char *s, size_t n, char *buf, size_t len)
-{
-	json_t *v = json_stringn_nocheck(s, n);
-
-	show(v, buf, len);
-	json_decref(v);
-	return buf;
-}
 
 /* What is wrong with s under rules, or NULL. Printable means ASCII 0x20-0x7e. */
 static const char *text_problem(const char *s, size_t n, size_t max, unsigned int rules, char *buf,
@@ -97,17 +51,17 @@ static const char *text_problem(const char *s, size_t n, size_t max, unsigned in
 static int check_string(const json_t *v, size_t max, unsigned int rules, const char *where,
 			const char *field, char *err, size_t err_len)
 {
-	char shown[SHOW_LEN], why[64];
+	char shown[WEIR_DOC_SHOW_LEN], why[64];
 	const char *problem;
 
 	if (!json_is_string(v))
-		return field_err(err, err_len, where, field, "%s is not a string",
-				 show(v, shown, sizeof(shown)));
+		return weir_doc_err(err, err_len, "endpoint", where, field, "%s is not a string",
+				    weir_doc_show(v, shown, sizeof(shown)));
 	problem = text_problem(json_string_value(v), json_string_length(v), max, rules, why,
 			       sizeof(why));
 	if (problem)
-		return field_err(err, err_len, where, field, "%s %s", show(v, shown, sizeof(shown)),
-				 problem);
+		return weir_doc_err(err, err_len, "endpoint", where, field, "%s %s",
+				    weir_doc_show(v, shown, sizeof(shown)), problem);
 	return 0;
 }
 
@@ -120,7 +74,7 @@ static int get_required(const json_t *obj, const char *key, size_t max, unsigned
 	int ret;
 
 	if (!v) {
-		field_err(err, err_len, where, field, "is required");
+		weir_doc_err(err, err_len, "endpoint", where, field, "is required");
 		return -EINVAL;
 	}
 	ret = check_string(v, max, rules, where, field, err, err_len);
@@ -130,66 +84,24 @@ static int get_required(const json_t *obj, const char *key, size_t max, unsigned
 	return 0;
 }
 
-static int check_keys(const json_t *obj, const char *const *known, const char *where,
-		      const char *field, char *err, size_t err_len)
-{
-	char shown[SHOW_LEN];
-	const char *key;
-	json_t *v;
-	size_t i;
-
-	/* jansson iterates over a non-const object; nothing is changed. */
-	json_object_foreach((json_t *)obj, key, v)
-	{
-		for (i = 0; known[i]; i++)
-			if (!strcmp(key, known[i]))
-				break;
-		if (!known[i])
-			return field_err(err, err_len, where, field, "unknown key %s",
-					 show_text(key, strlen(key), shown, sizeof(shown)));
-	}
-	return 0;
-}
-
-static int parse_ip(const json_t *v, struct weir_addr *a)
-{
-	const char *s;
-
-	if (!json_is_string(v))
-		return -EINVAL;
-	s = json_string_value(v);
-	if (strlen(s) != json_string_length(v))
-		return -EINVAL;
-	memset(a, 0, sizeof(*a));
-	if (inet_pton(AF_INET, s, a->bytes) == 1) {
-		a->family = 4;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, a->bytes) == 1) {
-		a->family = 6;
-		return 0;
-	}
-	return -EINVAL;
-}
-
 static int parse_ips(const json_t *doc, const char *where, struct weir_addr **out, size_t *n_out,
 		     char *err, size_t err_len)
 {
 	const json_t *ips = json_object_get(doc, "ips");
-	char field[32], shown[SHOW_LEN];
+	char field[32], shown[WEIR_DOC_SHOW_LEN];
 	struct weir_addr *a;
 	size_t i, j, n;
 
 	if (!ips)
-		return field_err(err, err_len, where, "ips", "is required");
+		return weir_doc_err(err, err_len, "endpoint", where, "ips", "is required");
 	n = json_array_size(ips);
 	if (!json_is_array(ips) || !n)
-		return field_err(err, err_len, where, "ips",
-				 "%s is not a non-empty array of IP addresses",
-				 show(ips, shown, sizeof(shown)));
+		return weir_doc_err(err, err_len, "endpoint", where, "ips",
+				    "%s is not a non-empty array of IP addresses",
+				    weir_doc_show(ips, shown, sizeof(shown)));
 	if (n > IPS_MAX)
-		return field_err(err, err_len, where, "ips", "has %zu addresses, at most %d", n,
-				 IPS_MAX);
+		return weir_doc_err(err, err_len, "endpoint", where, "ips",
+				    "has %zu addresses, at most %d", n, IPS_MAX);
 	a = calloc(n, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
@@ -197,17 +109,18 @@ static int parse_ips(const json_t *doc, const char *where, struct weir_addr **ou
 		const json_t *v = json_array_get(ips, i);
 
 		snprintf(field, sizeof(field), "ips[%zu]", i);
-		if (parse_ip(v, &a[i])) {
+		if (weir_doc_ip(v, &a[i])) {
 			free(a);
-			return field_err(err, err_len, where, field, "%s is not an IP address",
-					 show(v, shown, sizeof(shown)));
+			return weir_doc_err(err, err_len, "endpoint", where, field,
+					    "%s is not an IP address",
+					    weir_doc_show(v, shown, sizeof(shown)));
 		}
 		for (j = 0; j < i; j++) {
 			if (!memcmp(&a[j], &a[i], sizeof(a[i]))) {
 				free(a);
-				return field_err(err, err_len, where, field,
-						 "%s is listed twice (also ips[%zu])",
-						 show(v, shown, sizeof(shown)), j);
+				return weir_doc_err(err, err_len, "endpoint", where, field,
+						    "%s is listed twice (also ips[%zu])",
+						    weir_doc_show(v, shown, sizeof(shown)), j);
 			}
 		}
 	}
@@ -226,7 +139,7 @@ static int parse_labels(const json_t *doc, const char *where, struct weir_endpoi
 			size_t err_len)
 {
 	const json_t *labels = json_object_get(doc, "labels");
-	char field[FIELD_LEN], shown[SHOW_LEN], why[64];
+	char field[FIELD_LEN], shown[WEIR_DOC_SHOW_LEN], why[64];
 	const char *key, *problem;
 	json_t *v;
 	size_t n;
@@ -234,8 +147,9 @@ static int parse_labels(const json_t *doc, const char *where, struct weir_endpoi
 	if (!labels || json_is_null(labels))
 		return 0;
 	if (!json_is_object(labels))
-		return field_err(err, err_len, where, "labels", "%s is not an object of strings",
-				 show(labels, shown, sizeof(shown)));
+		return weir_doc_err(err, err_len, "endpoint", where, "labels",
+				    "%s is not an object of strings",
+				    weir_doc_show(labels, shown, sizeof(shown)));
 	n = json_object_size(labels);
 	if (!n)
 		return 0;
@@ -251,9 +165,10 @@ static int parse_labels(const json_t *doc, const char *where, struct weir_endpoi
 		problem = text_problem(key, strlen(key), WEIR_EP_LABEL_KEY_MAX,
 				       TEXT_NONEMPTY | TEXT_NO_EQUALS, why, sizeof(why));
 		if (problem)
-			return field_err(err, err_len, where, "labels", "key %s %s",
-					 show_text(key, strlen(key), shown, sizeof(shown)),
-					 problem);
+			return weir_doc_err(
+				err, err_len, "endpoint", where, "labels", "key %s %s",
+				weir_doc_show_text(key, strlen(key), shown, sizeof(shown)),
+				problem);
 		snprintf(field, sizeof(field), "labels.%s", key);
 		ret = check_string(v, WEIR_EP_NAME_MAX, 0, where, field, err, err_len);
 		if (ret)
@@ -275,16 +190,16 @@ static int parse_workload(const json_t *doc, const char *where, struct weir_endp
 	static const char *const known[] = { "name", "kind", NULL };
 	const json_t *w = json_object_get(doc, "workload");
 	const char *name = NULL, *kind = NULL;
-	char shown[SHOW_LEN];
+	char shown[WEIR_DOC_SHOW_LEN];
 	int ret;
 
 	if (!w || json_is_null(w))
 		return 0;
 	if (!json_is_object(w))
-		return field_err(err, err_len, where, "workload",
-				 "%s is not an object {\"name\", \"kind\"}",
-				 show(w, shown, sizeof(shown)));
-	ret = check_keys(w, known, where, "workload", err, err_len);
+		return weir_doc_err(err, err_len, "endpoint", where, "workload",
+				    "%s is not an object {\"name\", \"kind\"}",
+				    weir_doc_show(w, shown, sizeof(shown)));
+	ret = weir_doc_check_keys(w, known, "endpoint", where, "workload", err, err_len);
 	if (!ret)
 		ret = get_required(w, "name", WEIR_EP_NAME_MAX, TEXT_NONEMPTY, where,
 				   "workload.name", &name, err, err_len);
@@ -308,15 +223,15 @@ int weir_endpoint_doc_parse(const json_t *doc, const char *where, const char *no
 	const char *namespace = NULL, *pod_name = NULL;
 	struct weir_addr *ips = NULL;
 	struct weir_endpoint *ep;
-	char shown[SHOW_LEN];
+	char shown[WEIR_DOC_SHOW_LEN];
 	const json_t *node;
 	size_t n_ips = 0;
 	int ret;
 
 	if (!json_is_object(doc))
-		return field_err(err, err_len, where, "", "%s is not an object",
-				 doc ? show(doc, shown, sizeof(shown)) : "nothing");
-	ret = check_keys(doc, known, where, "", err, err_len);
+		return weir_doc_err(err, err_len, "endpoint", where, "", "%s is not an object",
+				    doc ? weir_doc_show(doc, shown, sizeof(shown)) : "nothing");
+	ret = weir_doc_check_keys(doc, known, "endpoint", where, "", err, err_len);
 	if (ret)
 		return ret;
 	ret = parse_ips(doc, where, &ips, &n_ips, err, err_len);
@@ -399,8 +314,8 @@ int weir_endpoint_doc_reg(const json_t *doc, const char *where, struct weir_endp
 		ret = get_optional(doc, "pod_uid", WEIR_EP_ID_MAX, TEXT_NONEMPTY, where,
 				   &reg->pod_uid, err, err_len);
 	if (!ret && reg->interface && strchr(reg->interface, ' '))
-		ret = field_err(err, err_len, where, "interface", "\"%s\" contains a space",
-				reg->interface);
+		ret = weir_doc_err(err, err_len, "endpoint", where, "interface",
+				   "\"%s\" contains a space", reg->interface);
 	if (ret) {
 		weir_endpoint_reg_release(reg);
 		if (ret == -ENOMEM && err && err_len)
@@ -433,23 +348,23 @@ int weir_endpoint_reg_json(json_t *doc, const struct weir_endpoint_reg *reg)
 int weir_endpoint_doc_file(const json_t *root, const json_t **docs, char *err, size_t err_len)
 {
 	static const char *const known[] = { "endpoints", NULL };
-	char shown[SHOW_LEN];
+	char shown[WEIR_DOC_SHOW_LEN];
 	const json_t *v;
 	int ret;
 
 	if (!json_is_object(root))
-		return field_err(err, err_len, "file", "",
-				 "%s is not an object {\"endpoints\": [...]}",
-				 show(root, shown, sizeof(shown)));
-	ret = check_keys(root, known, "file", "", err, err_len);
+		return weir_doc_err(err, err_len, "endpoint", "file", "",
+				    "%s is not an object {\"endpoints\": [...]}",
+				    weir_doc_show(root, shown, sizeof(shown)));
+	ret = weir_doc_check_keys(root, known, "endpoint", "file", "", err, err_len);
 	if (ret)
 		return ret;
 	v = json_object_get(root, "endpoints");
 	if (!v)
-		return field_err(err, err_len, "", "endpoints", "is required");
+		return weir_doc_err(err, err_len, "endpoint", "", "endpoints", "is required");
 	if (!json_is_array(v))
-		return field_err(err, err_len, "", "endpoints", "%s is not an array",
-				 show(v, shown, sizeof(shown)));
+		return weir_doc_err(err, err_len, "endpoint", "", "endpoints", "%s is not an array",
+				    weir_doc_show(v, shown, sizeof(shown)));
 	*docs = v;
 	return 0;
 }

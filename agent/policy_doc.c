@@ -7,6 +7,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include "doc_check.h"
 #include "identity.h"
 #include "label_selector.h"
 #include "policy_doc.h"
@@ -14,43 +15,6 @@
 #ifndef IPPROTO_SCTP
 #define IPPROTO_SCTP 132
 #endif
-
-static int ferr(char *err, size_t err_len, const char *where, const char *field, const char *fmt,
-		...) __attribute__((format(printf, 5, 6)));
-
-/* "where.field: message" */
-static int ferr(char *err, size_t err_len, const char *where, const char *field, const char *fmt,
-		...)
-{
-	va_list ap;
-	int n;
-
-	n = snprintf(err, err_len, "%s%s%s: ", where, *where && *field ? "." : "",
-		     *where || *field ? field : "policy");
-	if (n >= 0 && (size_t)n < err_len) {
-		va_start(ap, fmt);
-		vsnprintf(err + n, err_len - (size_t)n, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-static int check_keys(const json_t *o, const char *const *known, const char *where, char *err,
-		      size_t err_len)
-{
-	const char *key;
-	const json_t *v;
-	size_t i;
-
-	json_object_foreach((json_t *)o, key, v)
-	{
-		for (i = 0; known[i] && strcmp(known[i], key) != 0; i++)
-			;
-		if (!known[i])
-			return ferr(err, err_len, where, key, "unknown field");
-	}
-	return 0;
-}
 
 static bool label_chars_ok(const char *s, bool key)
 {
@@ -77,18 +41,20 @@ static int selector_of(const json_t *labels, const char *ns, const char *where, 
 
 	text[0] = '\0';
 	if (labels && (!json_is_object(labels) || !json_object_size(labels)))
-		return ferr(err, err_len, where, field,
-			    "must be a non-empty object of label keys and values");
+		return weir_doc_err(err, err_len, "policy", where, field,
+				    "must be a non-empty object of label keys and values");
 	json_object_foreach((json_t *)labels, key, v)
 	{
 		snprintf(f, sizeof(f), "%s.%.64s", field, key);
 		if (!label_chars_ok(key, true))
-			return ferr(err, err_len, where, f,
-				    "label key must be letters, digits, '.', '_', '-', '/', ':'");
+			return weir_doc_err(
+				err, err_len, "policy", where, f,
+				"label key must be letters, digits, '.', '_', '-', '/', ':'");
 		if (!json_is_string(v) || !label_chars_ok(json_string_value(v), false))
-			return ferr(err, err_len, where, f,
-				    "label value must be a non-empty string of letters, digits, "
-				    "'.', '_', '-'");
+			return weir_doc_err(
+				err, err_len, "policy", where, f,
+				"label value must be a non-empty string of letters, digits, "
+				"'.', '_', '-'");
 		n += (size_t)snprintf(text + n, n < sizeof(text) ? sizeof(text) - n : 0, "%s%s=%s",
 				      n ? "," : "", key, json_string_value(v));
 	}
@@ -96,9 +62,9 @@ static int selector_of(const json_t *labels, const char *ns, const char *where, 
 		n += (size_t)snprintf(text + n, n < sizeof(text) ? sizeof(text) - n : 0,
 				      "%s" WEIR_NAMESPACE_LABEL "=%s", n ? "," : "", ns);
 	if (n >= sizeof(text))
-		return ferr(err, err_len, where, field, "too many labels");
+		return weir_doc_err(err, err_len, "policy", where, field, "too many labels");
 	if (weir_label_selector_parse(text, out, serr, sizeof(serr)))
-		return ferr(err, err_len, where, field, "%s", serr);
+		return weir_doc_err(err, err_len, "policy", where, field, "%s", serr);
 	return 0;
 }
 
@@ -110,8 +76,8 @@ static int get_ns(const json_t *o, const char *where, char **out, char *err, siz
 	if (!v)
 		return 0;
 	if (!json_is_string(v) || !label_chars_ok(json_string_value(v), false))
-		return ferr(err, err_len, where, "namespace",
-			    "must be a non-empty string of letters, digits, '.', '_', '-'");
+		return weir_doc_err(err, err_len, "policy", where, "namespace",
+				    "must be a non-empty string of letters, digits, '.', '_', '-'");
 	*out = strdup(json_string_value(v));
 	return *out ? 0 : -ENOMEM;
 }
@@ -190,7 +156,8 @@ static int parse_proto(const json_t *v, const char *where, uint8_t *out, char *e
 			return 0;
 		}
 	}
-	return ferr(err, err_len, where, "protocol", "must be TCP, UDP, SCTP, ICMP, ICMPv6 or ANY");
+	return weir_doc_err(err, err_len, "policy", where, "protocol",
+			    "must be TCP, UDP, SCTP, ICMP, ICMPv6 or ANY");
 }
 
 static int parse_port(const char *s, uint16_t *out)
@@ -219,11 +186,11 @@ static int parse_ports(const json_t *arr, const char *where, struct weir_policy_
 		return 0;
 	if (!json_is_array(arr) || !json_array_size(arr) ||
 	    json_array_size(arr) > WEIR_POLICY_PORTS_MAX)
-		return ferr(err, err_len, where, "ports",
-			    "must be a list of 1 to %d ports (\"80\", \"8000-8080\")",
-			    WEIR_POLICY_PORTS_MAX);
+		return weir_doc_err(err, err_len, "policy", where, "ports",
+				    "must be a list of 1 to %d ports (\"80\", \"8000-8080\")",
+				    WEIR_POLICY_PORTS_MAX);
 	if (r->proto == IPPROTO_ICMP || r->proto == IPPROTO_ICMPV6)
-		return ferr(err, err_len, where, "ports", "ICMP has no ports");
+		return weir_doc_err(err, err_len, "policy", where, "ports", "ICMP has no ports");
 	r->ports = calloc(json_array_size(arr), sizeof(*r->ports));
 	if (!r->ports)
 		return -ENOMEM;
@@ -242,15 +209,16 @@ static int parse_ports(const json_t *arr, const char *where, struct weir_policy_
 				*dash = '\0';
 			if (parse_port(buf, &p->lo) || (dash && parse_port(dash + 1, &p->hi)) ||
 			    (dash && p->hi < p->lo))
-				return ferr(err, err_len, where, f,
-					    "\"%s\" is not a port (1-65535) or a range LO-HI "
-					    "with LO <= HI",
-					    json_string_value(v));
+				return weir_doc_err(
+					err, err_len, "policy", where, f,
+					"\"%s\" is not a port (1-65535) or a range LO-HI "
+					"with LO <= HI",
+					json_string_value(v));
 			if (!dash)
 				p->hi = p->lo;
 		} else {
-			return ferr(err, err_len, where, f,
-				    "must be a port (1-65535) or a range \"LO-HI\"");
+			return weir_doc_err(err, err_len, "policy", where, f,
+					    "must be a port (1-65535) or a range \"LO-HI\"");
 		}
 		r->n_ports++;
 	}
@@ -267,7 +235,8 @@ static int parse_action(const json_t *v, const char *where, const char *field, u
 	else if (json_is_string(v) && !strcmp(json_string_value(v), "deny"))
 		*out = WEIR_POLICY_DENY;
 	else
-		return ferr(err, err_len, where, field, "must be \"allow\" or \"deny\"");
+		return weir_doc_err(err, err_len, "policy", where, field,
+				    "must be \"allow\" or \"deny\"");
 	return 0;
 }
 
@@ -280,16 +249,18 @@ static int parse_peer(const json_t *o, const char *where, struct weir_policy_rul
 	int ret;
 
 	if (!json_is_object(o))
-		return ferr(err, err_len, where, "", "must be an object with labels or cidr");
-	ret = check_keys(o, known, where, err, err_len);
+		return weir_doc_err(err, err_len, "policy", where, "",
+				    "must be an object with labels or cidr");
+	ret = weir_doc_check_keys(o, known, "policy", where, "", err, err_len);
 	if (ret)
 		return ret;
 	if (cidr && (labels || json_object_get(o, "namespace")))
-		return ferr(err, err_len, where, "cidr", "cannot go with labels or namespace");
+		return weir_doc_err(err, err_len, "policy", where, "cidr",
+				    "cannot go with labels or namespace");
 	if (cidr) {
 		if (!json_is_string(cidr) || weir_cidr_parse(json_string_value(cidr), &r->cidr))
-			return ferr(err, err_len, where, "cidr",
-				    "must be an address prefix such as \"10.0.0.0/8\"");
+			return weir_doc_err(err, err_len, "policy", where, "cidr",
+					    "must be an address prefix such as \"10.0.0.0/8\"");
 		r->peer = WEIR_PEER_CIDR;
 		return 0;
 	}
@@ -298,7 +269,8 @@ static int parse_peer(const json_t *o, const char *where, struct weir_policy_rul
 		return ret;
 	if (!labels && !ns) {
 		free(ns);
-		return ferr(err, err_len, where, "", "needs labels, namespace or cidr");
+		return weir_doc_err(err, err_len, "policy", where, "",
+				    "needs labels, namespace or cidr");
 	}
 	ret = selector_of(labels, ns, where, "labels", &r->sel, err, err_len);
 	free(ns);
@@ -318,8 +290,9 @@ static int parse_rule(const json_t *o, const char *where, bool ingress, struct w
 
 	r->action = WEIR_POLICY_ALLOW;
 	if (!json_is_object(o))
-		return ferr(err, err_len, where, "", "must be an object");
-	ret = check_keys(o, ingress ? known_in : known_out, where, err, err_len);
+		return weir_doc_err(err, err_len, "policy", where, "", "must be an object");
+	ret = weir_doc_check_keys(o, ingress ? known_in : known_out, "policy", where, "", err,
+				  err_len);
 	ret = ret   ?:
 		      parse_action(json_object_get(o, "action"), where, "action", &r->action, err,
 				   err_len);
@@ -348,8 +321,9 @@ static int parse_dir(const json_t *o, const char *where, bool ingress, struct we
 		return 0;
 	d->present = true;
 	if (!json_is_object(o))
-		return ferr(err, err_len, where, "", "must be an object with default and rules");
-	ret = check_keys(o, known, where, err, err_len);
+		return weir_doc_err(err, err_len, "policy", where, "",
+				    "must be an object with default and rules");
+	ret = weir_doc_check_keys(o, known, "policy", where, "", err, err_len);
 	ret = ret   ?:
 		      parse_action(json_object_get(o, "default"), where, "default", &d->def_action,
 				   err, err_len);
@@ -359,8 +333,8 @@ static int parse_dir(const json_t *o, const char *where, bool ingress, struct we
 	if (!rules)
 		return 0;
 	if (!json_is_array(rules) || json_array_size(rules) > WEIR_POLICY_RULES_MAX)
-		return ferr(err, err_len, where, "rules", "must be a list of at most %d rules",
-			    WEIR_POLICY_RULES_MAX);
+		return weir_doc_err(err, err_len, "policy", where, "rules",
+				    "must be a list of at most %d rules", WEIR_POLICY_RULES_MAX);
 	d->rules = calloc(json_array_size(rules) ? json_array_size(rules) : 1, sizeof(*d->rules));
 	if (!d->rules)
 		return -ENOMEM;
@@ -383,24 +357,27 @@ static int parse_endpoint(const json_t *o, const char *where, struct weir_policy
 	int ret;
 
 	if (!json_is_object(o))
-		return ferr(err, err_len, where, "",
-			    "is required: {\"namespace\": .., \"pod\": ..} or {\"labels\": {..}}");
-	ret = check_keys(o, known, where, err, err_len);
+		return weir_doc_err(
+			err, err_len, "policy", where, "",
+			"is required: {\"namespace\": .., \"pod\": ..} or {\"labels\": {..}}");
+	ret = weir_doc_check_keys(o, known, "policy", where, "", err, err_len);
 	ret = ret ?: get_ns(o, where, &p->ep_namespace, err, err_len);
 	if (ret)
 		return ret;
 	if (pod && labels)
-		return ferr(err, err_len, where, "pod", "cannot go with labels");
+		return weir_doc_err(err, err_len, "policy", where, "pod", "cannot go with labels");
 	if (pod) {
 		if (!p->ep_namespace)
-			return ferr(err, err_len, where, "namespace", "is required with pod");
+			return weir_doc_err(err, err_len, "policy", where, "namespace",
+					    "is required with pod");
 		if (!json_is_string(pod) || !label_chars_ok(json_string_value(pod), false))
-			return ferr(err, err_len, where, "pod", "must be a pod name");
+			return weir_doc_err(err, err_len, "policy", where, "pod",
+					    "must be a pod name");
 		p->ep_pod = strdup(json_string_value(pod));
 		return p->ep_pod ? 0 : -ENOMEM;
 	}
 	if (!labels)
-		return ferr(err, err_len, where, "", "needs pod or labels");
+		return weir_doc_err(err, err_len, "policy", where, "", "needs pod or labels");
 	return selector_of(labels, NULL, where, "labels", &p->ep_sel, err, err_len);
 }
 
@@ -416,18 +393,18 @@ int weir_policy_parse(const json_t *doc, const char *where, struct weir_policy *
 	int ret;
 
 	if (!json_is_object(doc))
-		return ferr(err, err_len, where, "", "must be a JSON object");
+		return weir_doc_err(err, err_len, "policy", where, "", "must be a JSON object");
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	ret = check_keys(doc, known, where, err, err_len);
+	ret = weir_doc_check_keys(doc, known, "policy", where, "", err, err_len);
 	if (ret)
 		goto err_free;
 	if (!json_is_string(name) || !label_chars_ok(json_string_value(name), false) ||
 	    strlen(json_string_value(name)) > WEIR_POLICY_NAME_MAX) {
-		ret = ferr(err, err_len, where, "name",
-			   "is required: letters, digits, '.', '_', '-', at most %d",
-			   WEIR_POLICY_NAME_MAX);
+		ret = weir_doc_err(err, err_len, "policy", where, "name",
+				   "is required: letters, digits, '.', '_', '-', at most %d",
+				   WEIR_POLICY_NAME_MAX);
 		goto err_free;
 	}
 	p->name = strdup(json_string_value(name));
@@ -436,7 +413,8 @@ int weir_policy_parse(const json_t *doc, const char *where, struct weir_policy *
 		goto err_free;
 	if (mode && (!json_is_string(mode) || (strcmp(json_string_value(mode), "enforce") != 0 &&
 					       strcmp(json_string_value(mode), "audit") != 0))) {
-		ret = ferr(err, err_len, where, "mode", "must be \"enforce\" or \"audit\"");
+		ret = weir_doc_err(err, err_len, "policy", where, "mode",
+				   "must be \"enforce\" or \"audit\"");
 		goto err_free;
 	}
 	p->audit = mode && !strcmp(json_string_value(mode), "audit");
@@ -453,7 +431,8 @@ int weir_policy_parse(const json_t *doc, const char *where, struct weir_policy *
 	if (ret)
 		goto err_free;
 	if (!p->dir[0].present && !p->dir[1].present) {
-		ret = ferr(err, err_len, where, "ingress", "or egress is required");
+		ret = weir_doc_err(err, err_len, "policy", where, "ingress",
+				   "or egress is required");
 		goto err_free;
 	}
 	p->doc = json_deep_copy(doc);

@@ -10,10 +10,10 @@
 #include <strings.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include "doc_check.h"
 #include "maglev.h"
 #include "service_doc.h"
 
-#define SHOW_LEN  72 /* a value quoted in an error message */
 #define FIELD_LEN 64
 
 #define HEALTH_INTERVAL_MS_DEFAULT 1000
@@ -31,79 +31,21 @@ static const char *const state_names[] = { WEIR_LB_BACKEND_STATES(STATE_NAME) };
 #define N_STATES (sizeof(state_names) / sizeof(state_names[0]))
 static const char *const health_names[] = { "none", "tcp", "udp", "http" };
 
-static int field_err(char *err, size_t err_len, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/* "field: message"; a document with no field is "service". */
-static int field_err(char *err, size_t err_len, const char *field, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (!err || !err_len)
-		return -EINVAL;
-	n = snprintf(err, err_len, "%s: ", *field ? field : "service");
-	if (n >= 0 && (size_t)n < err_len) {
-		va_start(ap, fmt);
-		vsnprintf(err + n, err_len - n, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-/* v as compact, ASCII-only JSON, cut to fit buf: safe in a one-line message. */
-static const char *show(const json_t *v, char *buf, size_t len)
-{
-	char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_ENSURE_ASCII | JSON_COMPACT);
-
-	if (!s)
-		snprintf(buf, len, "(value)");
-	else if (strlen(s) < len)
-		snprintf(buf, len, "%s", s);
-	else
-		snprintf(buf, len, "%.*s...", (int)(len - 4), s);
-	free(s);
-	return buf;
-}
-
-static int check_keys(const json_t *obj, const char *const *known, const char *field, char *err,
-		      size_t err_len)
-{
-	char shown[SHOW_LEN];
-	const char *key;
-	json_t *v, *k;
-	size_t i;
-
-	/* jansson iterates over a non-const object; nothing is changed. */
-	json_object_foreach((json_t *)obj, key, v)
-	{
-		for (i = 0; known[i]; i++)
-			if (!strcmp(key, known[i]))
-				break;
-		if (known[i])
-			continue;
-		k = json_string_nocheck(key);
-		show(k, shown, sizeof(shown));
-		json_decref(k);
-		return field_err(err, err_len, field, "unknown key %s", shown);
-	}
-	return 0;
-}
-
 /* An optional integer within [min, max]; *out keeps its default when absent. */
 static int get_uint(const json_t *obj, const char *key, const char *field, uint64_t min,
 		    uint64_t max, uint64_t *out, char *err, size_t err_len)
 {
 	const json_t *v = json_object_get(obj, key);
-	char shown[SHOW_LEN];
+	char shown[WEIR_DOC_SHOW_LEN];
 
 	if (!v)
 		return 0;
 	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 	    (uint64_t)json_integer_value(v) < min || (uint64_t)json_integer_value(v) > max)
-		return field_err(err, err_len, field, "%s is not an integer in [%llu, %llu]",
-				 show(v, shown, sizeof(shown)), (unsigned long long)min,
-				 (unsigned long long)max);
+		return weir_doc_err(err, err_len, "service", "", field,
+				    "%s is not an integer in [%llu, %llu]",
+				    weir_doc_show(v, shown, sizeof(shown)), (unsigned long long)min,
+				    (unsigned long long)max);
 	*out = (uint64_t)json_integer_value(v);
 	return 0;
 }
@@ -113,24 +55,26 @@ static int get_text(const json_t *obj, const char *key, const char *field, size_
 		    char *err, size_t err_len)
 {
 	const json_t *v = json_object_get(obj, key);
-	char shown[SHOW_LEN];
+	char shown[WEIR_DOC_SHOW_LEN];
 	const char *s;
 	size_t i, n;
 
 	if (!v)
 		return 0;
 	if (!json_is_string(v))
-		return field_err(err, err_len, field, "%s is not a string",
-				 show(v, shown, sizeof(shown)));
+		return weir_doc_err(err, err_len, "service", "", field, "%s is not a string",
+				    weir_doc_show(v, shown, sizeof(shown)));
 	s = json_string_value(v);
 	n = json_string_length(v);
 	if (!n || n > max)
-		return field_err(err, err_len, field, "%s is empty or longer than %zu characters",
-				 show(v, shown, sizeof(shown)), max);
+		return weir_doc_err(err, err_len, "service", "", field,
+				    "%s is empty or longer than %zu characters",
+				    weir_doc_show(v, shown, sizeof(shown)), max);
 	for (i = 0; i < n; i++)
 		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-			return field_err(err, err_len, field, "%s has a non-printable character",
-					 show(v, shown, sizeof(shown)));
+			return weir_doc_err(err, err_len, "service", "", field,
+					    "%s has a non-printable character",
+					    weir_doc_show(v, shown, sizeof(shown)));
 	memcpy(out, s, n);
 	out[n] = '\0';
 	return 0;
@@ -141,7 +85,7 @@ static int get_choice(const json_t *obj, const char *key, const char *field,
 		      const char *const *names, size_t n, int *out, char *err, size_t err_len)
 {
 	const json_t *v = json_object_get(obj, key);
-	char shown[SHOW_LEN], list[96] = "";
+	char shown[WEIR_DOC_SHOW_LEN], list[96] = "";
 	size_t i;
 
 	if (!v)
@@ -155,28 +99,8 @@ static int get_choice(const json_t *obj, const char *key, const char *field,
 	for (i = 0; i < n; i++)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s\"%s\"",
 			 i ? (i + 1 == n ? " or " : ", ") : "", names[i]);
-	return field_err(err, err_len, field, "%s is not %s", show(v, shown, sizeof(shown)), list);
-}
-
-static int parse_ip(const json_t *v, struct weir_addr *a)
-{
-	const char *s;
-
-	if (!json_is_string(v))
-		return -EINVAL;
-	s = json_string_value(v);
-	if (strlen(s) != json_string_length(v))
-		return -EINVAL;
-	memset(a, 0, sizeof(*a));
-	if (inet_pton(AF_INET, s, a->bytes) == 1) {
-		a->family = 4;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, a->bytes) == 1) {
-		a->family = 6;
-		return 0;
-	}
-	return -EINVAL;
+	return weir_doc_err(err, err_len, "service", "", field, "%s is not %s",
+			    weir_doc_show(v, shown, sizeof(shown)), list);
 }
 
 /* An address a service or backend can use: not unspecified, multicast or
@@ -197,17 +121,18 @@ static int get_ip(const json_t *obj, const char *key, const char *field, struct 
 		  char *err, size_t err_len)
 {
 	const json_t *v = json_object_get(obj, key);
-	char shown[SHOW_LEN];
+	char shown[WEIR_DOC_SHOW_LEN];
 
 	if (!v)
-		return field_err(err, err_len, field, "is required");
-	if (parse_ip(v, out))
-		return field_err(err, err_len, field, "%s is not an IP address",
-				 show(v, shown, sizeof(shown)));
+		return weir_doc_err(err, err_len, "service", "", field, "is required");
+	if (weir_doc_ip(v, out))
+		return weir_doc_err(err, err_len, "service", "", field, "%s is not an IP address",
+				    weir_doc_show(v, shown, sizeof(shown)));
 	if (!addr_usable(out))
-		return field_err(err, err_len, field,
-				 "%s is unspecified, multicast or broadcast: not a unicast address",
-				 show(v, shown, sizeof(shown)));
+		return weir_doc_err(
+			err, err_len, "service", "", field,
+			"%s is unspecified, multicast or broadcast: not a unicast address",
+			weir_doc_show(v, shown, sizeof(shown)));
 	return 0;
 }
 
@@ -234,7 +159,7 @@ static int parse_health(const json_t *doc, struct weir_health_cfg *h, char *err,
 	const json_t *o = json_object_get(doc, "health");
 	uint64_t interval = HEALTH_INTERVAL_MS_DEFAULT, timeout = HEALTH_TIMEOUT_MS_DEFAULT;
 	uint64_t rise = HEALTH_RISE_DEFAULT, fall = HEALTH_FALL_DEFAULT, port = 0;
-	char shown[SHOW_LEN];
+	char shown[WEIR_DOC_SHOW_LEN];
 	int type = WEIR_HEALTH_NONE, ret;
 
 	memset(h, 0, sizeof(*h));
@@ -243,11 +168,11 @@ static int parse_health(const json_t *doc, struct weir_health_cfg *h, char *err,
 	if (!o || json_is_null(o))
 		return 0;
 	if (!json_is_object(o))
-		return field_err(err, err_len, "health", "%s is not an object",
-				 show(o, shown, sizeof(shown)));
-	ret = check_keys(o, known, "health", err, err_len);
+		return weir_doc_err(err, err_len, "service", "", "health", "%s is not an object",
+				    weir_doc_show(o, shown, sizeof(shown)));
+	ret = weir_doc_check_keys(o, known, "service", "", "health", err, err_len);
 	if (!json_object_get(o, "type") && !ret)
-		return field_err(err, err_len, "health.type", "is required");
+		return weir_doc_err(err, err_len, "service", "", "health.type", "is required");
 	ret = ret ?: get_choice(o, "type", "health.type", health_names, 4, &type, err, err_len);
 	ret = ret   ?:
 		      get_uint(o, "interval_ms", "health.interval_ms", HEALTH_INTERVAL_MS_MIN,
@@ -267,12 +192,12 @@ static int parse_health(const json_t *doc, struct weir_health_cfg *h, char *err,
 	if (ret)
 		return ret;
 	if (h->path[0] != '/' || strchr(h->path, ' '))
-		return field_err(err, err_len, "health.path",
-				 "\"%s\" is not an absolute path without spaces", h->path);
+		return weir_doc_err(err, err_len, "service", "", "health.path",
+				    "\"%s\" is not an absolute path without spaces", h->path);
 	if (timeout > interval)
-		return field_err(err, err_len, "health.timeout_ms",
-				 "%llu is longer than interval_ms (%llu)",
-				 (unsigned long long)timeout, (unsigned long long)interval);
+		return weir_doc_err(err, err_len, "service", "", "health.timeout_ms",
+				    "%llu is longer than interval_ms (%llu)",
+				    (unsigned long long)timeout, (unsigned long long)interval);
 	h->type = type;
 	h->interval_ms = (uint32_t)interval;
 	h->timeout_ms = (uint32_t)timeout;
@@ -286,15 +211,15 @@ static int parse_backend(const json_t *v, size_t i, const struct weir_service_cf
 			 struct weir_backend_cfg *b, char *err, size_t err_len)
 {
 	static const char *const known[] = { "ip", "port", "weight", "state", NULL };
-	char field[FIELD_LEN], shown[SHOW_LEN];
+	char field[FIELD_LEN], shown[WEIR_DOC_SHOW_LEN];
 	uint64_t port = svc->port, weight = WEIR_SVC_WEIGHT_DEFAULT;
 	int state = WEIR_LB_BACKEND_ACTIVE, ret;
 
 	snprintf(field, sizeof(field), "backends[%zu]", i);
 	if (!json_is_object(v))
-		return field_err(err, err_len, field, "%s is not an object",
-				 show(v, shown, sizeof(shown)));
-	ret = check_keys(v, known, field, err, err_len);
+		return weir_doc_err(err, err_len, "service", "", field, "%s is not an object",
+				    weir_doc_show(v, shown, sizeof(shown)));
+	ret = weir_doc_check_keys(v, known, "service", "", field, err, err_len);
 	if (ret)
 		return ret;
 	snprintf(field, sizeof(field), "backends[%zu].ip", i);
@@ -302,8 +227,9 @@ static int parse_backend(const json_t *v, size_t i, const struct weir_service_cf
 	if (ret)
 		return ret;
 	if (b->addr.family != svc->vip.family)
-		return field_err(err, err_len, field, "is IPv%u but the vip is IPv%u",
-				 b->addr.family, svc->vip.family);
+		return weir_doc_err(err, err_len, "service", "", field,
+				    "is IPv%u but the vip is IPv%u", b->addr.family,
+				    svc->vip.family);
 	snprintf(field, sizeof(field), "backends[%zu].port", i);
 	ret = get_uint(v, "port", field, 1, 65535, &port, err, err_len);
 	snprintf(field, sizeof(field), "backends[%zu].weight", i);
@@ -331,19 +257,19 @@ static int parse_backends(const json_t *doc, struct weir_service_cfg *cfg, char 
 {
 	const json_t *arr = json_object_get(doc, "backends");
 	struct weir_backend_cfg *sorted;
-	char shown[SHOW_LEN], a[INET6_ADDRSTRLEN], field[FIELD_LEN];
+	char shown[WEIR_DOC_SHOW_LEN], a[INET6_ADDRSTRLEN], field[FIELD_LEN];
 	size_t i, n;
 	int ret;
 
 	if (!arr || json_is_null(arr))
 		return 0;
 	if (!json_is_array(arr))
-		return field_err(err, err_len, "backends", "%s is not an array",
-				 show(arr, shown, sizeof(shown)));
+		return weir_doc_err(err, err_len, "service", "", "backends", "%s is not an array",
+				    weir_doc_show(arr, shown, sizeof(shown)));
 	n = json_array_size(arr);
 	if (n > WEIR_SVC_BACKENDS_MAX)
-		return field_err(err, err_len, "backends", "has %zu backends, at most %d", n,
-				 WEIR_SVC_BACKENDS_MAX);
+		return weir_doc_err(err, err_len, "service", "", "backends",
+				    "has %zu backends, at most %d", n, WEIR_SVC_BACKENDS_MAX);
 	if (!n)
 		return 0;
 	cfg->backends = calloc(n, sizeof(*cfg->backends));
@@ -375,9 +301,9 @@ static int parse_backends(const json_t *doc, struct weir_service_cfg *cfg, char 
 		weir_addr_str(sorted[i].addr.family, sorted[i].addr.bytes, a, sizeof(a));
 		free(sorted);
 		snprintf(field, sizeof(field), "backends[%zu]", second);
-		return field_err(err, err_len, field,
-				 "%s port %u is listed twice (also backends[%zu])", a,
-				 cfg->backends[second].port, first);
+		return weir_doc_err(err, err_len, "service", "", field,
+				    "%s port %u is listed twice (also backends[%zu])", a,
+				    cfg->backends[second].port, first);
 	}
 	free(sorted);
 	return 0;
@@ -392,31 +318,31 @@ int weir_service_doc_parse(const json_t *doc, uint32_t default_table_size, uint3
 	static const char *const protos[] = { "TCP", "UDP" };
 	uint64_t port = 0, table_size = default_table_size, affinity = 0;
 	const json_t *name;
-	char shown[SHOW_LEN];
+	char shown[WEIR_DOC_SHOW_LEN];
 	int proto = 0, ret;
 
 	memset(cfg, 0, sizeof(*cfg));
 	if (!json_is_object(doc))
-		return field_err(err, err_len, "", "%s is not an object",
-				 doc ? show(doc, shown, sizeof(shown)) : "nothing");
-	ret = check_keys(doc, known, "", err, err_len);
+		return weir_doc_err(err, err_len, "service", "", "", "%s is not an object",
+				    doc ? weir_doc_show(doc, shown, sizeof(shown)) : "nothing");
+	ret = weir_doc_check_keys(doc, known, "service", "", "", err, err_len);
 	if (ret)
 		return ret;
 	name = json_object_get(doc, "name");
 	if (!name)
-		return field_err(err, err_len, "name", "is required");
+		return weir_doc_err(err, err_len, "service", "", "name", "is required");
 	if (!json_is_string(name) || strlen(json_string_value(name)) != json_string_length(name) ||
 	    !weir_service_name_ok(json_string_value(name)))
-		return field_err(err, err_len, "name",
-				 "%s is not 1-%d characters of A-Z, a-z, 0-9, '.', '_', '-' "
-				 "(not starting with '.')",
-				 show(name, shown, sizeof(shown)), WEIR_SVC_NAME_MAX);
+		return weir_doc_err(err, err_len, "service", "", "name",
+				    "%s is not 1-%d characters of A-Z, a-z, 0-9, '.', '_', '-' "
+				    "(not starting with '.')",
+				    weir_doc_show(name, shown, sizeof(shown)), WEIR_SVC_NAME_MAX);
 	snprintf(cfg->name, sizeof(cfg->name), "%s", json_string_value(name));
 	ret = get_ip(doc, "vip", "vip", &cfg->vip, err, err_len);
 	if (ret)
 		return ret;
 	if (!json_object_get(doc, "port"))
-		return field_err(err, err_len, "port", "is required");
+		return weir_doc_err(err, err_len, "service", "", "port", "is required");
 	ret = get_uint(doc, "port", "port", 1, 65535, &port, err, err_len);
 	ret = ret ?: get_choice(doc, "protocol", "protocol", protos, 2, &proto, err, err_len);
 	ret = ret   ?:
@@ -425,9 +351,9 @@ int weir_service_doc_parse(const json_t *doc, uint32_t default_table_size, uint3
 	if (ret)
 		return ret;
 	if (!weir_maglev_is_prime((uint32_t)table_size))
-		return field_err(err, err_len, "table_size",
-				 "%llu is not a prime (e.g. 251, 1021, 4093, 16381, 65521)",
-				 (unsigned long long)table_size);
+		return weir_doc_err(err, err_len, "service", "", "table_size",
+				    "%llu is not a prime (e.g. 251, 1021, 4093, 16381, 65521)",
+				    (unsigned long long)table_size);
 	ret = get_uint(doc, "affinity_timeout", "affinity_timeout", 0, WEIR_SVC_AFFINITY_MAX_S,
 		       &affinity, err, err_len);
 	if (ret)

@@ -52,7 +52,10 @@ static void bad_documents_name_the_field(void **state)
 		"endpoint.namespace");
 	refused("{\"name\": \"a\", " EP "}", "ingress");
 	refused("{\"name\": \"a\", " EP ", \"mode\": \"loud\", \"ingress\": {}}", "mode");
-	refused("{\"name\": \"a\", " EP ", \"colour\": 1, \"ingress\": {}}", "colour");
+	refused("{\"name\": \"a\", " EP ", \"colour\": 1, \"ingress\": {}}",
+		"policy: unknown key \"colour\"");
+	refused("{\"name\": \"a\", " EP ", \"ingress\": {\"rules\": [{\"prot\": \"TCP\"}]}}",
+		"ingress.rules[0]: unknown key \"prot\"");
 	refused("{\"name\": \"a\", " EP ", \"ingress\": {\"default\": \"maybe\"}}",
 		"ingress.default");
 	refused("{\"name\": \"a\", " EP ", \"ingress\": {\"rules\": [{\"action\": \"drop\"}]}}",
@@ -72,7 +75,7 @@ static void bad_documents_name_the_field(void **state)
 		" \"10.0.0.0/33\"}}]}}",
 		"ingress.rules[0].from.cidr");
 	refused("{\"name\": \"a\", " EP ", \"ingress\": {\"rules\": [{\"to\": {}}]}}",
-		"ingress.rules[0].to");
+		"ingress.rules[0]: unknown key \"to\"");
 	refused("{\"name\": \"a\", " EP ", \"egress\": {\"rules\": [{\"to\": {\"labels\":"
 		" {\"app\": \"x,y\"}}}]}}",
 		"egress.rules[0].to.labels.app");
