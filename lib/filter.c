@@ -612,8 +612,10 @@ static int parse_field(struct ctx *c, struct weir_filter *f, enum field_id k, co
 	case K_DST_POD:
 		return PARSE_LIST(c, arr, f->dst_pods, f->n_dst_pods, pod_item);
 	case K_SRC_LABEL:
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): a list of pointers */
 		return PARSE_LIST(c, arr, f->src_labels, f->n_src_labels, label_item);
 	case K_DST_LABEL:
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): a list of pointers */
 		return PARSE_LIST(c, arr, f->dst_labels, f->n_dst_labels, label_item);
 	case K_SRC_PORT:
 		return PARSE_LIST(c, arr, f->src_ports, f->n_src_ports, port_item);
