@@ -48,6 +48,31 @@ static bool u64_of(const json_t *o, const char *key, uint64_t *out)
 	return false;
 }
 
+/* An agent's own: its policies (held while the endpoint cache is not
+ * whole) and its Kubernetes pod watch.
+ */
+static void agent_print(const json_t *st)
+{
+	const json_t *pol = json_object_get(st, "policy"), *k8s = json_object_get(st, "k8s");
+	const char *err;
+	uint64_t n = 0, eps = 0, lists = 0;
+
+	if (json_is_object(pol) && u64_of(pol, "policies", &n) && u64_of(pol, "endpoints", &eps))
+		printf("Policies: %" PRIu64 " on %" PRIu64 " endpoint addresses%s\n", n, eps,
+		       json_is_true(json_object_get(pol, "held")) ?
+			       " (held: waiting for the Kubernetes pod list)" :
+			       "");
+	if (!json_is_object(k8s))
+		return;
+	u64_of(k8s, "lists", &lists);
+	err = json_string_value(json_object_get(k8s, "last_error"));
+	if (json_is_true(json_object_get(k8s, "synced")))
+		printf("Kubernetes: synced (%" PRIu64 " lists)\n", lists);
+	else
+		printf("Kubernetes: not synced%s%s\n", err && *err ? ": " : "",
+		       err && *err ? err : "");
+}
+
 /* Hubble's WriteServerStatusResponse(), compact. */
 static void status_print(const json_t *st, const char *server)
 {
@@ -80,6 +105,7 @@ static void status_print(const json_t *st, const char *server)
 		printf("Flows/s: N/A\n");
 	if (u64_of(st, "lost_events", &lost))
 		printf("Lost Events: %s\n", weir_u64_grouped(lost, a, sizeof(a)));
+	agent_print(st);
 	if (has_conn) {
 		printf("Connected Nodes: %" PRIu64, conn);
 		if (has_unav)

@@ -110,6 +110,8 @@ t_check "with the API server down the agent serves, not synced, counting errors"
 	wait_for 5 bash -c "[ \"\$(curl -sf --unix-socket '$SOCK' http://agent/v1/status | jq '.k8s.synced == false and .k8s.errors > 0')\" = true ]"
 t_is "until the pod list is in, the policy maps stay as the last agent left them (no fail open)" \
 	"$(policy)" '{"policies":1,"endpoints":1,"held":true}'
+t_check "weir status says so" bash -c "'$build/weir' --server '$SOCK' status |
+	grep -qx 'Policies: 1 on 1 endpoint addresses (held: waiting for the Kubernetes pod list)'"
 
 ns_bg server node "$T_TMP/server.log" python3 "$here/k8s_replay.py" "$PORT" "$fixtures" \
 	"$fixtures/script.json" "$T_TMP/gates" "$LOG" "$TOKEN" node-a

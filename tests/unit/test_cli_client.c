@@ -554,6 +554,22 @@ static void status_prints_as_hubble_status(void **state)
 		 f.sock);
 	assert_string_equal(r.out, want);
 	run_free(&r);
+	/* an agent's policies, held, and its Kubernetes watch */
+	fake_start(&f,
+		   JSON_200("{\"num_flows\":0,\"max_flows\":10,\"seen_flows\":0,\"uptime_ns\":0,"
+			    "\"policy\":{\"policies\":2,\"endpoints\":5,\"held\":true},"
+			    "\"k8s\":{\"synced\":false,\"lists\":0,"
+			    "\"last_error\":\"list pods: connection refused\"}}"),
+		   false);
+	r = run(weir_status_main, f.sock, ARGS(NULL));
+	fake_stop(&f);
+	snprintf(want, sizeof(want),
+		 "Healthcheck (via unix://%s): Ok\nCurrent/Max Flows: 0/10 (0.00%%)\nFlows/s: N/A\n"
+		 "Policies: 2 on 5 endpoint addresses (held: waiting for the Kubernetes pod list)\n"
+		 "Kubernetes: not synced: list pods: connection refused\n",
+		 f.sock);
+	assert_string_equal(r.out, want);
+	run_free(&r);
 }
 
 static void nodes_lists_a_relays_nodes_and_refuses_an_agent(void **state)
