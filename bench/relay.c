@@ -106,7 +106,7 @@ struct agent {
 	size_t *ctime_at; /* the time of each record line */
 	size_t n_ctime_at;
 	bool serve_compact; /* atomic: answer format=compact with it (else NDJSON) */
-	int cpu; /* its connection threads' CPU, -1: any */
+	int cpu;	    /* its connection threads' CPU, -1: any */
 };
 
 /* One follow stream from an agent: where it is in the text. */
@@ -484,8 +484,8 @@ struct bench {
 	struct weir_merge_stats ms_stats;
 	struct weir_store_stats st_stats;
 	uint64_t parse_errors, flows_seen;
-	double parse_ns, parse_recs; /* the fast parser alone, one core */
-	uint64_t parse_slow;	     /* lines it left to the general path */
+	double parse_ns, parse_recs;   /* the fast parser alone, one core */
+	uint64_t parse_slow;	       /* lines it left to the general path */
 	double cparse_ns, cparse_recs; /* the compact reader alone */
 	uint64_t cparse_bad;	       /* lines it refused */
 	int connected;
@@ -983,8 +983,8 @@ static int report(struct bench *b)
 			ok = ok && u->connected == PEERS && !u->parse_errors && u->recs > 0;
 			printf("Ingest, %s stream, round %d: %.0f records over %.1f s (after %d ms "
 			       "warm-up), all %d nodes connected: %s\n",
-			       m ? "compact" : "NDJSON", k + 1, u->recs, u->wall_s, WARMUP_MS, PEERS,
-			       u->connected == PEERS ? "yes" : "NO");
+			       m ? "compact" : "NDJSON", k + 1, u->recs, u->wall_s, WARMUP_MS,
+			       PEERS, u->connected == PEERS ? "yes" : "NO");
 			printf("  %-52s %12.2f s (%.0f%% of one core)\n", "peers thread CPU",
 			       u->cpu_s, u->wall_s > 0 ? 100.0 * u->cpu_s / u->wall_s : 0);
 			printf("  %-52s %12.0f records/s %8.2f us/record\n",
@@ -1048,8 +1048,7 @@ static int report(struct bench *b)
 
 	printf("\nTargets (MISS never fails the run)\n");
 	printf("  ingest (compact) >= %.0f records/s on one core %7.0f  %s\n", TARGET_RECORDS_PER_S,
-	       per_cpu,
-	       bench_verdict(per_cpu >= TARGET_RECORDS_PER_S));
+	       per_cpu, bench_verdict(per_cpu >= TARGET_RECORDS_PER_S));
 	printf("  GET /v1/flows 1%% filter p99 < %.0f ms %20.2f ms %s\n", TARGET_FLOWS_P99_MS, p99,
 	       bench_verdict(p99 < TARGET_FLOWS_P99_MS));
 
@@ -1061,8 +1060,7 @@ static int report(struct bench *b)
 		       "reader %llu, wrong answers %d, store %llu of %u\n",
 		       ok ? "no" : "yes", b->connected, PEERS, (unsigned long long)b->parse_errors,
 		       (unsigned long long)b->parse_slow, (unsigned long long)b->cparse_bad,
-		       b->failed,
-		       (unsigned long long)b->st_stats.num_flows, STORE_RECORDS);
+		       b->failed, (unsigned long long)b->st_stats.num_flows, STORE_RECORDS);
 		return -EPROTO;
 	}
 	printf("  ok: every node connected, no line refused (the fast parser took every line), "

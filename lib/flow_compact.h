@@ -37,10 +37,10 @@ int weir_compact_write_record(struct weir_compact_encoder *e, const struct weir_
 struct weir_compact_decoder;
 
 enum weir_compact_line {
-	WEIR_COMPACT_LINE_BAD = -1,  /* err says why; the decoder is unchanged */
-	WEIR_COMPACT_LINE_DEF = 0,   /* the header, a definition or a reset: taken */
-	WEIR_COMPACT_LINE_RECORD,    /* *out: a record to put */
-	WEIR_COMPACT_LINE_OTHER,     /* an object that is not the header: a plain NDJSON line */
+	WEIR_COMPACT_LINE_BAD = -1, /* err says why; the decoder is unchanged */
+	WEIR_COMPACT_LINE_DEF = 0,  /* the header, a definition or a reset: taken */
+	WEIR_COMPACT_LINE_RECORD,   /* *out: a record to put */
+	WEIR_COMPACT_LINE_OTHER,    /* an object that is not the header: a plain NDJSON line */
 };
 
 int weir_compact_decoder_new(struct weir_compact_decoder **out);

@@ -22,6 +22,9 @@
 
 #define ADDR_TEXT_MAX 46 /* INET6_ADDRSTRLEN, its NUL included */
 
+_Static_assert(WEIR_COMPACT_N_FIELDS == 33 && WEIR_COMPACT_F_SRC == 28 && WEIR_COMPACT_TAIL == 3,
+	       "record_fields() reads the fields of WEIR_COMPACT_FIELDS in their order");
+
 struct dstr {
 	char *s;
 	size_t n;
@@ -129,8 +132,9 @@ static enum weir_compact_line ep_def(struct weir_compact_decoder *d, const json_
 	    json_integer_value(ident) < WEIR_IDENTITY_WORLD ||
 	    json_integer_value(ident) > WEIR_IDENTITY_POD ||
 	    json_array_size(labels) > WEIR_COMPACT_LABELS_MAX)
-		return bad(err, err_len, "endpoint definition: not [\"ep\",ID,IDENTITY,NS,POD,"
-					 "[LABELS],WORKLOAD,KIND,NODE]");
+		return bad(err, err_len,
+			   "endpoint definition: not [\"ep\",ID,IDENTITY,NS,POD,"
+			   "[LABELS],WORKLOAD,KIND,NODE]");
 	if (d->n_eps == WEIR_COMPACT_ENDPOINTS_MAX || !next_id(json_array_get(j, 1), d->n_eps))
 		return bad(err, err_len, "endpoint definition: ID is not %zu", d->n_eps);
 	if (json_integer_value(ident) == WEIR_IDENTITY_WORLD && !json_array_size(labels) &&
@@ -370,8 +374,8 @@ static bool record_fields(const struct weir_compact_decoder *d, struct cur *c,
 	    !field(c, UINT8_MAX, &v[4]) || !field(c, UINT32_MAX, &v[5]) ||
 	    !field(c, UINT64_MAX, &t->packets) || !field(c, UINT64_MAX, &t->bytes) ||
 	    !field(c, UINT64_MAX, &t->reply_packets) || !field(c, UINT64_MAX, &t->reply_bytes) ||
-	    !id_tok(c, d->n_strs, true, node) || !ch(c, ',') ||
-	    !id_tok(c, d->n_eps, false, src) || !ch(c, ',') || !id_tok(c, d->n_eps, false, dst))
+	    !id_tok(c, d->n_strs, true, node) || !ch(c, ',') || !id_tok(c, d->n_eps, false, src) ||
+	    !ch(c, ',') || !id_tok(c, d->n_eps, false, dst))
 		return false;
 	t->dir = (uint8_t)v[0];
 	t->hook = (uint8_t)v[1];
@@ -383,8 +387,7 @@ static bool record_fields(const struct weir_compact_decoder *d, struct cur *c,
 	if (ch(c, ',')) {
 		/* the load-balancing tail: all three */
 		if (!id_tok(c, d->n_strs, true, svc) || !ch(c, ',') ||
-		    !addr(c, t->family, t->lb_backend) || !ch(c, ',') ||
-		    !num(c, UINT16_MAX, &v[0]))
+		    !addr(c, t->family, t->lb_backend) || !ch(c, ',') || !num(c, UINT16_MAX, &v[0]))
 			return false;
 		t->lb_backend_port = (uint16_t)v[0];
 	}
@@ -401,8 +404,7 @@ static enum weir_compact_line record(struct weir_compact_decoder *d, const char 
 
 	memset(&t, 0, sizeof(t));
 	if (!record_fields(d, &c, &t, &node, &src, &dst, &svc))
-		return bad(err, err_len, "bad compact record at byte %zu",
-			   (size_t)(c.p - line));
+		return bad(err, err_len, "bad compact record at byte %zu", (size_t)(c.p - line));
 	if (svc >= 0) {
 		svc_copy = strdup(d->strs[svc].s);
 		if (!svc_copy)

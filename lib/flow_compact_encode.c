@@ -19,6 +19,10 @@
 
 #define PTR_CACHE 1024 /* a power of 2 */
 
+_Static_assert(
+	WEIR_COMPACT_N_FIELDS == 33 && WEIR_COMPACT_F_SRC == 28 && WEIR_COMPACT_TAIL == 3,
+	"weir_compact_write_record() writes the fields of WEIR_COMPACT_FIELDS in their order");
+
 struct ep_slot {
 	struct weir_endpoint *ep; /* NULL: empty */
 	uint64_t hash;

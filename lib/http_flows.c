@@ -69,10 +69,10 @@ struct flows_stream {
 	uint64_t lost_pending;
 	uint64_t lost_sent_ns; /* CLOCK_MONOTONIC */
 	enum stream_phase phase;
-	bool ndjson;		  /* follow: one JSON object per line; else a JSON array */
+	bool ndjson; /* follow: one JSON object per line; else a JSON array */
 	struct weir_compact_encoder *compact; /* format=compact: its dictionary */
-	bool opened;		  /* the array's "[" is out */
-	struct weir_json_buf out; /* pending output: out.data[off..out.len) */
+	bool opened;			      /* the array's "[" is out */
+	struct weir_json_buf out;	      /* pending output: out.data[off..out.len) */
 	size_t off;
 };
 

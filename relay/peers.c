@@ -419,8 +419,7 @@ static int line_bad(struct conn *c, uint64_t now, const char *fmt, ...)
 	return -EPROTO;
 }
 
-static int line_record(struct conn *c, struct weir_flow_record *r, uint64_t now,
-		       uint64_t now_real)
+static int line_record(struct conn *c, struct weir_flow_record *r, uint64_t now, uint64_t now_real)
 {
 	struct weir_peers *ps = c->ps;
 

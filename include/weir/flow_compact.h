@@ -43,53 +43,53 @@
 #define WEIR_COMPACT_MEDIA_PARAM   "weir=compact-v1" /* how a reader knows the answer */
 #define WEIR_COMPACT_ENDPOINTS_MAX 4096
 #define WEIR_COMPACT_STRINGS_MAX   4096
-#define WEIR_COMPACT_LABELS_MAX	   64 /* labels of one endpoint */
+#define WEIR_COMPACT_LABELS_MAX	   64	/* labels of one endpoint */
 #define WEIR_COMPACT_STRING_MAX	   4096 /* bytes of one defined string, as written */
 
 /* A record's fields, in their order: X(NAME, kind, what). Kinds: U64 (an
  * integer up to UINT64_MAX), U32, U16, U8, BOOL (0 or 1), ADDR, STR (a
  * string ID or null), EP (an endpoint ID).
  */
-#define WEIR_COMPACT_FIELDS(X)                                                        \
-	X(TIME, U64, "time_ns: when the record was made, CLOCK_REALTIME ns")           \
-	X(ID, U64, "id: the record's id (its uuid is made from it)")                   \
-	X(FIRST_SEEN, U64, "first_seen_ns")                                            \
-	X(LAST_SEEN, U64, "last_seen_ns")                                              \
-	X(TYPE, U8, "type: enum weir_record_type")                                     \
-	X(END_REASON, U8, "end_reason: enum weir_end_reason")                          \
-	X(FAMILY, U8, "family: 4 or 6")                                                \
-	X(PROTO, U8, "proto: IPPROTO_*")                                               \
-	X(SADDR, ADDR, "source address")                                               \
-	X(DADDR, ADDR, "destination address")                                          \
-	X(SPORT, U16, "source port")                                                   \
-	X(DPORT, U16, "destination port")                                              \
-	X(ICMP_TYPE, U8, "ICMP type")                                                  \
-	X(ICMP_CODE, U8, "ICMP code")                                                  \
-	X(L3_ONLY, BOOL, "l3_only: no ports known")                                    \
-	X(IFINDEX, U32, "ifindex")                                                     \
-	X(IFNAME, STR, "interface name")                                               \
-	X(DIR, U8, "dir: enum weir_dir")                                               \
-	X(HOOK, U8, "hook: enum weir_hook")                                            \
-	X(VERDICT, U8, "verdict: enum weir_verdict")                                   \
-	X(REASON, U8, "reason: enum weir_reason")                                      \
-	X(IS_REPLY, U8, "is_reply: enum weir_reply")                                   \
-	X(TCP_FLAGS, U32, "tcp_flags: WEIR_TCP_* seen")                                \
-	X(PACKETS, U64, "packets, source to destination")                              \
-	X(BYTES, U64, "bytes, source to destination")                                  \
-	X(REPLY_PACKETS, U64, "reply_packets")                                         \
-	X(REPLY_BYTES, U64, "reply_bytes")                                             \
-	X(NODE, STR, "node_name: the node that observed the flow")                     \
-	X(SRC, EP, "source endpoint")                                                  \
-	X(DST, EP, "destination endpoint")                                             \
-	X(SERVICE, STR, "dst_service: the load-balanced service (tail)")               \
-	X(LB_BACKEND, ADDR, "the backend the destination was translated to (tail)")    \
+#define WEIR_COMPACT_FIELDS(X)                                                      \
+	X(TIME, U64, "time_ns: when the record was made, CLOCK_REALTIME ns")        \
+	X(ID, U64, "id: the record's id (its uuid is made from it)")                \
+	X(FIRST_SEEN, U64, "first_seen_ns")                                         \
+	X(LAST_SEEN, U64, "last_seen_ns")                                           \
+	X(TYPE, U8, "type: enum weir_record_type")                                  \
+	X(END_REASON, U8, "end_reason: enum weir_end_reason")                       \
+	X(FAMILY, U8, "family: 4 or 6")                                             \
+	X(PROTO, U8, "proto: IPPROTO_*")                                            \
+	X(SADDR, ADDR, "source address")                                            \
+	X(DADDR, ADDR, "destination address")                                       \
+	X(SPORT, U16, "source port")                                                \
+	X(DPORT, U16, "destination port")                                           \
+	X(ICMP_TYPE, U8, "ICMP type")                                               \
+	X(ICMP_CODE, U8, "ICMP code")                                               \
+	X(L3_ONLY, BOOL, "l3_only: no ports known")                                 \
+	X(IFINDEX, U32, "ifindex")                                                  \
+	X(IFNAME, STR, "interface name")                                            \
+	X(DIR, U8, "dir: enum weir_dir")                                            \
+	X(HOOK, U8, "hook: enum weir_hook")                                         \
+	X(VERDICT, U8, "verdict: enum weir_verdict")                                \
+	X(REASON, U8, "reason: enum weir_reason")                                   \
+	X(IS_REPLY, U8, "is_reply: enum weir_reply")                                \
+	X(TCP_FLAGS, U32, "tcp_flags: WEIR_TCP_* seen")                             \
+	X(PACKETS, U64, "packets, source to destination")                           \
+	X(BYTES, U64, "bytes, source to destination")                               \
+	X(REPLY_PACKETS, U64, "reply_packets")                                      \
+	X(REPLY_BYTES, U64, "reply_bytes")                                          \
+	X(NODE, STR, "node_name: the node that observed the flow")                  \
+	X(SRC, EP, "source endpoint")                                               \
+	X(DST, EP, "destination endpoint")                                          \
+	X(SERVICE, STR, "dst_service: the load-balanced service (tail)")            \
+	X(LB_BACKEND, ADDR, "the backend the destination was translated to (tail)") \
 	X(LB_BACKEND_PORT, U16, "its port; 0: no translation known (tail)")
 
 enum weir_compact_field {
 #define WEIR_COMPACT_X(name, kind, what) WEIR_COMPACT_F_##name,
 	WEIR_COMPACT_FIELDS(WEIR_COMPACT_X)
 #undef WEIR_COMPACT_X
-	WEIR_COMPACT_N_FIELDS,
+		WEIR_COMPACT_N_FIELDS,
 };
 
 #define WEIR_COMPACT_TAIL 3 /* SERVICE, LB_BACKEND, LB_BACKEND_PORT: all or none */

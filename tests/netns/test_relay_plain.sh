@@ -25,9 +25,10 @@ OLD='' IGNORE='' RELAY_PID=''
 ns_add "$NS" || t_bail "topology" "namespace"
 ns_bg OLD "$NS" "$T_TMP/old.log" python3 "$here/relay_plain_peer.py" 127.0.0.1 4244 plain-old refuse
 ns_bg IGNORE "$NS" "$T_TMP/ignore.log" python3 "$here/relay_plain_peer.py" 127.0.0.1 4246 plain-ignore ignore
-wait_for 5 ns_exec "$NS" curl -sf --max-time 1 http://127.0.0.1:4244/v1/status &&
-	wait_for 5 ns_exec "$NS" curl -sf --max-time 1 http://127.0.0.1:4246/v1/status ||
-	t_bail "the plain peers start" "$(cat "$T_TMP/old.log.err" "$T_TMP/ignore.log.err")"
+for port in 4244 4246; do
+	wait_for 5 ns_exec "$NS" curl -sf --max-time 1 "http://127.0.0.1:$port/v1/status" ||
+		t_bail "the plain peers start" "$(cat "$T_TMP/old.log.err" "$T_TMP/ignore.log.err")"
+done
 ns_bg RELAY_PID "$NS" "$T_TMP/relay.log" "$relay" --listen 127.0.0.1:4245 \
 	--peer 127.0.0.1:4244 --peer 127.0.0.1:4246 --status-interval 1s --backoff-max 4s \
 	--sort-window 1s --connect-timeout 2s

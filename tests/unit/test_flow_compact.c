@@ -204,7 +204,7 @@ static void dictionary_is_reused_and_reset_when_full(void **state)
 	struct weir_compact_encoder *e;
 	struct weir_compact_decoder *d;
 	struct weir_flow_record *r, *out[4];
-	size_t defs = 0, resets = 0, len, i;
+	size_t defs = 0, resets = 0, len, i, commas;
 
 	(void)state;
 	assert_int_equal(weir_compact_encoder_new(&e, 0, 0), 0);
@@ -219,6 +219,10 @@ static void dictionary_is_reused_and_reset_when_full(void **state)
 	printf("# a pod-to-pod record line: %zu bytes: %.*s", b.len - len, (int)(b.len - len),
 	       b.data + len);
 	assert_true(b.len - len < 200);
+	/* every field but the tail's, none twice */
+	for (i = len, commas = 0; i < b.len; i++)
+		commas += b.data[i] == ',';
+	assert_int_equal(commas + 1, WEIR_COMPACT_N_FIELDS - WEIR_COMPACT_TAIL);
 	/* a copy of its endpoints (other objects, same content): no new definitions */
 	weir_flow_record_put(r);
 	r = pod_record(1, "node-a");
@@ -349,8 +353,7 @@ static void mutated_lines_are_refused_or_whole(void **state)
 			break;
 		}
 	}
-	printf("# %d mutated record lines decoded to whole records, %d refused\n", taken,
-	       refused);
+	printf("# %d mutated record lines decoded to whole records, %d refused\n", taken, refused);
 	assert_true(taken > 0 && refused > MUTATIONS / 4);
 	weir_compact_decoder_free(d);
 	weir_compact_encoder_free(e);
@@ -396,8 +399,7 @@ static void undefined_ids_and_out_of_order_lines_are_refused(void **state)
 			 WEIR_COMPACT_LINE_BAD);
 	assert_int_equal(one(d, "[\"ep\",0,2,\"ns\",\"pod\",[\"k8s:a=b\"],null,null,null]"),
 			 WEIR_COMPACT_LINE_DEF);
-	assert_int_equal(one(d, "[\"ep\",1,0,null,null,[],null,null,null]"),
-			 WEIR_COMPACT_LINE_DEF);
+	assert_int_equal(one(d, "[\"ep\",1,0,null,null,[],null,null,null]"), WEIR_COMPACT_LINE_DEF);
 	assert_int_equal(one(d, "[\"ep\",2,3,null,null,[],null,null,null]"),
 			 WEIR_COMPACT_LINE_BAD); /* no such identity */
 	assert_int_equal(one(d, "[\"ep\",2,0,1,null,[],null,null,null]"), WEIR_COMPACT_LINE_BAD);

@@ -365,7 +365,8 @@ static void random_streams_release_as_one_heap_would(void **state)
 				case 2: /* the same time as the peer's last */
 					r->time_ns = last[p];
 					break;
-				default: /* in order for its peer, behind now by up to half the window */
+				default: /* in order for its peer, behind now by up to half the
+					    window */
 					if (now - S / 20 + mrnd(S / 20) > last[p])
 						last[p] = now - S / 20 + mrnd(S / 20);
 					r->time_ns = last[p] - (mrnd(10) ? 0 : mrnd(S / 100));
