@@ -734,11 +734,16 @@ static int compact_measure(struct bench *b)
 	for (i = 0; i < PEERS && !rc; i++) {
 		rc = weir_compact_decoder_new(&d[i]);
 		end = b->agents[i].prologue + b->agents[i].plen;
-		for (p = b->agents[i].prologue; !rc && p < end; p = nl + 1) {
+		for (p = b->agents[i].prologue; !rc && p < end;) {
 			nl = memchr(p, '\n', (size_t)(end - p));
-			if (!nl || weir_compact_decode_line(d[i], p, (size_t)(nl - p), &r, err,
-							    sizeof(err)) != WEIR_COMPACT_LINE_DEF)
+			if (!nl) {
 				rc = -EPROTO;
+				break;
+			}
+			if (weir_compact_decode_line(d[i], p, (size_t)(nl - p), &r, err,
+						     sizeof(err)) != WEIR_COMPACT_LINE_DEF)
+				rc = -EPROTO;
+			p = nl + 1;
 		}
 	}
 	t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
