@@ -161,7 +161,7 @@ int weir_compact_encoder_new(struct weir_compact_encoder **out, size_t max_endpo
 	e->strs_mask = pow2_above(max_strings) - 1;
 	e->eps = calloc(e->eps_mask + 1, sizeof(*e->eps));
 	e->strs = calloc(e->strs_mask + 1, sizeof(*e->strs));
-	e->by_id = calloc(max_endpoints, sizeof(*e->by_id));
+	e->by_id = calloc(max_endpoints, sizeof(struct weir_endpoint *));
 	if (!e->eps || !e->strs || !e->by_id) {
 		weir_compact_encoder_free(e);
 		return -ENOMEM;

@@ -106,7 +106,8 @@ static void round_trip(struct weir_compact_encoder *e, struct weir_compact_decod
 		       bool header, size_t *defs, size_t *resets)
 {
 	struct weir_json_buf b = WEIR_JSON_BUF_INIT;
-	struct weir_flow_record **in = calloc(n, sizeof(*in)), **out = calloc(n, sizeof(*out));
+	struct weir_flow_record **in = calloc(n, sizeof(struct weir_flow_record *));
+	struct weir_flow_record **out = calloc(n, sizeof(struct weir_flow_record *));
 	size_t i, got;
 
 	assert_non_null(in);
@@ -203,7 +204,7 @@ static void dictionary_is_reused_and_reset_when_full(void **state)
 	struct weir_json_buf b = WEIR_JSON_BUF_INIT;
 	struct weir_compact_encoder *e;
 	struct weir_compact_decoder *d;
-	struct weir_flow_record *r, *out[4];
+	struct weir_flow_record *r, *out[4] = { 0 };
 	size_t defs = 0, resets = 0, len, i, commas;
 
 	(void)state;
@@ -232,6 +233,10 @@ static void dictionary_is_reused_and_reset_when_full(void **state)
 	weir_flow_record_put(r);
 	assert_int_equal(read_all(d, b.data, b.len, out, 4, &defs, &resets), 3);
 	assert_int_equal(defs, 1 + 2 + 2); /* the header, node and ifname, two endpoints */
+	if (!out[0] || !out[1] || !out[2]) {
+		fail();
+		return;
+	}
 	assert_ptr_equal(out[0]->src, out[1]->src);
 	assert_ptr_equal(out[1]->src, out[2]->src);
 	assert_string_equal(out[2]->node_name, "node-a");
@@ -316,6 +321,10 @@ static void mutate_any_line(struct weir_compact_decoder *d, const struct weir_fl
 	end = t.data + t.len;
 	for (p = t.data; p < end; p++)
 		lines += *p == '\n';
+	if (!lines) {
+		fail();
+		return;
+	}
 	pick = rnd_below(lines);
 	weir_compact_decoder_reset(d);
 	for (p = t.data; pick; pick--, p = nl + 1) {

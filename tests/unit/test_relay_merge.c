@@ -324,7 +324,7 @@ static void random_streams_release_as_one_heap_would(void **state)
 {
 	static const size_t peers[] = { 1, 3, 8, 40, 64, 65, 200 };
 	static const size_t bounds[] = { 7, 100, 1000, 100000 };
-	struct weir_flow_record **recs = calloc(MODEL_ADDS, sizeof(*recs));
+	struct weir_flow_record **recs = calloc(MODEL_ADDS, sizeof(struct weir_flow_record *));
 	uint64_t *last = calloc(200, sizeof(uint64_t));
 	size_t pi, bi, i, total = 0;
 
