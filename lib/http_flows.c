@@ -10,6 +10,11 @@
  * batched: each callback hands libmicrohttpd up to STREAM_BLOCK_BYTES, one
  * HTTP chunk and one send for many records. A follow stream flushes as soon
  * as no further record is at hand, so batching never delays a record.
+ *
+ * ?format=compact answers with Weir's compact stream (weir/flow_compact.h),
+ * NDJSON as well, that relays ask their agents for: records as arrays,
+ * endpoints and names defined once per stream. Notes and lost_events lines
+ * go as they do on the plain stream.
  */
 #define _GNU_SOURCE /* POLLRDHUP */
 #include <errno.h>
@@ -24,6 +29,7 @@
 #include <microhttpd.h>
 #include "filter.h"
 #include "flow.h"
+#include "flow_compact.h"
 #include "http_priv.h"
 #include "json_writer.h"
 #include "log.h"
@@ -63,9 +69,10 @@ struct flows_stream {
 	uint64_t lost_pending;
 	uint64_t lost_sent_ns; /* CLOCK_MONOTONIC */
 	enum stream_phase phase;
-	bool ndjson;		  /* follow: one JSON object per line; else a JSON array */
-	bool opened;		  /* the array's "[" is out */
-	struct weir_json_buf out; /* pending output: out.data[off..out.len) */
+	bool ndjson; /* follow: one JSON object per line; else a JSON array */
+	struct weir_compact_encoder *compact; /* format=compact: its dictionary */
+	bool opened;			      /* the array's "[" is out */
+	struct weir_json_buf out;	      /* pending output: out.data[off..out.len) */
 	size_t off;
 };
 
@@ -102,6 +109,7 @@ static void stream_free(void *cls)
 		weir_flow_record_put(st->held);
 	weir_flow_request_release(&st->req);
 	weir_json_buf_release(&st->out);
+	weir_compact_encoder_free(st->compact);
 	__atomic_fetch_sub(&st->s->streams, 1, __ATOMIC_RELEASE);
 	free(st);
 }
@@ -154,6 +162,15 @@ static int stream_add_record(struct flows_stream *st, struct weir_flow_record *r
 	bool opened = st->opened;
 	int err;
 
+	if (st->compact) {
+		/* its own lines, or nothing written on failure */
+		err = weir_compact_write_record(st->compact, r, &st->out);
+		if (err)
+			log_warn("http: flow record id=%llu: no compact line: %s; skipped",
+				 (unsigned long long)r->id, strerror(-err));
+		weir_flow_record_put(r);
+		return err ? FILL_AGAIN : FILL_OUT;
+	}
 	element_open(st);
 	err = weir_flow_record_write_json(r, &st->out);
 	if (err) {
@@ -361,9 +378,26 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
 
 struct args_ctx {
 	struct weir_flow_request *req;
+	bool compact; /* format=compact */
 	char err[256];
 	int rc;
 };
+
+/* format=json (the default) or format=compact. */
+static int format_arg(struct args_ctx *ctx, const char *value)
+{
+	if (value && !strcmp(value, WEIR_COMPACT_FORMAT)) {
+		ctx->compact = true;
+		return 0;
+	}
+	if (value && !strcmp(value, "json")) {
+		ctx->compact = false;
+		return 0;
+	}
+	snprintf(ctx->err, sizeof(ctx->err), "format: expected json or %s, got \"%.64s\"",
+		 WEIR_COMPACT_FORMAT, value ? value : "");
+	return -EINVAL;
+}
 
 static enum MHD_Result flows_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 				 const char *value)
@@ -371,6 +405,10 @@ static enum MHD_Result flows_arg(void *cls, enum MHD_ValueKind kind, const char 
 	struct args_ctx *ctx = cls;
 
 	(void)kind;
+	if (!strcmp(key, "format")) {
+		ctx->rc = format_arg(ctx, value);
+		return ctx->rc ? MHD_NO : MHD_YES;
+	}
 	/* value is NULL for a bare "?follow": the request parser takes that. */
 	ctx->rc = weir_flow_request_set(ctx->req, key, value, ctx->err, sizeof(ctx->err));
 	return ctx->rc ? MHD_NO : MHD_YES;
@@ -433,7 +471,16 @@ enum MHD_Result weir_http_flows_get(struct weir_http_server *s, struct MHD_Conne
 		stream_free(st);
 		return weir_http_respond_error(c, MHD_HTTP_BAD_REQUEST, "bad query: %s", args.err);
 	}
-	st->ndjson = st->req.follow;
+	/* the compact stream is NDJSON, with or without follow, its header first */
+	st->ndjson = st->req.follow || args.compact;
+	if (args.compact) {
+		err = weir_compact_encoder_new(&st->compact, 0, 0);
+		err = err ?: weir_compact_write_header(&st->out);
+		if (err) {
+			stream_free(st);
+			return MHD_NO;
+		}
+	}
 	/* The idle timeout is for connections that wait on their client; a
 	 * follow waits on the node, quiet as long as its traffic is: it ends
 	 * when its client leaves (a hang-up, or a failed write), or at stop.
@@ -458,7 +505,9 @@ enum MHD_Result weir_http_flows_get(struct weir_http_server *s, struct MHD_Conne
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-				st->ndjson ? NDJSON_MEDIA : WEIR_HTTP_JSON_MEDIA);
+				st->compact ? WEIR_COMPACT_MEDIA :
+				st->ndjson  ? NDJSON_MEDIA :
+					      WEIR_HTTP_JSON_MEDIA);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	return weir_http_queue(c, MHD_HTTP_OK, resp);
 }

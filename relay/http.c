@@ -84,6 +84,7 @@ static json_t *node_json(const struct weir_node_info *n)
 	ok = ok && set(o, "stream_lost", json_u64(n->lost_events));
 	ok = ok && set(o, "connects", json_u64(n->connects));
 	ok = ok && set(o, "failures", json_u64(n->failures));
+	ok = ok && set(o, "format", n->format ? json_string(n->format) : json_null());
 	if (!ok) {
 		json_decref(o);
 		return NULL;

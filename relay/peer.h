@@ -71,6 +71,7 @@ struct weir_peer {
 	uint64_t connects;
 	uint64_t failures;
 	uint64_t last_record_real_ns; /* to resume after a reconnect */
+	bool compact; /* the stream open now is in the compact format (else NDJSON) */
 	struct weir_peer_node_status node;
 	bool have_status;
 	/* flows/s: per-second counts, a ring of WEIR_PEER_RATE_SECONDS + 1. */

@@ -10,6 +10,13 @@
  * stream resumes from the newest record seen (?since=), so a short outage
  * loses nothing; what was seen already is skipped by its id.
  *
+ * The stream is asked for in the compact format (weir/flow_compact.h): records
+ * read with no key matching, endpoints defined once per stream. An answer in
+ * plain NDJSON (its Content-Type says which: a fake peer, or an agent that
+ * ignores format) goes through the fast NDJSON parser instead; an agent that
+ * refuses the parameter (400: from before the compact format) is asked again
+ * at once without it, and plainly until the next attempt.
+ *
  * Threads: the connections are the loop's alone, so curl's callbacks and the
  * owner's run without a lock. Others see the peers through a copy the loop
  * publishes (every PUBLISH_INTERVAL, and at once on a state change, before
@@ -28,6 +35,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include "events.h"
+#include "flow_compact.h"
 #include "flow_parse.h"
 #include "ingest.h"
 #include "linebuf.h"
@@ -71,6 +79,14 @@ struct conn {
 	char parse_error[PARSE_ERROR_LEN]; /* the last invalid line's */
 	char stream_err[CURL_ERROR_SIZE];
 	char status_err[CURL_ERROR_SIZE];
+	/* The stream's format: compact asked for unless the peer refused it. */
+	bool plain_only; /* it answered 400 to format=compact: NDJSON until the next attempt */
+	bool asked_compact;
+	bool retry_plain; /* the stream ended for that 400: ask again, plainly */
+	struct weir_compact_decoder *dec;
+	/* The clocks at the start of this piece of the stream, for its lines. */
+	uint64_t piece_mono_ns;
+	uint64_t piece_real_ns;
 	/* The newest record time seen, and ids seen at that time. */
 	uint64_t max_ns;
 	uint64_t max_ids[RESUME_IDS];
@@ -178,6 +194,7 @@ static void conn_close(struct conn *c)
 	transfer_close(c->ps, &c->stream);
 	transfer_close(c->ps, &c->status);
 	weir_linebuf_reset(&c->lb);
+	weir_compact_decoder_reset(c->dec); /* its endpoints go */
 	c->body_len = 0;
 	c->failing = false;
 	c->step = STEP_IDLE;
@@ -402,7 +419,7 @@ static int line_bad(struct conn *c, uint64_t now, const char *fmt, ...)
 	return -EPROTO;
 }
 
-static int line_record(struct conn *c, struct weir_flow_record *r, uint64_t now)
+static int line_record(struct conn *c, struct weir_flow_record *r, uint64_t now, uint64_t now_real)
 {
 	struct weir_peers *ps = c->ps;
 
@@ -414,7 +431,7 @@ static int line_record(struct conn *c, struct weir_flow_record *r, uint64_t now)
 	track_newest(c, r);
 	weir_peer_record(&c->p, r->time_ns, now);
 	if (ps->o.on_record)
-		ps->o.on_record(ps->o.ctx, r, real_now());
+		ps->o.on_record(ps->o.ctx, r, now_real);
 	return 0;
 }
 
@@ -433,19 +450,52 @@ static void line_lost(struct conn *c, json_t *j, uint64_t n_lost, uint64_t now)
 	free(line);
 }
 
+/* A line of a compact stream; objects other than its header are plain lines. */
+static int line_compact(struct conn *c, const char *line, size_t len, bool *plain)
+{
+	struct weir_flow_record *r;
+	char err[PARSE_ERROR_LEN];
+	int rc = 0;
+
+	*plain = false;
+	switch (weir_compact_decode_line(c->dec, line, len, &r, err, sizeof(err))) {
+	case WEIR_COMPACT_LINE_RECORD:
+		rc = line_record(c, r, c->piece_mono_ns, c->piece_real_ns);
+		weir_flow_record_put(r);
+		break;
+	case WEIR_COMPACT_LINE_DEF:
+		weir_peer_contact(&c->p, c->piece_mono_ns);
+		break;
+	case WEIR_COMPACT_LINE_OTHER:
+		*plain = true;
+		break;
+	case WEIR_COMPACT_LINE_BAD:
+	default:
+		rc = line_bad(c, c->piece_mono_ns, "%s", err);
+		break;
+	}
+	return rc;
+}
+
 static int line_one(void *ctx, const char *line, size_t len)
 {
 	struct conn *c = ctx;
-	uint64_t now = mono_now(), n_lost;
+	uint64_t now = c->piece_mono_ns, n_lost;
 	struct weir_flow_record *r;
 	char err[PARSE_ERROR_LEN];
+	bool plain = true;
 	json_t *obj;
 	int rc = 0;
 
+	if (c->p.compact) {
+		rc = line_compact(c, line, len, &plain);
+		if (!plain)
+			return rc;
+	}
 	switch (weir_line_parse_cached(c->ps->endpoints, line, len, &r, &obj, &n_lost, err,
 				       sizeof(err))) {
 	case WEIR_LINE_FLOW:
-		rc = line_record(c, r, now);
+		rc = line_record(c, r, now, c->piece_real_ns);
 		weir_flow_record_put(r);
 		break;
 	case WEIR_LINE_LOST:
@@ -471,6 +521,9 @@ static size_t stream_write(char *data, size_t size, size_t nmemb, void *ctx)
 
 	if (c->failing)
 		return 0;
+	/* one clock reading for the lines of a piece (up to STREAM_BUFFER_BYTES) */
+	c->piece_mono_ns = mono_now();
+	c->piece_real_ns = real_now();
 	rc = weir_linebuf_feed(&c->lb, data, n, line_one, c);
 	if (rc == -EMSGSIZE) {
 		c->p.parse_errors++;
@@ -486,6 +539,7 @@ static size_t stream_header(char *data, size_t size, size_t nmemb, void *ctx)
 {
 	struct conn *c = ctx;
 	size_t n = size * nmemb;
+	const char *type = NULL;
 	long code = 0;
 
 	if (n > 2 || (data[0] != '\r' && data[0] != '\n'))
@@ -493,12 +547,25 @@ static size_t stream_header(char *data, size_t size, size_t nmemb, void *ctx)
 	curl_easy_getinfo(c->stream, CURLINFO_RESPONSE_CODE, &code);
 	if (code == 100)
 		return n;
+	if (code == 400 && c->asked_compact) {
+		/* an agent from before the compact format: plain NDJSON, at once */
+		log_info("relay: node=%s address=%s does not speak the compact format: "
+			 "NDJSON",
+			 c->p.name, c->p.address);
+		c->plain_only = true;
+		c->retry_plain = true;
+		return 0;
+	}
 	if (code != 200) {
 		/* 503: an agent shutting down, to be retried; anything else is wrong. */
 		conn_abort(c, code != 503, "flows: HTTP %ld", code);
 		return 0;
 	}
 	if (c->step == STEP_OPENING) {
+		/* the answer says its format: what was asked, or plain NDJSON */
+		curl_easy_getinfo(c->stream, CURLINFO_CONTENT_TYPE, &type);
+		c->p.compact = type && strstr(type, WEIR_COMPACT_MEDIA_PARAM);
+		weir_compact_decoder_reset(c->dec);
 		c->step = STEP_LIVE;
 		c->step_ns = mono_now();
 		note_event(c->ps, c, weir_peer_connected(&c->p, c->step_ns));
@@ -517,11 +584,13 @@ static int stream_start(struct conn *c)
 	c->resume_ns = c->max_ns;
 	c->n_resume_ids = c->n_max_ids;
 	memcpy(c->resume_ids, c->max_ids, sizeof(c->resume_ids));
+	c->asked_compact = !c->plain_only;
 	if (c->max_ns && weir_time_format(c->max_ns, since, sizeof(since)))
-		snprintf(url, sizeof(url), "http://%s/v1/flows?follow=1&since=%s", c->p.address,
-			 since);
+		snprintf(url, sizeof(url), "http://%s/v1/flows?follow=1&since=%s%s", c->p.address,
+			 since, c->asked_compact ? "&format=" WEIR_COMPACT_FORMAT : "");
 	else
-		snprintf(url, sizeof(url), "http://%s/v1/flows?follow=1", c->p.address);
+		snprintf(url, sizeof(url), "http://%s/v1/flows?follow=1%s", c->p.address,
+			 c->asked_compact ? "&format=" WEIR_COMPACT_FORMAT : "");
 	h = transfer_new(c, url, c->stream_err);
 	if (!h)
 		return -ENOMEM;
@@ -549,6 +618,16 @@ static int stream_start(struct conn *c)
 static void stream_done(struct conn *c, CURLcode rc)
 {
 	size_t partial = weir_linebuf_pending(&c->lb);
+	int err;
+
+	if (c->retry_plain && !c->failing) {
+		c->retry_plain = false;
+		transfer_close(c->ps, &c->stream);
+		err = stream_start(c);
+		if (err)
+			conn_fail(c, false, "flows: cannot start the request: %s", strerror(-err));
+		return;
+	}
 
 	/* A line the stream ended in the middle of. */
 	if (partial && !c->failing)
@@ -567,6 +646,8 @@ static void attempt_start(struct conn *c)
 	int err;
 
 	weir_peer_attempt(&c->p, mono_now());
+	c->plain_only = false; /* the node may have been upgraded */
+	c->retry_plain = false;
 	c->step = STEP_HANDSHAKE;
 	c->step_ns = mono_now();
 	c->failing = false;
@@ -594,6 +675,7 @@ static void conn_free(struct conn *c)
 	conn_close(c);
 	weir_peer_release(&c->p);
 	weir_linebuf_release(&c->lb);
+	weir_compact_decoder_free(c->dec);
 	free(c->source);
 	free(c->body);
 	free(c);
@@ -621,6 +703,8 @@ static int conn_add(struct weir_peers *ps, const char *address, const char *sour
 	weir_backoff_init(&b, ps->o.backoff_min_ns, ps->o.backoff_max_ns, weir_rand_xorshift,
 			  &ps->rand_state);
 	err = weir_peer_init(&c->p, address, source != NULL, &b, ps->o.bad_lines_max);
+	if (!err)
+		err = weir_compact_decoder_new(&c->dec);
 	if (!err && source) {
 		c->source = strdup(source);
 		if (!c->source)
@@ -628,6 +712,7 @@ static int conn_add(struct weir_peers *ps, const char *address, const char *sour
 	}
 	if (err) {
 		weir_peer_release(&c->p);
+		weir_compact_decoder_free(c->dec);
 		free(c);
 		return err;
 	}
@@ -990,6 +1075,8 @@ static int info_fill(struct weir_node_info *d, const struct weir_peer *p, uint64
 	d->lost_events = p->lost_events;
 	d->connects = p->connects;
 	d->failures = p->failures;
+	if (p->state == WEIR_PEER_CONNECTED)
+		d->format = p->compact ? WEIR_COMPACT_FORMAT : "ndjson";
 	d->have_status = p->have_status;
 	d->node = p->node;
 	return 0;

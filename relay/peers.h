@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* The peer manager: every agent's flow stream (GET /v1/flows?follow=1, NDJSON)
- * and periodic status (GET /v1/status), on one thread that drives libcurl's
- * multi interface, so a slow, dead or garbage-sending peer never holds up
- * another. Peers come from a static list and from DNS names whose addresses
- * the caller re-resolves. Memory per peer is bounded (a line is at most
- * max_line_bytes); a peer that fails is retried with backoff (peer.h).
+/* The peer manager: every agent's flow stream (GET /v1/flows?follow=1, in
+ * the compact format when the agent speaks it, else NDJSON) and periodic status (GET /v1/status),
+ * on one thread that drives libcurl's multi interface, so a slow, dead or garbage-sending peer
+ * never holds up another. Peers come from a static list and from DNS names whose addresses the
+ * caller re-resolves. Memory per peer is bounded (a line is at most max_line_bytes); a peer that
+ * fails is retried with backoff (peer.h).
  *
  * The owner hears of records, of lines for follow streams (node status
  * events, the peers' lost events) and of the number of peers through
@@ -65,6 +65,7 @@ struct weir_node_info {
 	uint64_t lost_events;
 	uint64_t connects;
 	uint64_t failures;
+	const char *format; /* the open stream's: "compact", "ndjson"; NULL: none */
 	bool have_status;
 	struct weir_peer_node_status node;
 };

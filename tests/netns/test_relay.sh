@@ -173,6 +173,19 @@ for i in 1 2 3; do
 	t_check "flows from node-$i's pods come through the relay named node-$i" \
 		wait_for 5 flows_from "n${i}a" "node-$i"
 done
+t_is "the relay reads the three agents' streams in the compact format (/v1/nodes format)" \
+	"$(rapi /v1/nodes | jq -r '[.[] | select(.name | startswith("node-")) | .format] | join(" ")')" \
+	"compact compact compact"
+# compact_header: an agent's compact answer is NDJSON (jq reads every line), its header first.
+compact_header() {
+	ns_exec n1 curl -sf --max-time 5 'http://127.0.0.1:4244/v1/flows?format=compact&number=20' |
+		jq -se '.[0] == {"format": "compact", "version": 1} and
+			any(.[]; type == "array" and (.[0] | type) == "number")'
+}
+t_check "an agent's /v1/flows?format=compact reads with jq: the header, then record arrays" \
+	compact_header
+t_is "an unknown format on the agent: 400" \
+	"$(ns_exec n1 curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:4244/v1/flows?format=xml')" 400
 t_check "the follow stream carries flows of all three nodes" \
 	wait_for 3 jq -se '[.[] | .flow.node_name // empty] | index("node-1") and index("node-2") and index("node-3")' \
 	"$T_TMP/follow"

@@ -22,6 +22,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 #include "flow.h"
+#include "flow_compact.h"
+#include "json_writer.h"
 #include "http_server.h"
 #include "store.h"
 
@@ -386,6 +388,169 @@ static void follow_ends_with_the_chunk_terminator_at_stop(void **state)
 	assert_int_equal(clean, STOP_ROUNDS);
 }
 
+/* The compact lines of a body read back: records into v (at most n). */
+static size_t compact_records(const char *body, size_t len, struct weir_flow_record **v, size_t n)
+{
+	struct weir_compact_decoder *d;
+	const char *p = body, *end = body + len, *nl;
+	char err[160];
+	size_t got = 0;
+
+	assert_int_equal(weir_compact_decoder_new(&d), 0);
+	for (; p < end && (nl = memchr(p, '\n', (size_t)(end - p))); p = nl + 1) {
+		struct weir_flow_record *r;
+		enum weir_compact_line k;
+
+		k = weir_compact_decode_line(d, p, (size_t)(nl - p), &r, err, sizeof(err));
+		if (k == WEIR_COMPACT_LINE_BAD)
+			fprintf(stderr, "# %s: %.*s\n", err, (int)(nl - p), p);
+		assert_true(k == WEIR_COMPACT_LINE_DEF || k == WEIR_COMPACT_LINE_RECORD);
+		if (k == WEIR_COMPACT_LINE_RECORD) {
+			assert_true(got < n);
+			v[got++] = r;
+		}
+	}
+	weir_compact_decoder_free(d);
+	return got;
+}
+
+static char *record_json(const struct weir_flow_record *r)
+{
+	struct weir_json_buf b = WEIR_JSON_BUF_INIT;
+	size_t len;
+
+	assert_int_equal(weir_flow_record_write_json(r, &b), 0);
+	return weir_json_buf_steal(&b, &len);
+}
+
+static void compact_answer_reads_back_as_the_store_holds(void **state)
+{
+	struct fixture *fx = *state;
+	struct weir_flow_record **v = NULL, **got;
+	struct weir_flow_request req = { 0 };
+	char target[96], err[128], *body, *want, *have;
+	size_t len, n = 0, i, plain_len;
+	int chunks;
+	struct conn c;
+
+	server_start(fx);
+	add_records(fx, RECORDS);
+	snprintf(target, sizeof(target), "/v1/flows?number=%d&format=compact", RECORDS);
+	conn_open(&c, fx, target);
+	conn_read_all(&c);
+	assert_non_null(strstr(c.buf, "HTTP/1.1 200"));
+	assert_non_null(strstr(c.buf, "Content-Type: " WEIR_COMPACT_MEDIA "\r\n"));
+	assert_true(dechunk(&c, &body, &len, &chunks));
+	assert_int_equal(strncmp(body, "{\"format\":\"compact\",\"version\":1}\n", 33), 0);
+	got = calloc(RECORDS, sizeof(struct weir_flow_record *));
+	assert_non_null(got);
+	assert_int_equal(compact_records(body, len, got, RECORDS), RECORDS);
+
+	assert_int_equal(weir_flow_request_set(&req, "number", "3000", err, sizeof(err)), 0);
+	assert_int_equal(weir_flow_request_finish(&req, err, sizeof(err)), 0);
+	assert_int_equal(weir_store_query(fx->store, &req, &v, &n), 0);
+	assert_int_equal(n, RECORDS);
+	plain_len = 0;
+	for (i = 0; i < n; i++) {
+		want = record_json(v[i]);
+		have = record_json(got[i]);
+		assert_string_equal(have, want);
+		plain_len += strlen(want) + 1;
+		free(want);
+		free(have);
+		weir_flow_record_put(v[i]);
+		weir_flow_record_put(got[i]);
+	}
+	printf("# %d records: %zu bytes compact, %zu as NDJSON\n", RECORDS, len, plain_len);
+	assert_true(len * 3 < plain_len);
+	free(v);
+	free(got);
+	weir_flow_request_release(&req);
+	free(body);
+	conn_close(&c);
+	server_stop(fx);
+}
+
+/* The compact records a follow stream has sent whole within READ_TIMEOUT_MS,
+ * once it has sent want of them (got[] then holds them all, to put).
+ */
+static size_t compact_wait(struct conn *c, struct weir_flow_record **got, size_t max, size_t want)
+{
+	uint64_t t0 = now_ms();
+	size_t len, k;
+	char *body;
+	int chunks;
+
+	for (;;) {
+		conn_read(c, 100);
+		dechunk(c, &body, &len, &chunks);
+		k = compact_records(body, len, got, max);
+		free(body);
+		if (k >= want || now_ms() - t0 > READ_TIMEOUT_MS)
+			return k;
+		while (k)
+			weir_flow_record_put(got[--k]);
+	}
+}
+
+static void compact_follow_streams_new_records(void **state)
+{
+	struct fixture *fx = *state;
+	struct weir_flow_record *got[8] = { 0 };
+	struct conn c;
+	size_t i, k;
+
+	server_start(fx);
+	add_records(fx, 2);
+	conn_open(&c, fx, "/v1/flows?follow=1&number=2&format=compact");
+	/* the 2 stored, after the header and the definitions */
+	k = compact_wait(&c, got, 8, 2);
+	assert_int_equal(k, 2);
+	while (k)
+		weir_flow_record_put(got[--k]);
+	/* then what comes: the stream's dictionary goes on */
+	add_records(fx, 3);
+	k = compact_wait(&c, got, 8, 5);
+	assert_int_equal(k, 5);
+	assert_non_null(strstr(c.buf, "Content-Type: " WEIR_COMPACT_MEDIA "\r\n"));
+	for (i = 0; i < 5; i++) {
+		if (!got[i]) {
+			fail();
+			break;
+		}
+		assert_int_equal(got[i]->id, i + 1);
+		weir_flow_record_put(got[i]);
+	}
+	conn_close(&c);
+	server_stop(fx);
+}
+
+static void unknown_format_is_a_bad_request(void **state)
+{
+	struct fixture *fx = *state;
+	struct conn c;
+	char *text;
+	json_t *j;
+
+	server_start(fx);
+	conn_open(&c, fx, "/v1/flows?follow=1&format=protobuf");
+	conn_read_all(&c);
+	if (!c.buf) {
+		fail();
+		return;
+	}
+	assert_non_null(strstr(c.buf, "HTTP/1.1 400"));
+	assert_non_null(c.body);
+	j = json_loads(c.buf + c.body, JSON_DISABLE_EOF_CHECK, NULL);
+	assert_true(json_is_object(j));
+	text = json_dumps(j, JSON_COMPACT);
+	assert_non_null(strstr(text, "protobuf"));
+	free(text);
+	json_decref(j);
+	conn_close(&c);
+	server_stop(fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,6 +560,11 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(follow_ends_with_the_chunk_terminator_at_stop,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(compact_answer_reads_back_as_the_store_holds, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(compact_follow_streams_new_records, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(unknown_format_is_a_bad_request, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

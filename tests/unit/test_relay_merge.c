@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The relay's time-ordered merge: peers interleaved, the window's release
  * order, duplicate timestamps, late records kept and counted, records from
- * the future, and the bound on what the window holds.
+ * the future, and the bound on what the window holds; and, for random
+ * streams of every shape (sorted peers, jitter, stragglers, more peers than
+ * runs, a small bound), the very release sequence of a one-heap model.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -221,6 +223,201 @@ static void free_puts_held_records(void **state)
 	assert_int_equal(weir_merge_new(&m, S, 0, collect, &s), -EINVAL);
 }
 
+/* ---- against a model: one list of everything held, the oldest found by a scan ---- */
+
+struct model_entry {
+	uint64_t key, seq;
+	struct weir_flow_record *r;
+};
+
+struct model {
+	struct model_entry *v;
+	size_t n, max;
+	uint64_t seq, watermark, late, early, released;
+	uint64_t *out_ids; /* what it released, as id << 1 | late */
+	size_t n_out;
+};
+
+static void model_emit(struct model *md, uint64_t id, uint64_t key, bool late)
+{
+	if (late)
+		md->late++;
+	else if (key > md->watermark)
+		md->watermark = key;
+	md->released++;
+	md->out_ids[md->n_out++] = id << 1 | late;
+}
+
+static void model_pop(struct model *md)
+{
+	size_t i, min = 0;
+
+	for (i = 1; i < md->n; i++)
+		if (md->v[i].key < md->v[min].key ||
+		    (md->v[i].key == md->v[min].key && md->v[i].seq < md->v[min].seq))
+			min = i;
+	model_emit(md, md->v[min].r->id, md->v[min].key, false);
+	md->v[min] = md->v[--md->n];
+}
+
+static void model_add(struct model *md, struct weir_flow_record *r, uint64_t now)
+{
+	uint64_t key = r->time_ns < now ? r->time_ns : now;
+
+	if (key < md->watermark) {
+		model_emit(md, r->id, key, true);
+		return;
+	}
+	if (md->n == md->max) {
+		md->early++;
+		model_pop(md);
+		if (key < md->watermark) {
+			model_emit(md, r->id, key, true);
+			return;
+		}
+	}
+	md->v[md->n++] = (struct model_entry){ .key = key, .seq = md->seq++, .r = r };
+}
+
+static void model_release(struct model *md, uint64_t window, uint64_t now)
+{
+	for (;;) {
+		size_t i, min = 0;
+
+		if (!md->n)
+			return;
+		for (i = 1; i < md->n; i++)
+			if (md->v[i].key < md->v[min].key ||
+			    (md->v[i].key == md->v[min].key && md->v[i].seq < md->v[min].seq))
+				min = i;
+		if (md->v[min].key + window > now)
+			return;
+		model_pop(md);
+	}
+}
+
+struct seq_sink {
+	uint64_t *ids;
+	size_t n;
+};
+
+static void seq_collect(void *ctx, struct weir_flow_record *r, bool late)
+{
+	struct seq_sink *s = ctx;
+
+	s->ids[s->n++] = r->id << 1 | late;
+}
+
+static uint64_t mrng = 0x243f6a8885a308d3ULL;
+
+static uint64_t mrnd(uint64_t n)
+{
+	mrng ^= mrng >> 12;
+	mrng ^= mrng << 25;
+	mrng ^= mrng >> 27;
+	return (mrng * 0x2545f4914f6cdd1dULL) % n;
+}
+
+#define MODEL_ADDS 20000
+
+static void random_streams_release_as_one_heap_would(void **state)
+{
+	static const size_t peers[] = { 1, 3, 8, 40, 64, 65, 200 };
+	static const size_t bounds[] = { 7, 100, 1000, 100000 };
+	struct weir_flow_record **recs = calloc(MODEL_ADDS, sizeof(struct weir_flow_record *));
+	uint64_t *last = calloc(200, sizeof(uint64_t));
+	size_t pi, bi, i, total = 0;
+
+	(void)state;
+	assert_non_null(recs);
+	assert_non_null(last);
+	for (pi = 0; pi < sizeof(peers) / sizeof(peers[0]); pi++) {
+		for (bi = 0; bi < sizeof(bounds) / sizeof(bounds[0]); bi++) {
+			struct model md = { .max = bounds[bi] };
+			struct seq_sink sk = { 0 };
+			struct weir_merge_stats st;
+			struct weir_merge *m;
+			uint64_t now = T0, window = S / 10;
+
+			md.v = calloc(bounds[bi], sizeof(*md.v));
+			md.out_ids = calloc(MODEL_ADDS, sizeof(uint64_t));
+			sk.ids = calloc(MODEL_ADDS, sizeof(uint64_t));
+			assert_non_null(md.v);
+			assert_non_null(md.out_ids);
+			assert_non_null(sk.ids);
+			assert_int_equal(weir_merge_new(&m, window, bounds[bi], seq_collect, &sk),
+					 0);
+			for (i = 0; i < peers[pi]; i++)
+				last[i] = now - mrnd(S);
+			for (i = 0; i < MODEL_ADDS; i++) {
+				size_t p = mrnd(peers[pi]);
+				struct weir_flow_record *r = weir_flow_record_new();
+
+				assert_non_null(r);
+				now += mrnd(S / 10000);
+				switch (mrnd(20)) {
+				case 0: /* a straggler */
+					r->time_ns = now - mrnd(S);
+					break;
+				case 1: /* from the future */
+					r->time_ns = now + mrnd(S);
+					break;
+				case 2: /* the same time as the peer's last */
+					r->time_ns = last[p];
+					break;
+				default: /* in order for its peer, behind now by up to half the
+					    window */
+					if (now - S / 20 + mrnd(S / 20) > last[p])
+						last[p] = now - S / 20 + mrnd(S / 20);
+					r->time_ns = last[p] - (mrnd(10) ? 0 : mrnd(S / 100));
+					break;
+				}
+				r->id = i;
+				recs[i] = r;
+				assert_int_equal(weir_merge_add(m, r, now), 0);
+				model_add(&md, r, now);
+				if (!mrnd(50)) {
+					weir_merge_release(m, now);
+					model_release(&md, window, now);
+				}
+			}
+			weir_merge_flush(m);
+			while (md.n)
+				model_pop(&md);
+			assert_int_equal(sk.n, MODEL_ADDS);
+			assert_int_equal(md.n_out, MODEL_ADDS);
+			for (i = 0; i < MODEL_ADDS; i++) {
+				if (sk.ids[i] != md.out_ids[i])
+					fprintf(stderr,
+						"# peers %zu bound %zu: release %zu is %llu, the "
+						"model's %llu\n",
+						peers[pi], bounds[bi], i,
+						(unsigned long long)sk.ids[i],
+						(unsigned long long)md.out_ids[i]);
+				assert_int_equal(sk.ids[i], md.out_ids[i]);
+			}
+			weir_merge_stats(m, &st);
+			assert_int_equal(st.late, md.late);
+			assert_int_equal(st.early, md.early);
+			assert_int_equal(st.released, md.released);
+			assert_int_equal(st.watermark_ns, md.watermark);
+			assert_int_equal(st.held, 0);
+			total += md.late;
+			weir_merge_free(m);
+			for (i = 0; i < MODEL_ADDS; i++)
+				weir_flow_record_put(recs[i]);
+			free(md.v);
+			free(md.out_ids);
+			free(sk.ids);
+		}
+	}
+	printf("# %zu records, %llu late among them, all where the model has them\n",
+	       sizeof(peers) / sizeof(peers[0]) * sizeof(bounds) / sizeof(bounds[0]) * MODEL_ADDS,
+	       (unsigned long long)total);
+	free(recs);
+	free(last);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -231,6 +428,7 @@ int main(void)
 		cmocka_unit_test(future_records_sort_at_their_arrival),
 		cmocka_unit_test(full_window_releases_the_oldest_early),
 		cmocka_unit_test(free_puts_held_records),
+		cmocka_unit_test(random_streams_release_as_one_heap_would),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
