@@ -179,11 +179,9 @@ static double fill(struct weir_history *h, struct weir_flow_record **pool, uint6
 static double floor_fill(const char *path, struct weir_flow_record **pool, uint64_t n)
 {
 	static const char *const table =
-		"CREATE TABLE f (seq INTEGER PRIMARY KEY, time_ns, fstart, family, proto, saddr,"
-		" daddr, sport, dport, l3_only, verdict, reason, dir, is_reply, tcp_flags, ifindex,"
-		" ifname, node, src_ns, src_pod, dst_ns, dst_pod, packets, bytes, rpackets, rbytes,"
-		" rec, dpackets, dbytes, drpackets, drbytes)";
+		"CREATE TABLE f (seq INTEGER PRIMARY KEY, " WEIR_HISTORY_STORED_COLUMNS ")";
 	struct weir_history_delta d = { .start = true };
+	struct weir_history_buf buf = { 0 };
 	sqlite3_stmt *st;
 	uint64_t i, start;
 	sqlite3 *db;
@@ -196,8 +194,8 @@ static double floor_fill(const char *path, struct weir_flow_record **pool, uint6
 		     NULL);
 	sqlite3_exec(db, table, NULL, NULL, NULL);
 	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO f (" WEIR_HISTORY_COLUMNS ") VALUES "
-			       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			       "INSERT INTO f (" WEIR_HISTORY_STORED_COLUMNS ") VALUES "
+			       "(" WEIR_HISTORY_STORED_PARAMS ")",
 			       -1, &st, NULL) != SQLITE_OK) {
 		sqlite3_close(db);
 		return -1;
@@ -208,7 +206,7 @@ static double floor_fill(const char *path, struct weir_flow_record **pool, uint6
 		struct weir_flow_record *r = pool[i % POOL];
 
 		r->time_ns = i;
-		weir_history_bind(st, r, &d);
+		weir_history_bind(st, r, &d, &buf);
 		sqlite3_step(st);
 		sqlite3_reset(st);
 		if (i % POOL == POOL - 1) {
@@ -220,6 +218,7 @@ static double floor_fill(const char *path, struct weir_flow_record **pool, uint6
 	secs = (double)(now_ns(CLOCK_PROCESS_CPUTIME_ID) - start) / 1e9;
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+	free(buf.p);
 	rm_db(path);
 	return secs;
 }
