@@ -223,6 +223,8 @@ static double floor_fill(const char *path, struct weir_flow_record **pool, uint6
 	return secs;
 }
 
+static bool keep; /* -k: the query history kept, and used again when it has the records */
+
 static struct weir_history *open_history(const char *path)
 {
 	struct weir_history_opts o = { .path = path, .no_thread = true };
@@ -309,12 +311,31 @@ static int bench_query(const char *dir, struct weir_flow_record **pool, uint64_t
 	int r, ret = 0;
 
 	snprintf(path, sizeof(path), "%s/query.db", dir);
-	h = open_history(path);
+	h = NULL;
+	secs = 0;
+	if (keep) {
+		struct weir_history_opts o = { .path = path, .no_thread = true };
+
+		/* the records' times were made relative to the run that made it */
+		if (!weir_history_open(&h, &o)) {
+			weir_history_stats(h, &st);
+			if (st.rows == n) {
+				t_end = st.oldest_ns + SPAN_NS;
+			} else {
+				weir_history_close(h);
+				h = NULL;
+			}
+		}
+	}
+	if (!h) {
+		h = open_history(path);
+		if (h)
+			secs = fill(h, pool, n, t_end - SPAN_NS, SPAN_NS);
+	}
 	if (!h || !ms) {
 		free(ms);
 		return -EIO;
 	}
-	secs = fill(h, pool, n, t_end - SPAN_NS, SPAN_NS);
 	weir_history_retain(h, 0);
 	weir_history_stats(h, &st);
 	printf("\nquery (a history of %llu records over 7 days, made in %.0f s; %.1f bytes/record;"
@@ -369,7 +390,8 @@ static int bench_query(const char *dir, struct weir_flow_record **pool, uint64_t
 		printf("\n");
 	}
 	weir_history_close(h);
-	rm_db(path);
+	if (!keep)
+		rm_db(path);
 	free(ms);
 	return ret;
 }
@@ -381,7 +403,9 @@ static void usage(FILE *out)
 		     "  -q  records in the query history (10000000; 0 skips the queries)\n"
 		     "  -r  runs per query shape (60)\n"
 		     "  -d  directory for the databases (/var/tmp)\n"
-		     "  -c  CPU to pin to (-1: none; default: the last)\n");
+		     "  -c  CPU to pin to (-1: none; default: the last)\n"
+		     "  -k  keep the query history (DIR/query.db), and use it again when it\n"
+		     "      holds RECORDS records\n");
 }
 
 int main(int argc, char **argv)
@@ -391,7 +415,7 @@ int main(int argc, char **argv)
 	const char *dir = "/var/tmp";
 	int opt, err, i;
 
-	while ((opt = getopt(argc, argv, "i:q:r:d:c:h")) != -1) {
+	while ((opt = getopt(argc, argv, "i:q:r:d:c:kh")) != -1) {
 		switch (opt) {
 		case 'i':
 			err = bench_parse_num(optarg, POOL, 100000000, &ins);
@@ -407,6 +431,10 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			dir = optarg;
+			err = 0;
+			break;
+		case 'k':
+			keep = true;
 			err = 0;
 			break;
 		case 'h':

@@ -487,6 +487,11 @@ int weir_history_open(struct weir_history **out, const struct weir_history_opts 
 		goto err_close;
 	}
 	err = db_open(h, &h->rdb, SQLITE_OPEN_READONLY);
+	/* queries read rows by seq all over a segment: a cache of their own that
+	 * outlives a transaction while the file does not change under it
+	 */
+	if (!err && sqlite3_exec(h->rdb, "PRAGMA cache_size = -65536", NULL, NULL, NULL))
+		log_warn("history: the readers' cache: %s", sqlite3_errmsg(h->rdb));
 	err = err ?: weir_htab_init(&h->flows, 1024);
 	err = err ?: tail_index(h);
 	err = err ?: flows_replay(h);

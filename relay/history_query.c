@@ -283,7 +283,9 @@ static int unit_read(struct query *q, const struct unit *u)
 	int err;
 
 	if (u->indexed && !q->ix.scan) {
-		err = weir_history_seg_candidates(q->lookup, u->first, &q->ix, &q->ids);
+		err = weir_history_seg_candidates(q->lookup, u->first,
+						  (size_t)(u->last - u->first + 1), &q->ix,
+						  &q->ids);
 		if (err == -EIO)
 			weir_history_error(q->h, "read postings", q->h->rdb,
 					   sqlite3_errcode(q->h->rdb));

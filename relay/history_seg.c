@@ -315,69 +315,50 @@ out:
 	return 0;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+/* Rows as bits: one per row of the segment. */
+struct bitmap {
+	uint64_t *w;
+	size_t n; /* words */
+};
 
-	return x < y ? -1 : x > y;
+static int bitmap_init(struct bitmap *b, size_t rows)
+{
+	b->n = (rows + 63) / 64;
+	b->w = calloc(b->n ? b->n : 1, sizeof(*b->w));
+	return b->w ? 0 : -ENOMEM;
 }
 
-static void sort_unique(struct weir_history_ids *ids)
+static void bitmap_set(struct bitmap *b, const struct weir_history_ids *ids)
 {
-	size_t i, n = 0;
+	size_t i;
 
-	if (ids->n < 2)
-		return;
-	qsort(ids->v, ids->n, sizeof(*ids->v), cmp_u32);
 	for (i = 0; i < ids->n; i++)
-		if (!n || ids->v[n - 1] != ids->v[i])
-			ids->v[n++] = ids->v[i];
-	ids->n = n;
+		if (ids->v[i] / 64 < b->n)
+			b->w[ids->v[i] / 64] |= 1ULL << (ids->v[i] % 64);
 }
 
-/* a = a ∩ b (both ascending, unique) */
-static void intersect(struct weir_history_ids *a, const struct weir_history_ids *b)
+static int ids_reserve(struct weir_history_ids *ids, size_t n)
 {
-	size_t i = 0, j = 0, n = 0;
+	uint32_t *v;
 
-	while (i < a->n && j < b->n) {
-		if (a->v[i] < b->v[j]) {
-			i++;
-		} else if (a->v[i] > b->v[j]) {
-			j++;
-		} else {
-			a->v[n++] = a->v[i];
-			i++;
-			j++;
-		}
-	}
-	a->n = n;
-}
-
-static int append(struct weir_history_ids *a, const struct weir_history_ids *b)
-{
-	if (a->n + b->n > a->cap) {
-		size_t cap = a->n + b->n;
-		uint32_t *v = realloc(a->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		a->v = v;
-		a->cap = cap;
-	}
-	memcpy(a->v + a->n, b->v, b->n * sizeof(*b->v));
-	a->n += b->n;
+	if (n <= ids->cap)
+		return 0;
+	v = realloc(ids->v, n * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	ids->v = v;
+	ids->cap = n;
 	return 0;
 }
 
-/* The rows of one term (any of its ranges) into out, ascending, unique. */
+/* The rows of one term (any of its ranges) into bits (cleared first). */
 static int term_rows(sqlite3_stmt *lookup, int64_t seg, const struct weir_sql_index_term *t,
-		     struct weir_history_ids *out)
+		     struct weir_history_ids *scratch, struct bitmap *bits)
 {
-	size_t i, lists = 0;
+	size_t i;
 	int rc, err = 0;
 
-	out->n = 0;
+	memset(bits->w, 0, bits->n * sizeof(*bits->w));
 	for (i = 0; i < t->n_ranges && !err; i++) {
 		const struct weir_sql_key_range *r = &t->ranges[i];
 
@@ -386,46 +367,64 @@ static int term_rows(sqlite3_stmt *lookup, int64_t seg, const struct weir_sql_in
 		sqlite3_bind_blob(lookup, 3, r->lo, (int)r->lo_len, SQLITE_STATIC);
 		sqlite3_bind_blob(lookup, 4, r->hi, (int)r->hi_len, SQLITE_STATIC);
 		while (!err && (rc = sqlite3_step(lookup)) == SQLITE_ROW) {
+			/* several keys (a CIDR, a pod prefix, several values): one set */
+			scratch->n = 0;
 			err = weir_history_postings_decode(sqlite3_column_blob(lookup, 0),
 							   (size_t)sqlite3_column_bytes(lookup, 0),
-							   out);
-			lists++;
+							   scratch);
+			bitmap_set(bits, scratch);
 		}
 		if (!err && rc != SQLITE_DONE)
 			err = -EIO;
 		sqlite3_reset(lookup);
 	}
-	/* several keys (a CIDR, a pod prefix, several values): one list */
-	if (!err && lists > 1)
-		sort_unique(out);
 	return err;
 }
 
-int weir_history_seg_candidates(sqlite3_stmt *lookup, int64_t seg, const struct weir_sql_index *ix,
-				struct weir_history_ids *out)
+int weir_history_seg_candidates(sqlite3_stmt *lookup, int64_t seg, size_t rows,
+				const struct weir_sql_index *ix, struct weir_history_ids *out)
 {
-	struct weir_history_ids fil = { 0 }, term = { 0 };
-	size_t i, j;
-	int err = 0;
+	struct bitmap all = { 0 }, fil = { 0 }, term = { 0 };
+	struct weir_history_ids scratch = { 0 };
+	size_t i, j, w, n = 0;
+	int err;
 
 	out->n = 0;
+	err = bitmap_init(&all, rows);
+	err = err ?: bitmap_init(&fil, rows);
+	err = err ?: bitmap_init(&term, rows);
 	for (i = 0; i < ix->n_allow && !err; i++) {
 		const struct weir_sql_index_filter *f = &ix->allow[i];
+		uint64_t any = 0;
 
 		/* the filter's rows: in every term's */
 		for (j = 0; j < f->n_terms && !err; j++) {
-			err = term_rows(lookup, seg, &f->terms[j], j ? &term : &fil);
-			if (!err && j)
-				intersect(&fil, &term);
-			if (!fil.n)
+			err = term_rows(lookup, seg, &f->terms[j], &scratch, j ? &term : &fil);
+			for (w = 0, any = 0; j && w < fil.n; w++) {
+				fil.w[w] &= term.w[w];
+				any |= fil.w[w];
+			}
+			if (j && !any)
 				break;
 		}
-		err = err ?: append(out, &fil);
-		fil.n = 0;
+		/* the set's: in any filter's */
+		for (w = 0; !err && f->n_terms && w < all.n; w++)
+			all.w[w] |= fil.w[w];
 	}
-	if (!err && ix->n_allow > 1)
-		sort_unique(out);
-	weir_history_ids_release(&fil);
-	weir_history_ids_release(&term);
+	for (w = 0; !err && w < all.n; w++)
+		n += (size_t)__builtin_popcountll(all.w[w]);
+	err = err ?: ids_reserve(out, n);
+	for (w = 0; !err && w < all.n; w++) {
+		uint64_t x = all.w[w];
+
+		while (x) {
+			out->v[out->n++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(x));
+			x &= x - 1;
+		}
+	}
+	free(all.w);
+	free(fil.w);
+	free(term.w);
+	weir_history_ids_release(&scratch);
 	return err;
 }

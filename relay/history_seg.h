@@ -76,14 +76,14 @@ size_t weir_history_postings_encode(const uint32_t *offs, size_t n, uint8_t *out
 /* Appends a posting list's offsets to ids: 0, -EINVAL (malformed), -ENOMEM. */
 int weir_history_postings_decode(const uint8_t *p, size_t len, struct weir_history_ids *ids);
 
-/* The candidate rows of segment seg for ix (ix->scan false): lookup is
+/* The candidate rows of segment seg (rows rows) for ix (ix->scan false): lookup is
  * "SELECT ids FROM postings WHERE seg = ?1 AND field = ?2 AND key >= ?3
  * AND key < ?4". out gets ascending unique offsets. 0, -EIO, -ENOMEM.
  */
 #define WEIR_HISTORY_LOOKUP_SQL \
 	"SELECT ids FROM postings WHERE seg = ?1 AND field = ?2 AND key >= ?3 AND key < ?4"
-int weir_history_seg_candidates(sqlite3_stmt *lookup, int64_t seg, const struct weir_sql_index *ix,
-				struct weir_history_ids *out);
+int weir_history_seg_candidates(sqlite3_stmt *lookup, int64_t seg, size_t rows,
+				const struct weir_sql_index *ix, struct weir_history_ids *out);
 void weir_history_ids_release(struct weir_history_ids *ids);
 
 #endif /* WEIR_RELAY_HISTORY_SEG_H */

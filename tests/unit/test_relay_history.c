@@ -580,7 +580,10 @@ static void dropped_in_a_namespace_reads_only_its_rows(void **state)
 		int64_t first = sqlite3_column_int64(seg, 0);
 		size_t i;
 
-		assert_int_equal(weir_history_seg_candidates(lookup, first, &ix, &ids), 0);
+		assert_int_equal(weir_history_seg_candidates(
+					 lookup, first, (size_t)(sqlite3_column_int64(seg, 1) - first + 1),
+					 &ix, &ids),
+				 0);
 		for (i = 0; i < ids.n; i++) {
 			/* row seq is record i + 1: dropped in shop is i % 20 == 0 */
 			assert_int_equal((first + ids.v[i] - 1) % 20, 0);
