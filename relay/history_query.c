@@ -84,6 +84,7 @@ struct unit {
 
 struct hit {
 	int64_t time, seq;
+	struct weir_flow_record *r;
 };
 
 /* The segments whose time range meets [since, until], and the tail; in a
@@ -184,16 +185,38 @@ struct hits {
 	struct hit *v;
 	size_t n, cap, limit;
 	bool first;
+	bool full;	 /* limit hits kept at the last trim: worst is the bar */
+	struct hit worst;
 };
 
 static void hits_trim(struct hits *hs)
 {
 	qsort(hs->v, hs->n, sizeof(*hs->v), hs->first ? cmp_hit_asc : cmp_hit_desc);
-	if (hs->n > hs->limit)
-		hs->n = hs->limit;
+	while (hs->n > hs->limit)
+		weir_flow_record_put(hs->v[--hs->n].r);
+	if (hs->n == hs->limit) {
+		hs->full = true;
+		hs->worst = hs->v[hs->n - 1];
+	}
 }
 
-static int hits_add(struct hits *hs, int64_t time, int64_t seq)
+/* Whether a row at (time, seq) would be cut: not worth decoding. */
+static bool hits_below_bar(const struct hits *hs, int64_t time, int64_t seq)
+{
+	struct hit x = { time, seq, NULL };
+
+	return hs->full && (hs->first ? cmp_hit_asc : cmp_hit_desc)(&x, &hs->worst) > 0;
+}
+
+static void hits_release(struct hits *hs)
+{
+	while (hs->n)
+		weir_flow_record_put(hs->v[--hs->n].r);
+	free(hs->v);
+}
+
+/* Keeps r (its reference), or puts it. */
+static int hits_add(struct hits *hs, int64_t time, int64_t seq, struct weir_flow_record *r)
 {
 	if (hs->n == hs->cap) {
 		size_t cap = hs->cap ? hs->cap * 2 : 1024;
@@ -203,13 +226,15 @@ static int hits_add(struct hits *hs, int64_t time, int64_t seq)
 			hits_trim(hs);
 		} else {
 			v = realloc(hs->v, cap * sizeof(*v));
-			if (!v)
+			if (!v) {
+				weir_flow_record_put(r);
 				return -ENOMEM;
+			}
 			hs->v = v;
 			hs->cap = cap;
 		}
 	}
-	hs->v[hs->n++] = (struct hit){ time, seq };
+	hs->v[hs->n++] = (struct hit){ time, seq, r };
 	return 0;
 }
 
@@ -225,7 +250,7 @@ static bool hits_done(struct hits *hs, const struct unit *u)
 			   u->max_time < hs->v[hs->limit - 1].time;
 }
 
-/* One row of a query's statement (time_ns, seq[, the record's columns]). */
+/* One row of a query's statement (the record's columns, seq). */
 static int hit_row(sqlite3_stmt *st, const struct weir_flow_request *req, bool exact,
 		   struct hits *hs)
 {
@@ -233,18 +258,22 @@ static int hit_row(sqlite3_stmt *st, const struct weir_flow_request *req, bool e
 	struct weir_flow_record *r;
 	int err;
 
-	if (exact)
-		return hits_add(hs, time, sqlite3_column_int64(st, 1));
 	seq = sqlite3_column_int64(st, WEIR_HISTORY_N_COLUMNS);
+	if (hits_below_bar(hs, time, seq))
+		return 0;
 	err = weir_history_decode(st, &r);
-	if (err == -EINVAL)
-		return 0; /* skipped here and when fetched */
+	if (err == -EINVAL) {
+		/* a row this relay cannot read is skipped, not the query */
+		log_warn("history: undecodable row seq=%lld skipped", (long long)seq);
+		return 0;
+	}
 	if (err)
 		return err;
-	if (weir_filter_set_match(req->filters, r))
-		err = hits_add(hs, time, seq);
-	weir_flow_record_put(r);
-	return err;
+	if (!exact && !weir_filter_set_match(req->filters, r)) {
+		weir_flow_record_put(r);
+		return 0;
+	}
+	return hits_add(hs, time, seq, r);
 }
 
 /* Steps st to its end, each row a hit; -EIO. */
@@ -310,42 +339,18 @@ static int unit_read(struct query *q, const struct unit *u)
 }
 
 /* The records of the hits kept, oldest first, into v (cap at most). */
-static int hits_fetch(struct weir_history *h, struct hits *hs, size_t cap,
-		      struct weir_flow_record **v, size_t *k)
+static void hits_take(struct hits *hs, size_t cap, struct weir_flow_record **v, size_t *k)
 {
-	sqlite3_stmt *st;
 	size_t i, n = hs->n < cap ? hs->n : cap;
-	int rc, err = 0;
 
-	*k = 0;
-	rc = sqlite3_prepare_v2(h->rdb, "SELECT " WEIR_HISTORY_COLUMNS " FROM flows WHERE seq = ?",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		weir_history_error(h, "prepare a query", h->rdb, rc);
-		return -EIO;
-	}
-	for (i = 0; i < n && !err; i++) {
-		/* newest first kept: read backwards for oldest first */
-		const struct hit *x = &hs->v[hs->first ? i : n - 1 - i];
+	for (i = 0; i < n; i++) {
+		/* the best first: newest first unless first, read backwards then */
+		struct hit *x = &hs->v[hs->first ? i : n - 1 - i];
 
-		sqlite3_bind_int64(st, 1, x->seq);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			err = weir_history_decode(st, &v[*k]);
-			if (err == -EINVAL) {
-				log_warn("history: undecodable row skipped");
-				err = 0;
-			} else if (!err) {
-				(*k)++;
-			}
-		} else if (rc != SQLITE_DONE) {
-			weir_history_error(h, "query", h->rdb, rc);
-			err = -EIO;
-		}
-		sqlite3_reset(st);
+		v[i] = x->r;
+		x->r = NULL;
 	}
-	sqlite3_finalize(st);
-	return err;
+	*k = n;
 }
 
 int weir_history_query(struct weir_history *h, const struct weir_flow_request *req, size_t max,
@@ -388,12 +393,13 @@ int weir_history_query(struct weir_history *h, const struct weir_flow_request *r
 		 !q.w.exact	? "" :
 		 req->first ? " ORDER BY time_ns ASC, seq ASC LIMIT ?" :
 			      " ORDER BY time_ns DESC, seq DESC LIMIT ?");
-	err = prepare(h, q.w.exact ? "SELECT time_ns, seq" : "SELECT " WEIR_HISTORY_COLUMNS ", seq",
-		      &q.w, tail, req->since_ns, req->until_ns, &q.scan);
-	err = err ?: prepare(h,
-			     q.w.exact ? "SELECT time_ns, seq" :
-					 "SELECT " WEIR_HISTORY_COLUMNS ", seq",
-			     &q.w, " AND seq = ?", req->since_ns, req->until_ns, &q.point);
+	/* rows are decoded as they are found: the hits a later segment pushes out
+	 * are at most a limit's per segment
+	 */
+	err = prepare(h, "SELECT " WEIR_HISTORY_COLUMNS ", seq", &q.w, tail, req->since_ns,
+		      req->until_ns, &q.scan);
+	err = err ?: prepare(h, "SELECT " WEIR_HISTORY_COLUMNS ", seq", &q.w, " AND seq = ?",
+			     req->since_ns, req->until_ns, &q.point);
 	if (!err && sqlite3_prepare_v2(h->rdb, WEIR_HISTORY_LOOKUP_SQL, -1, &q.lookup, NULL)) {
 		weir_history_error(h, "prepare a query", h->rdb, sqlite3_errcode(h->rdb));
 		err = -EIO;
@@ -405,7 +411,7 @@ int weir_history_query(struct weir_history *h, const struct weir_flow_request *r
 		err = unit_read(&q, &units[i]);
 	if (!err) {
 		hits_trim(&q.hs);
-		err = hits_fetch(h, &q.hs, cap, v, &k);
+		hits_take(&q.hs, cap, v, &k);
 		*truncated = q.hs.n > cap && (!req->number || req->number > cap);
 	}
 	sqlite3_exec(h->rdb, "COMMIT", NULL, NULL, NULL);
@@ -429,7 +435,7 @@ out_unlock:
 	*n = k;
 out_free:
 	free(units);
-	free(q.hs.v);
+	hits_release(&q.hs);
 	weir_history_ids_release(&q.ids);
 	weir_sql_index_release(&q.ix);
 	weir_sql_where_release(&q.w);
