@@ -12,8 +12,6 @@
 #include "log.h"
 
 struct weir_history_post {
-	struct weir_history_post *next;
-	uint64_t hash;
 	uint32_t *offs;
 	uint32_t n, cap;
 	size_t key_len;
@@ -25,15 +23,12 @@ void weir_history_seg_reset(struct weir_history_seg *s)
 {
 	size_t i;
 
-	for (i = 0; i < s->n_buckets; i++) {
-		struct weir_history_post *p = s->buckets[i], *next;
-
-		for (; p; p = next) {
-			next = p->next;
-			free(p->offs);
-			free(p);
-		}
-		s->buckets[i] = NULL;
+	for (i = 0; s->n_posts && i < s->n_slots; i++) {
+		if (!s->slots[i].p)
+			continue;
+		free(s->slots[i].p->offs);
+		free(s->slots[i].p);
+		s->slots[i].p = NULL;
 	}
 	s->n_posts = 0;
 	s->rows = 0;
@@ -47,30 +42,28 @@ void weir_history_seg_reset(struct weir_history_seg *s)
 void weir_history_seg_release(struct weir_history_seg *s)
 {
 	weir_history_seg_reset(s);
-	free(s->buckets);
+	free(s->slots);
 	free(s->key);
 	memset(s, 0, sizeof(*s));
 }
 
-static bool grow_buckets(struct weir_history_seg *s)
+static bool grow_slots(struct weir_history_seg *s)
 {
-	size_t n = s->n_buckets ? s->n_buckets * 2 : 1024, i;
-	struct weir_history_post **b = calloc(n, sizeof(*b));
+	size_t n = s->n_slots ? s->n_slots * 2 : 2048, i, j;
+	struct weir_history_slot *v = calloc(n, sizeof(*v));
 
-	if (!b)
+	if (!v)
 		return false;
-	for (i = 0; i < s->n_buckets; i++) {
-		struct weir_history_post *p = s->buckets[i], *next;
-
-		for (; p; p = next) {
-			next = p->next;
-			p->next = b[p->hash & (n - 1)];
-			b[p->hash & (n - 1)] = p;
-		}
+	for (i = 0; i < s->n_slots; i++) {
+		if (!s->slots[i].p)
+			continue;
+		for (j = s->slots[i].hash & (n - 1); v[j].p; j = (j + 1) & (n - 1))
+			;
+		v[j] = s->slots[i];
 	}
-	free(s->buckets);
-	s->buckets = b;
-	s->n_buckets = n;
+	free(s->slots);
+	s->slots = v;
+	s->n_slots = n;
 	return true;
 }
 
@@ -97,13 +90,15 @@ static void post_add(struct weir_history_seg *s, uint8_t field, const void *key,
 {
 	uint64_t hash = key_hash(field, key, len);
 	struct weir_history_post *p;
+	size_t i;
 
-	if (s->n_posts >= s->n_buckets && !grow_buckets(s)) {
+	/* at most half full */
+	if (2 * (s->n_posts + 1) > s->n_slots && !grow_slots(s)) {
 		s->broken = true;
 		return;
 	}
-	for (p = s->buckets[hash & (s->n_buckets - 1)]; p; p = p->next)
-		if (p->hash == hash && p->field == field && p->key_len == len &&
+	for (i = hash & (s->n_slots - 1); (p = s->slots[i].p); i = (i + 1) & (s->n_slots - 1))
+		if (s->slots[i].hash == hash && p->field == field && p->key_len == len &&
 		    !memcmp(p->key, key, len))
 			break;
 	if (!p) {
@@ -112,12 +107,11 @@ static void post_add(struct weir_history_seg *s, uint8_t field, const void *key,
 			s->broken = true;
 			return;
 		}
-		p->hash = hash;
 		p->field = field;
 		p->key_len = len;
 		memcpy(p->key, key, len);
-		p->next = s->buckets[hash & (s->n_buckets - 1)];
-		s->buckets[hash & (s->n_buckets - 1)] = p;
+		s->slots[i].hash = hash;
+		s->slots[i].p = p;
 		s->n_posts++;
 	}
 	if (p->n == p->cap) {
@@ -277,10 +271,10 @@ int weir_history_seg_write(struct weir_history_seg *s, sqlite3 *db)
 	if (rc != SQLITE_DONE)
 		goto out;
 	rc = SQLITE_OK;
-	for (i = 0; post && i < s->n_buckets && rc == SQLITE_OK; i++) {
-		struct weir_history_post *p;
+	for (i = 0; post && i < s->n_slots && rc == SQLITE_OK; i++) {
+		struct weir_history_post *p = s->slots[i].p;
 
-		for (p = s->buckets[i]; p && rc == SQLITE_OK; p = p->next) {
+		if (p) {
 			size_t len;
 
 			if ((size_t)p->n * 5 > cap) {

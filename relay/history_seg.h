@@ -41,6 +41,14 @@ struct weir_history_keys {
 
 struct weir_history_post;
 
+/* The open segment's postings by key: open addressing, the hash kept in
+ * the slot so a probe reads no post but the one it finds.
+ */
+struct weir_history_slot {
+	uint64_t hash;
+	struct weir_history_post *p;
+};
+
 /* The open segment. */
 struct weir_history_seg {
 	int64_t first_row, last_row; /* rows == 0: empty */
@@ -48,8 +56,8 @@ struct weir_history_seg {
 	uint64_t rows;
 	uint64_t opened_ns; /* CLOCK_MONOTONIC, when its first row came */
 	bool broken;	    /* a posting could not be kept: written unindexed */
-	struct weir_history_post **buckets;
-	size_t n_buckets, n_posts;
+	struct weir_history_slot *slots;
+	size_t n_slots, n_posts;
 	uint8_t *key;
 	size_t key_cap;
 };
