@@ -4,12 +4,14 @@
  *
  *   insert  records/s through weir_history_add() and the writer's commits,
  *           on one thread (the writer's work done by the caller), with the
- *           indexes on (six per row, and the rare verdicts' partial ones);
- *           next to the same rows in a table without indexes (the floor),
- *           interleaved rounds;
+ *           index on (per segment: the posting lists of addresses, pods,
+ *           destination port and the verdicts other than FORWARDED, built
+ *           while the rows are written and written with them); next to the
+ *           same rows in a table without any index (the floor), interleaved
+ *           rounds;
  *   bytes   database bytes per stored record (pages in use over rows);
- *   query   a history of 10M records over 7 days (generated with big
- *           transactions of the same prepared inserts), then filtered
+ *   query   a history of 10M records over 7 days (made through the same
+ *           path; -k keeps it for the next run), then filtered
  *           queries as `weir observe` sends them: p50 and p99 latency of
  *           weir_history_query() for shapes that use an index, and one that
  *           cannot (a label selector, checked on the rows) for contrast.
@@ -175,7 +177,9 @@ static double fill(struct weir_history *h, struct weir_flow_record **pool, uint6
 	return (double)(now_ns(CLOCK_PROCESS_CPUTIME_ID) - start) / 1e9;
 }
 
-/* The floor: the same rows, bound the same way, in a table without indexes. */
+/* The floor: the same rows (schema version 3's stored columns), bound the
+ * same way, in a table without an index of any kind.
+ */
 static double floor_fill(const char *path, struct weir_flow_record **pool, uint64_t n)
 {
 	static const char *const table =
@@ -206,7 +210,7 @@ static double floor_fill(const char *path, struct weir_flow_record **pool, uint6
 		struct weir_flow_record *r = pool[i % POOL];
 
 		r->time_ns = i;
-		weir_history_bind(st, r, &d, &buf);
+		weir_history_bind(st, 1, r, &d, &buf);
 		sqlite3_step(st);
 		sqlite3_reset(st);
 		if (i % POOL == POOL - 1) {
@@ -268,9 +272,9 @@ static int bench_insert(const char *dir, struct weir_flow_record **pool, uint64_
 	printf("insert (%llu records per round, %d rounds, one thread, per CPU second, median)\n",
 	       (unsigned long long)n, INSERT_ROUNDS);
 	printf("  %-44s %12.0f records/s   target >= %.0f: %s\n",
-	       "history (6 indexes + 3 partial, deltas)", bench_median(rate, INSERT_ROUNDS),
+	       "history (segments: postings of 6 fields)", bench_median(rate, INSERT_ROUNDS),
 	       INSERT_TARGET, bench_verdict(bench_median(rate, INSERT_ROUNDS) >= INSERT_TARGET));
-	printf("  %-44s %12.0f records/s   (history at %.2fx)\n", "floor: same rows, no indexes",
+	printf("  %-44s %12.0f records/s   (history at %.2fx)\n", "floor: the same rows, no index",
 	       bench_median(nidx, INSERT_ROUNDS),
 	       bench_median(rate, INSERT_ROUNDS) / bench_median(nidx, INSERT_ROUNDS));
 	printf("  %-44s %12.1f bytes/record\n", "database size (pages in use)", bytes);

@@ -486,6 +486,17 @@ int weir_history_open(struct weir_history **out, const struct weir_history_opts 
 		err = -EIO;
 		goto err_close;
 	}
+#define ROW "(" WEIR_HISTORY_STORED_PARAMS ", ?)"
+	_Static_assert(WEIR_HISTORY_INSERT_ROWS == 8, "the statement below has 8 rows");
+	if (sqlite3_prepare_v3(h->wdb,
+			       "INSERT INTO flows (" WEIR_HISTORY_STORED_COLUMNS ", seq) VALUES " ROW
+			       ", " ROW ", " ROW ", " ROW ", " ROW ", " ROW ", " ROW ", " ROW,
+			       -1, SQLITE_PREPARE_PERSISTENT, &h->insert_n, NULL) != SQLITE_OK) {
+#undef ROW
+		weir_history_error(h, "prepare the insert", h->wdb, sqlite3_errcode(h->wdb));
+		err = -EIO;
+		goto err_close;
+	}
 	err = db_open(h, &h->rdb, SQLITE_OPEN_READONLY);
 	/* queries read rows by seq all over a segment: a cache of their own that
 	 * outlives a transaction while the file does not change under it
@@ -899,15 +910,53 @@ static int flows_replay(struct weir_history *h)
 	return 0;
 }
 
+/* A record, what it adds to its flow and its row, bound and waiting for
+ * the rows of its INSERT.
+ */
+struct pending {
+	struct weir_flow_record *r;
+	struct weir_history_delta d;
+	int64_t seq;
+};
+
+/* Binds r as row `slot` of stmt: -EINVAL (logged), or 0. */
+static int bind_row(struct weir_history *h, sqlite3_stmt *stmt, int slot,
+		    const struct pending *p)
+{
+	int first = slot * (WEIR_HISTORY_N_STORED + 1) + 1;
+	int err = weir_history_bind(stmt, first, p->r, &p->d, &h->rec[slot]);
+
+	if (!err && sqlite3_bind_int64(stmt, first + WEIR_HISTORY_N_STORED, p->seq))
+		err = -EINVAL;
+	if (err)
+		/* one record that cannot be stored is lost alone, counted */
+		log_warn("history: record id=%llu not stored: %s", (unsigned long long)p->r->id,
+			 strerror(-err));
+	return err;
+}
+
+static int step(struct weir_history *h, sqlite3_stmt *stmt)
+{
+	int rc = sqlite3_step(stmt);
+
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) {
+		weir_history_error(h, "insert", h->wdb, rc);
+		return -EIO;
+	}
+	return 0;
+}
+
 /* One transaction of n records and, when it closes the open segment, its
  * postings; returns how many records were written.
  */
 static size_t write_batch(struct weir_history *h, struct weir_flow_record **v, size_t n)
 {
+	struct pending pend[WEIR_HISTORY_INSERT_ROWS];
 	int64_t seq0 = h->next_seq;
 	size_t i, written = 0;
 	bool closing = false;
-	int rc;
+	int rc, k = 0, j;
 
 	rc = sqlite3_exec(h->wdb, "BEGIN", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
@@ -917,32 +966,30 @@ static size_t write_batch(struct weir_history *h, struct weir_flow_record **v, s
 	if (!h->seg.rows)
 		h->seg.opened_ns = clock_ns(CLOCK_MONOTONIC);
 	for (i = 0; i < n; i++) {
-		struct weir_history_keys k;
-		struct weir_history_delta d;
-		int err;
+		struct weir_history_keys keys;
+		struct pending *p = &pend[k];
 
-		account(h, v[i], &d);
-		err = weir_history_bind(h->insert, v[i], &d, &h->rec);
-		if (!err && sqlite3_bind_int64(h->insert, WEIR_HISTORY_N_STORED + 1, h->next_seq))
-			err = -EINVAL;
-		if (err) {
-			/* one record that cannot be stored is lost alone, counted */
-			log_warn("history: record id=%llu not stored: %s",
-				 (unsigned long long)v[i]->id, strerror(-err));
-			sqlite3_reset(h->insert);
-			sqlite3_clear_bindings(h->insert);
+		p->r = v[i];
+		p->seq = h->next_seq;
+		account(h, v[i], &p->d);
+		if (bind_row(h, h->insert_n, k, p))
 			continue;
-		}
-		rc = sqlite3_step(h->insert);
-		sqlite3_reset(h->insert);
-		if (rc != SQLITE_DONE) {
-			weir_history_error(h, "insert", h->wdb, rc);
+		record_keys(v[i], &keys);
+		weir_history_seg_add(&h->seg, h->next_seq++, &keys);
+		if (++k < WEIR_HISTORY_INSERT_ROWS)
+			continue;
+		if (step(h, h->insert_n))
 			goto rollback;
-		}
-		record_keys(v[i], &k);
-		weir_history_seg_add(&h->seg, h->next_seq++, &k);
+		written += (size_t)k;
+		k = 0;
+	}
+	/* the last rows one by one (bound before: they bind again) */
+	for (j = 0; j < k; j++) {
+		if (bind_row(h, h->insert, 0, &pend[j]) || step(h, h->insert))
+			goto rollback;
 		written++;
 	}
+	sqlite3_clear_bindings(h->insert_n);
 	if (seg_due(h)) {
 		if (seg_close(h))
 			goto rollback;
@@ -1128,7 +1175,9 @@ void weir_history_close(struct weir_history *h)
 		weir_htab_release(&h->flows);
 	}
 	weir_history_seg_release(&h->seg);
-	free(h->rec.p);
+	for (i = 0; i < WEIR_HISTORY_INSERT_ROWS; i++)
+		free(h->rec[i].p);
+	sqlite3_finalize(h->insert_n);
 	sqlite3_finalize(h->insert);
 	if (h->wdb && sqlite3_close(h->wdb) != SQLITE_OK)
 		log_warn("history: close: %s", sqlite3_errmsg(h->wdb));

@@ -120,12 +120,12 @@ static const char *or_empty(const char *s)
 	return s ? s : "";
 }
 
-int weir_history_bind(sqlite3_stmt *stmt, const struct weir_flow_record *r,
+int weir_history_bind(sqlite3_stmt *stmt, int first, const struct weir_flow_record *r,
 		      const struct weir_history_delta *d, struct weir_history_buf *buf)
 {
 	size_t alen = r->family == 4 ? 4 : 16;
 	struct wbuf *b = buf;
-	int rc = SQLITE_OK, col = 1;
+	int rc = SQLITE_OK, col = first;
 	uint64_t meta;
 
 	b->len = 0;

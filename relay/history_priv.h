@@ -11,6 +11,11 @@
 #include "history.h"
 #include "history_seg.h"
 
+/* Rows one INSERT writes: a statement's own cost (its cursor, its seek)
+ * shared by several rows.
+ */
+#define WEIR_HISTORY_INSERT_ROWS 8
+
 /* A reusable buffer for the rec BLOB. */
 struct weir_history_buf {
 	uint8_t *p;
@@ -44,7 +49,8 @@ struct weir_history {
 	struct weir_history_seg seg; /* the writer's open segment: rows >= tail_first */
 	int64_t tail_first;	     /* the first row no closed segment has */
 	int64_t next_seq;	     /* the next row's seq */
-	struct weir_history_buf rec; /* the writer's rec BLOB */
+	sqlite3_stmt *insert_n;	     /* WEIR_HISTORY_INSERT_ROWS rows at once */
+	struct weir_history_buf rec[WEIR_HISTORY_INSERT_ROWS]; /* the rows' rec BLOBs */
 };
 
 /* The flows table's columns as history_codec.c reads them (some of them
@@ -87,11 +93,11 @@ struct weir_history_flow {
 
 /* The flow a record belongs to: what the agent keys it by, and the node. */
 uint64_t weir_history_flow_key(const struct weir_flow_record *r);
-/* Binds r to the insert statement's parameters 1..WEIR_HISTORY_N_STORED
- * (WEIR_HISTORY_STORED_COLUMNS); the rec BLOB is built in buf, which must
- * stay until the statement is stepped.
+/* Binds r to the insert statement's parameters first..first +
+ * WEIR_HISTORY_N_STORED - 1 (WEIR_HISTORY_STORED_COLUMNS); the rec BLOB is
+ * built in buf, which must stay until the statement is stepped.
  */
-int weir_history_bind(sqlite3_stmt *stmt, const struct weir_flow_record *r,
+int weir_history_bind(sqlite3_stmt *stmt, int first, const struct weir_flow_record *r,
 		      const struct weir_history_delta *d, struct weir_history_buf *buf);
 /* A record from a row whose first WEIR_HISTORY_N_COLUMNS columns are WEIR_HISTORY_COLUMNS. */
 int weir_history_decode(sqlite3_stmt *stmt, struct weir_flow_record **out);
