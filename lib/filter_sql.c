@@ -807,12 +807,12 @@ static int index_filter(const struct weir_filter *f, struct weir_sql_index_filte
 			     term_ips(&t, WEIR_SQL_IX_DADDR, f->dst_ips, f->n_dst_ips, &oom);
 			break;
 		case 2:
-			ok = (m & F_SRC_POD) && term_pods(&t, WEIR_SQL_IX_SRC_POD, f->src_pods,
-							  f->n_src_pods, &oom);
+			ok = (m & F_SRC_POD) &&
+			     term_pods(&t, WEIR_SQL_IX_SRC_POD, f->src_pods, f->n_src_pods, &oom);
 			break;
 		case 3:
-			ok = (m & F_DST_POD) && term_pods(&t, WEIR_SQL_IX_DST_POD, f->dst_pods,
-							  f->n_dst_pods, &oom);
+			ok = (m & F_DST_POD) &&
+			     term_pods(&t, WEIR_SQL_IX_DST_POD, f->dst_pods, f->n_dst_pods, &oom);
 			break;
 		case 4:
 			ok = (m & F_DST_PORT) && term_ports(&t, f->dst_ports, f->n_dst_ports, &oom);

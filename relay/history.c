@@ -360,10 +360,11 @@ static int tail_index(struct weir_history *h)
 		return 0;
 	rc = sqlite3_exec(h->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(h->wdb,
-					"SELECT seq, time_ns, saddr, daddr, src_ns, src_pod, dst_ns,"
-					" dst_pod, dport, verdict FROM flows WHERE seq >= ? ORDER BY seq",
-					-1, &st, NULL);
+		rc = sqlite3_prepare_v2(
+			h->wdb,
+			"SELECT seq, time_ns, saddr, daddr, src_ns, src_pod, dst_ns,"
+			" dst_pod, dport, verdict FROM flows WHERE seq >= ? ORDER BY seq",
+			-1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		weir_history_error(h, "index the tail", h->wdb, rc);
 		sqlite3_exec(h->wdb, "ROLLBACK", NULL, NULL, NULL);
@@ -477,11 +478,10 @@ int weir_history_open(struct weir_history **out, const struct weir_history_opts 
 	err = err ?: migrate(h);
 	if (err)
 		goto err_close;
-	if (sqlite3_prepare_v3(
-		    h->wdb,
-		    "INSERT INTO flows (" WEIR_HISTORY_STORED_COLUMNS
-		    ", seq) VALUES (" WEIR_HISTORY_STORED_PARAMS ", ?)",
-		    -1, SQLITE_PREPARE_PERSISTENT, &h->insert, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v3(h->wdb,
+			       "INSERT INTO flows (" WEIR_HISTORY_STORED_COLUMNS
+			       ", seq) VALUES (" WEIR_HISTORY_STORED_PARAMS ", ?)",
+			       -1, SQLITE_PREPARE_PERSISTENT, &h->insert, NULL) != SQLITE_OK) {
 		weir_history_error(h, "prepare the insert", h->wdb, sqlite3_errcode(h->wdb));
 		err = -EIO;
 		goto err_close;
@@ -489,8 +489,9 @@ int weir_history_open(struct weir_history **out, const struct weir_history_opts 
 #define ROW "(" WEIR_HISTORY_STORED_PARAMS ", ?)"
 	_Static_assert(WEIR_HISTORY_INSERT_ROWS == 8, "the statement below has 8 rows");
 	if (sqlite3_prepare_v3(h->wdb,
-			       "INSERT INTO flows (" WEIR_HISTORY_STORED_COLUMNS ", seq) VALUES " ROW
-			       ", " ROW ", " ROW ", " ROW ", " ROW ", " ROW ", " ROW ", " ROW,
+			       "INSERT INTO flows (" WEIR_HISTORY_STORED_COLUMNS
+			       ", seq) VALUES " ROW ", " ROW ", " ROW ", " ROW ", " ROW ", " ROW
+			       ", " ROW ", " ROW,
 			       -1, SQLITE_PREPARE_PERSISTENT, &h->insert_n, NULL) != SQLITE_OK) {
 #undef ROW
 		weir_history_error(h, "prepare the insert", h->wdb, sqlite3_errcode(h->wdb));
@@ -872,9 +873,9 @@ static int flows_replay(struct weir_history *h)
 		return 0;
 	from = newest - (int64_t)FLOW_IDLE_NS;
 	/* the rows of the segments that reach into the last FLOW_IDLE_NS */
-	rc = sqlite3_prepare_v2(h->wdb,
-				"SELECT coalesce(min(first_row), ?2) FROM segments WHERE max_time >= ?1",
-				-1, &st, NULL);
+	rc = sqlite3_prepare_v2(
+		h->wdb, "SELECT coalesce(min(first_row), ?2) FROM segments WHERE max_time >= ?1",
+		-1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		weir_history_error(h, "prepare the replay", h->wdb, rc);
 		return -EIO;
@@ -920,8 +921,7 @@ struct pending {
 };
 
 /* Binds r as row `slot` of stmt: -EINVAL (logged), or 0. */
-static int bind_row(struct weir_history *h, sqlite3_stmt *stmt, int slot,
-		    const struct pending *p)
+static int bind_row(struct weir_history *h, sqlite3_stmt *stmt, int slot, const struct pending *p)
 {
 	int first = slot * (WEIR_HISTORY_N_STORED + 1) + 1;
 	int err = weir_history_bind(stmt, first, p->r, &p->d, &h->rec[slot]);

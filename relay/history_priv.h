@@ -43,9 +43,9 @@ struct weir_history {
 	bool thread_started;
 	pthread_t thread;
 	struct weir_history_stats st;
-	uint64_t last_retain_ns; /* CLOCK_MONOTONIC */
-	struct weir_htab flows;	 /* the writer's: struct weir_history_flow */
-	uint64_t newest_ns;	 /* the newest record's time the writer saw */
+	uint64_t last_retain_ns;     /* CLOCK_MONOTONIC */
+	struct weir_htab flows;	     /* the writer's: struct weir_history_flow */
+	uint64_t newest_ns;	     /* the newest record's time the writer saw */
 	struct weir_history_seg seg; /* the writer's open segment: rows >= tail_first */
 	int64_t tail_first;	     /* the first row no closed segment has */
 	int64_t next_seq;	     /* the next row's seq */
@@ -65,14 +65,13 @@ struct weir_history {
 /* The stored columns, as weir_history_bind() binds them: the small codes
  * packed into meta, the ports into ports (schema version 3).
  */
-#define WEIR_HISTORY_STORED_COLUMNS                                                      \
-	"time_ns, meta, saddr, daddr, ports, tcp_flags, ifindex, ifname, node, src_ns, " \
-	"src_pod, dst_ns, dst_pod, packets, bytes, rpackets, rbytes, rec, dpackets, dbytes, "  \
+#define WEIR_HISTORY_STORED_COLUMNS                                                           \
+	"time_ns, meta, saddr, daddr, ports, tcp_flags, ifindex, ifname, node, src_ns, "      \
+	"src_pod, dst_ns, dst_pod, packets, bytes, rpackets, rbytes, rec, dpackets, dbytes, " \
 	"drpackets, drbytes"
-#define WEIR_HISTORY_N_STORED 22
+#define WEIR_HISTORY_N_STORED	   22
 /* "?, ..." for them */
 #define WEIR_HISTORY_STORED_PARAMS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
-
 
 /* What a record adds to its flow since the flow's previous record (records
  * carry cumulative counters), and whether it begins the flow: aggregates

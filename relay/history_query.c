@@ -111,7 +111,8 @@ static int units_load(struct weir_history *h, int64_t since, int64_t until, stru
 	sqlite3_bind_int64(st, 1, since);
 	sqlite3_bind_int64(st, 2, until);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t min_time = sqlite3_column_int64(st, 2), max_time = sqlite3_column_int64(st, 3);
+		int64_t min_time = sqlite3_column_int64(st, 2),
+			max_time = sqlite3_column_int64(st, 3);
 
 		/* the newest segment says where the tail begins, whatever its times */
 		tail_first = sqlite3_column_int64(st, 1) + 1;
@@ -185,7 +186,7 @@ struct hits {
 	struct hit *v;
 	size_t n, cap, limit;
 	bool first;
-	bool full;	 /* limit hits kept at the last trim: worst is the bar */
+	bool full; /* limit hits kept at the last trim: worst is the bar */
 	struct hit worst;
 };
 
@@ -312,9 +313,8 @@ static int unit_read(struct query *q, const struct unit *u)
 	int err;
 
 	if (u->indexed && !q->ix.scan) {
-		err = weir_history_seg_candidates(q->lookup, u->first,
-						  (size_t)(u->last - u->first + 1), &q->ix,
-						  &q->ids);
+		err = weir_history_seg_candidates(
+			q->lookup, u->first, (size_t)(u->last - u->first + 1), &q->ix, &q->ids);
 		if (err == -EIO)
 			weir_history_error(q->h, "read postings", q->h->rdb,
 					   sqlite3_errcode(q->h->rdb));
@@ -390,7 +390,7 @@ int weir_history_query(struct weir_history *h, const struct weir_flow_request *r
 		goto out_unlock;
 	}
 	snprintf(tail, sizeof(tail), " AND seq BETWEEN ? AND ?%s",
-		 !q.w.exact	? "" :
+		 !q.w.exact ? "" :
 		 req->first ? " ORDER BY time_ns ASC, seq ASC LIMIT ?" :
 			      " ORDER BY time_ns DESC, seq DESC LIMIT ?");
 	/* rows are decoded as they are found: the hits a later segment pushes out
@@ -398,8 +398,9 @@ int weir_history_query(struct weir_history *h, const struct weir_flow_request *r
 	 */
 	err = prepare(h, "SELECT " WEIR_HISTORY_COLUMNS ", seq", &q.w, tail, req->since_ns,
 		      req->until_ns, &q.scan);
-	err = err ?: prepare(h, "SELECT " WEIR_HISTORY_COLUMNS ", seq", &q.w, " AND seq = ?",
-			     req->since_ns, req->until_ns, &q.point);
+	err = err   ?:
+		      prepare(h, "SELECT " WEIR_HISTORY_COLUMNS ", seq", &q.w, " AND seq = ?",
+			      req->since_ns, req->until_ns, &q.point);
 	if (!err && sqlite3_prepare_v2(h->rdb, WEIR_HISTORY_LOOKUP_SQL, -1, &q.lookup, NULL)) {
 		weir_history_error(h, "prepare a query", h->rdb, sqlite3_errcode(h->rdb));
 		err = -EIO;

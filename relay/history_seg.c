@@ -302,8 +302,8 @@ out:
 	sqlite3_finalize(post);
 	free(buf);
 	if (rc != SQLITE_OK && rc != SQLITE_DONE) {
-		log_err("history: segment rows=%lld..%lld not written: %s",
-			(long long)s->first_row, (long long)s->last_row, sqlite3_errmsg(db));
+		log_err("history: segment rows=%lld..%lld not written: %s", (long long)s->first_row,
+			(long long)s->last_row, sqlite3_errmsg(db));
 		return -EIO;
 	}
 	return 0;

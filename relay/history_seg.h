@@ -26,7 +26,7 @@
 #include <sqlite3.h>
 #include "filter_sql.h"
 
-#define WEIR_HISTORY_SEG_ROWS	65536			    /* a segment closes at this many rows */
+#define WEIR_HISTORY_SEG_ROWS	65536		      /* a segment closes at this many rows */
 #define WEIR_HISTORY_SEG_AGE_NS (600 * 1000000000ULL) /* or when open this long */
 
 /* The values of a row's indexed fields. */

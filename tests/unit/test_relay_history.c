@@ -489,7 +489,9 @@ static void ring_and_history_unite_without_duplicates(void **state)
 
 static struct weir_history *open_seg(size_t segment_rows)
 {
-	struct weir_history_opts o = { .path = path, .no_thread = true, .segment_rows = segment_rows };
+	struct weir_history_opts o = { .path = path,
+				       .no_thread = true,
+				       .segment_rows = segment_rows };
 	struct weir_history *h;
 
 	assert_int_equal(weir_history_open(&h, &o), 0);
@@ -581,8 +583,9 @@ static void dropped_in_a_namespace_reads_only_its_rows(void **state)
 		size_t i;
 
 		assert_int_equal(weir_history_seg_candidates(
-					 lookup, first, (size_t)(sqlite3_column_int64(seg, 1) - first + 1),
-					 &ix, &ids),
+					 lookup, first,
+					 (size_t)(sqlite3_column_int64(seg, 1) - first + 1), &ix,
+					 &ids),
 				 0);
 		for (i = 0; i < ids.n; i++) {
 			/* row seq is record i + 1: dropped in shop is i % 20 == 0 */

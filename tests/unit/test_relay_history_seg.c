@@ -139,8 +139,9 @@ static struct weir_flow_record *record(size_t i)
 		r->sport = ports[rnd(4)];
 		r->dport = ports[rnd(4)];
 	}
-	r->verdict = !rnd(5) ? WEIR_VERDICT_DROPPED : !rnd(10) ? WEIR_VERDICT_AUDIT :
-								  WEIR_VERDICT_FORWARDED;
+	r->verdict = !rnd(5)  ? WEIR_VERDICT_DROPPED :
+		     !rnd(10) ? WEIR_VERDICT_AUDIT :
+				WEIR_VERDICT_FORWARDED;
 	r->reason = r->verdict == WEIR_VERDICT_DROPPED ? 133 : 0;
 	r->dir = 1;
 	r->packets = 1 + rnd(10);
@@ -223,12 +224,12 @@ static void postings_encode_as_written_by_hand(void **state)
 			 -EINVAL);
 	assert_int_equal(weir_history_postings_decode((const uint8_t *)"\x05\x00", 2, &ids),
 			 -EINVAL);
-	assert_int_equal(weir_history_postings_decode(
-				 (const uint8_t *)"\xff\xff\xff\xff\x0f\x01", 6, &ids),
-			 -EINVAL);
-	assert_int_equal(weir_history_postings_decode(
-				 (const uint8_t *)"\x80\x80\x80\x80\x80\x01", 6, &ids),
-			 -EINVAL);
+	assert_int_equal(
+		weir_history_postings_decode((const uint8_t *)"\xff\xff\xff\xff\x0f\x01", 6, &ids),
+		-EINVAL);
+	assert_int_equal(
+		weir_history_postings_decode((const uint8_t *)"\x80\x80\x80\x80\x80\x01", 6, &ids),
+		-EINVAL);
 	weir_history_ids_release(&ids);
 }
 
@@ -331,11 +332,12 @@ static void check_query(struct weir_history *h, struct weir_flow_record **recs, 
 	from = k > cap && !req.first ? k - cap : 0;
 	assert_int_equal(weir_history_query(h, &req, max, &v, &n, &truncated), 0);
 	if (n != (k < cap ? k : cap))
-		fail_msg("allow %s deny %s since %llu until %llu number %llu first %d: %zu records, "
-			 "filter.c %zu",
-			 allow, deny ? deny : "-", (unsigned long long)(req.since_ns - T0) / S,
-			 (unsigned long long)(req.until_ns ? (req.until_ns - T0) / S : 0),
-			 (unsigned long long)req.number, req.first, n, k < cap ? k : cap);
+		fail_msg(
+			"allow %s deny %s since %llu until %llu number %llu first %d: %zu records, "
+			"filter.c %zu",
+			allow, deny ? deny : "-", (unsigned long long)(req.since_ns - T0) / S,
+			(unsigned long long)(req.until_ns ? (req.until_ns - T0) / S : 0),
+			(unsigned long long)req.number, req.first, n, k < cap ? k : cap);
 	for (i = 0; i < n; i++) {
 		if (v[i]->id != want[from + i]->id)
 			fail_msg("allow %s deny %s number %llu first %d: record %zu is %llu, "
