@@ -147,9 +147,11 @@ static void pod_add(struct weir_history_seg *s, uint8_t field, const char *ns, c
 		s->key = k;
 		s->key_cap = len;
 	}
-	memcpy(s->key, ns, ns_len);
+	if (ns_len)
+		memcpy(s->key, ns, ns_len);
 	s->key[ns_len] = 0;
-	memcpy(s->key + ns_len + 1, pod, pod_len);
+	if (pod_len)
+		memcpy(s->key + ns_len + 1, pod, pod_len);
 	post_add(s, field, s->key, len, off);
 }
 
@@ -277,7 +279,7 @@ int weir_history_seg_write(struct weir_history_seg *s, sqlite3 *db)
 		if (p) {
 			size_t len;
 
-			if ((size_t)p->n * 5 > cap) {
+			if (!buf || (size_t)p->n * 5 > cap) {
 				uint8_t *b = realloc(buf, (size_t)p->n * 5);
 
 				if (!b) {

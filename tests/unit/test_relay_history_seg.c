@@ -327,7 +327,7 @@ static void check_query(struct weir_history *h, struct weir_flow_record **recs, 
 		if (weir_filter_set_match(req.filters, r))
 			want[k++] = recs[i];
 	}
-	qsort(want, k, sizeof(want[0]), cmp_time_seq);
+	qsort(want, k, sizeof(void *), cmp_time_seq);
 	cap = req.number && req.number < max ? (size_t)req.number : max;
 	from = k > cap && !req.first ? k - cap : 0;
 	assert_int_equal(weir_history_query(h, &req, max, &v, &n, &truncated), 0);
