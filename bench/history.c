@@ -309,7 +309,7 @@ static int bench_query(const char *dir, struct weir_flow_record **pool, uint64_t
 	struct weir_history_stats st;
 	struct weir_history *h;
 	uint64_t t_end = now_ns(CLOCK_REALTIME);
-	char path[512];
+	char path[512], made[64];
 	double secs, *ms = calloc((size_t)runs, sizeof(double));
 	size_t s;
 	int r, ret = 0;
@@ -342,9 +342,13 @@ static int bench_query(const char *dir, struct weir_flow_record **pool, uint64_t
 	}
 	weir_history_retain(h, 0);
 	weir_history_stats(h, &st);
-	printf("\nquery (a history of %llu records over 7 days, made in %.0f s; %.1f bytes/record;"
+	if (secs > 0)
+		snprintf(made, sizeof(made), "made in %.0f s", secs);
+	else
+		snprintf(made, sizeof(made), "kept from an earlier run");
+	printf("\nquery (a history of %llu records over 7 days, %s; %.1f bytes/record;"
 	       " %d runs each)\n",
-	       (unsigned long long)st.rows, secs, (double)st.db_bytes / (double)st.rows, runs);
+	       (unsigned long long)st.rows, made, (double)st.db_bytes / (double)st.rows, runs);
 	printf("  %-44s %9s %9s %9s\n", "shape", "records", "p50 ms", "p99 ms");
 	for (s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
 		const struct shape *sh = &shapes[s];
