@@ -4,12 +4,14 @@
  *
  *   insert  records/s through weir_history_add() and the writer's commits,
  *           on one thread (the writer's work done by the caller), with the
- *           indexes on (six per row, and the rare verdicts' partial ones);
- *           next to the same rows in a table without indexes (the floor),
- *           interleaved rounds;
+ *           index on (per segment: the posting lists of addresses, pods,
+ *           destination port and the verdicts other than FORWARDED, built
+ *           while the rows are written and written with them); next to the
+ *           same rows in a table without any index (the floor), interleaved
+ *           rounds;
  *   bytes   database bytes per stored record (pages in use over rows);
- *   query   a history of 10M records over 7 days (generated with big
- *           transactions of the same prepared inserts), then filtered
+ *   query   a history of 10M records over 7 days (made through the same
+ *           path; -k keeps it for the next run), then filtered
  *           queries as `weir observe` sends them: p50 and p99 latency of
  *           weir_history_query() for shapes that use an index, and one that
  *           cannot (a label selector, checked on the rows) for contrast.
@@ -175,15 +177,15 @@ static double fill(struct weir_history *h, struct weir_flow_record **pool, uint6
 	return (double)(now_ns(CLOCK_PROCESS_CPUTIME_ID) - start) / 1e9;
 }
 
-/* The floor: the same rows, bound the same way, in a table without indexes. */
+/* The floor: the same rows (schema version 3's stored columns), bound the
+ * same way, in a table without an index of any kind.
+ */
 static double floor_fill(const char *path, struct weir_flow_record **pool, uint64_t n)
 {
 	static const char *const table =
-		"CREATE TABLE f (seq INTEGER PRIMARY KEY, time_ns, fstart, family, proto, saddr,"
-		" daddr, sport, dport, l3_only, verdict, reason, dir, is_reply, tcp_flags, ifindex,"
-		" ifname, node, src_ns, src_pod, dst_ns, dst_pod, packets, bytes, rpackets, rbytes,"
-		" rec, dpackets, dbytes, drpackets, drbytes)";
+		"CREATE TABLE f (seq INTEGER PRIMARY KEY, " WEIR_HISTORY_STORED_COLUMNS ")";
 	struct weir_history_delta d = { .start = true };
+	struct weir_history_buf buf = { 0 };
 	sqlite3_stmt *st;
 	uint64_t i, start;
 	sqlite3 *db;
@@ -196,8 +198,8 @@ static double floor_fill(const char *path, struct weir_flow_record **pool, uint6
 		     NULL);
 	sqlite3_exec(db, table, NULL, NULL, NULL);
 	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO f (" WEIR_HISTORY_COLUMNS ") VALUES "
-			       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			       "INSERT INTO f (" WEIR_HISTORY_STORED_COLUMNS ") VALUES "
+			       "(" WEIR_HISTORY_STORED_PARAMS ")",
 			       -1, &st, NULL) != SQLITE_OK) {
 		sqlite3_close(db);
 		return -1;
@@ -208,7 +210,7 @@ static double floor_fill(const char *path, struct weir_flow_record **pool, uint6
 		struct weir_flow_record *r = pool[i % POOL];
 
 		r->time_ns = i;
-		weir_history_bind(st, r, &d);
+		weir_history_bind(st, 1, r, &d, &buf);
 		sqlite3_step(st);
 		sqlite3_reset(st);
 		if (i % POOL == POOL - 1) {
@@ -220,9 +222,12 @@ static double floor_fill(const char *path, struct weir_flow_record **pool, uint6
 	secs = (double)(now_ns(CLOCK_PROCESS_CPUTIME_ID) - start) / 1e9;
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+	free(buf.p);
 	rm_db(path);
 	return secs;
 }
+
+static bool keep; /* -k: the query history kept, and used again when it has the records */
 
 static struct weir_history *open_history(const char *path)
 {
@@ -267,9 +272,9 @@ static int bench_insert(const char *dir, struct weir_flow_record **pool, uint64_
 	printf("insert (%llu records per round, %d rounds, one thread, per CPU second, median)\n",
 	       (unsigned long long)n, INSERT_ROUNDS);
 	printf("  %-44s %12.0f records/s   target >= %.0f: %s\n",
-	       "history (6 indexes + 3 partial, deltas)", bench_median(rate, INSERT_ROUNDS),
+	       "history (segments: postings of 6 fields)", bench_median(rate, INSERT_ROUNDS),
 	       INSERT_TARGET, bench_verdict(bench_median(rate, INSERT_ROUNDS) >= INSERT_TARGET));
-	printf("  %-44s %12.0f records/s   (history at %.2fx)\n", "floor: same rows, no indexes",
+	printf("  %-44s %12.0f records/s   (history at %.2fx)\n", "floor: the same rows, no index",
 	       bench_median(nidx, INSERT_ROUNDS),
 	       bench_median(rate, INSERT_ROUNDS) / bench_median(nidx, INSERT_ROUNDS));
 	printf("  %-44s %12.1f bytes/record\n", "database size (pages in use)", bytes);
@@ -304,23 +309,46 @@ static int bench_query(const char *dir, struct weir_flow_record **pool, uint64_t
 	struct weir_history_stats st;
 	struct weir_history *h;
 	uint64_t t_end = now_ns(CLOCK_REALTIME);
-	char path[512];
+	char path[512], made[64];
 	double secs, *ms = calloc((size_t)runs, sizeof(double));
 	size_t s;
 	int r, ret = 0;
 
 	snprintf(path, sizeof(path), "%s/query.db", dir);
-	h = open_history(path);
+	h = NULL;
+	secs = 0;
+	if (keep) {
+		struct weir_history_opts o = { .path = path, .no_thread = true };
+
+		/* the records' times were made relative to the run that made it */
+		if (!weir_history_open(&h, &o)) {
+			weir_history_stats(h, &st);
+			if (st.rows == n) {
+				t_end = st.oldest_ns + SPAN_NS;
+			} else {
+				weir_history_close(h);
+				h = NULL;
+			}
+		}
+	}
+	if (!h) {
+		h = open_history(path);
+		if (h)
+			secs = fill(h, pool, n, t_end - SPAN_NS, SPAN_NS);
+	}
 	if (!h || !ms) {
 		free(ms);
 		return -EIO;
 	}
-	secs = fill(h, pool, n, t_end - SPAN_NS, SPAN_NS);
 	weir_history_retain(h, 0);
 	weir_history_stats(h, &st);
-	printf("\nquery (a history of %llu records over 7 days, made in %.0f s; %.1f bytes/record;"
+	if (secs > 0)
+		snprintf(made, sizeof(made), "made in %.0f s", secs);
+	else
+		snprintf(made, sizeof(made), "kept from an earlier run");
+	printf("\nquery (a history of %llu records over 7 days, %s; %.1f bytes/record;"
 	       " %d runs each)\n",
-	       (unsigned long long)st.rows, secs, (double)st.db_bytes / (double)st.rows, runs);
+	       (unsigned long long)st.rows, made, (double)st.db_bytes / (double)st.rows, runs);
 	printf("  %-44s %9s %9s %9s\n", "shape", "records", "p50 ms", "p99 ms");
 	for (s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
 		const struct shape *sh = &shapes[s];
@@ -370,7 +398,8 @@ static int bench_query(const char *dir, struct weir_flow_record **pool, uint64_t
 		printf("\n");
 	}
 	weir_history_close(h);
-	rm_db(path);
+	if (!keep)
+		rm_db(path);
 	free(ms);
 	return ret;
 }
@@ -382,7 +411,9 @@ static void usage(FILE *out)
 		     "  -q  records in the query history (10000000; 0 skips the queries)\n"
 		     "  -r  runs per query shape (60)\n"
 		     "  -d  directory for the databases (/var/tmp)\n"
-		     "  -c  CPU to pin to (-1: none; default: the last)\n");
+		     "  -c  CPU to pin to (-1: none; default: the last)\n"
+		     "  -k  keep the query history (DIR/query.db), and use it again when it\n"
+		     "      holds RECORDS records\n");
 }
 
 int main(int argc, char **argv)
@@ -392,7 +423,7 @@ int main(int argc, char **argv)
 	const char *dir = "/var/tmp";
 	int opt, err, i;
 
-	while ((opt = getopt(argc, argv, "i:q:r:d:c:h")) != -1) {
+	while ((opt = getopt(argc, argv, "i:q:r:d:c:kh")) != -1) {
 		switch (opt) {
 		case 'i':
 			err = bench_parse_num(optarg, POOL, 100000000, &ins);
@@ -408,6 +439,10 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			dir = optarg;
+			err = 0;
+			break;
+		case 'k':
+			keep = true;
 			err = 0;
 			break;
 		case 'h':

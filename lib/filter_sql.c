@@ -618,6 +618,262 @@ void weir_sql_where_release(struct weir_sql_where *w)
 	memset(w, 0, sizeof(*w));
 }
 
+/* ---- the history's inverted index: which keys an allow filter reads ---- */
+
+/* A range [lo, lo's successor) of the keys that start with lo: the last
+ * byte below 0xff incremented, what follows cut. False when lo has none.
+ */
+static bool prefix_range(struct weir_sql_key_range *r, const uint8_t *lo, size_t len)
+{
+	size_t succ_len = len;
+
+	while (succ_len && lo[succ_len - 1] == 0xff)
+		succ_len--;
+	if (!succ_len)
+		return false;
+	r->lo = malloc(len + 1);
+	r->hi = malloc(succ_len);
+	if (!r->lo || !r->hi)
+		return false;
+	memcpy(r->lo, lo, len);
+	memcpy(r->hi, lo, succ_len);
+	r->hi[succ_len - 1]++;
+	r->lo_len = len;
+	r->hi_len = succ_len;
+	return true;
+}
+
+/* [lo, hi] inclusive: hi followed by a 0 byte is the key just after it. */
+static bool closed_range(struct weir_sql_key_range *r, const uint8_t *lo, const uint8_t *hi,
+			 size_t len)
+{
+	r->lo = malloc(len);
+	r->hi = malloc(len + 1);
+	if (!r->lo || !r->hi)
+		return false;
+	memcpy(r->lo, lo, len);
+	memcpy(r->hi, hi, len);
+	r->hi[len] = 0;
+	r->lo_len = len;
+	r->hi_len = len + 1;
+	return true;
+}
+
+static void term_release(struct weir_sql_index_term *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_ranges; i++) {
+		free(t->ranges[i].lo);
+		free(t->ranges[i].hi);
+	}
+	free(t->ranges);
+	memset(t, 0, sizeof(*t));
+}
+
+/* The term of one field, or false (no term: the field cannot be read
+ * through the index, or memory ran out: *oom).
+ */
+static bool term_make(struct weir_sql_index_term *t, enum weir_sql_index_field field, size_t n,
+		      bool *oom)
+{
+	memset(t, 0, sizeof(*t));
+	t->field = field;
+	t->ranges = calloc(n ? n : 1, sizeof(*t->ranges));
+	if (!t->ranges) {
+		*oom = true;
+		return false;
+	}
+	return true;
+}
+
+static bool term_ips(struct weir_sql_index_term *t, enum weir_sql_index_field field,
+		     const struct cidr *cs, size_t n, bool *oom)
+{
+	size_t i, j;
+
+	if (!term_make(t, field, n, oom))
+		return false;
+	for (i = 0; i < n; i++) {
+		size_t len = cs[i].family == 4 ? 4 : 16;
+		uint8_t hi[16];
+
+		/* emit_ips()'s range: the network address to its last address */
+		memcpy(hi, cs[i].bytes, sizeof(hi));
+		for (j = 0; j < len; j++) {
+			if (j * 8 >= cs[i].prefix_len)
+				hi[j] = 0xff;
+			else if (j * 8 + 8 > cs[i].prefix_len)
+				hi[j] |= (uint8_t)(0xff >> (cs[i].prefix_len - j * 8));
+		}
+		if (!closed_range(&t->ranges[t->n_ranges++], cs[i].bytes, hi, len)) {
+			*oom = true;
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool term_pods(struct weir_sql_index_term *t, enum weir_sql_index_field field,
+		      const struct pod *pods, size_t n, bool *oom)
+{
+	size_t i;
+
+	if (!term_make(t, field, n, oom))
+		return false;
+	for (i = 0; i < n; i++) {
+		size_t ns_len = strlen(pods[i].ns), len = ns_len + 1 + pods[i].prefix_len;
+		uint8_t *key;
+		bool ok;
+
+		/* any namespace: the pod names of every namespace, not one range */
+		if (!ns_len)
+			return false;
+		key = malloc(len);
+		if (!key) {
+			*oom = true;
+			return false;
+		}
+		memcpy(key, pods[i].ns, ns_len);
+		key[ns_len] = 0;
+		memcpy(key + ns_len + 1, pods[i].prefix, pods[i].prefix_len);
+		ok = prefix_range(&t->ranges[t->n_ranges++], key, len);
+		free(key);
+		if (!ok)
+			return false; /* no successor (or no memory): not through the index */
+	}
+	return true;
+}
+
+static bool term_ports(struct weir_sql_index_term *t, const uint16_t *ports, size_t n, bool *oom)
+{
+	size_t i;
+
+	if (!term_make(t, WEIR_SQL_IX_DPORT, n, oom))
+		return false;
+	for (i = 0; i < n; i++) {
+		uint8_t key[2] = { (uint8_t)(ports[i] >> 8), (uint8_t)ports[i] };
+
+		if (!closed_range(&t->ranges[t->n_ranges++], key, key, 2)) {
+			*oom = true;
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool term_verdicts(struct weir_sql_index_term *t, const struct bits *set, bool *oom)
+{
+	unsigned int v;
+
+	/* FORWARDED has no rows in the index */
+	if (bits_test(set, WEIR_VERDICT_FORWARDED))
+		return false;
+	if (!term_make(t, WEIR_SQL_IX_VERDICT, 256, oom))
+		return false;
+	for (v = 0; v < 256; v++) {
+		uint8_t key = (uint8_t)v;
+
+		if (!bits_test(set, v))
+			continue;
+		if (!closed_range(&t->ranges[t->n_ranges++], &key, &key, 1)) {
+			*oom = true;
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The terms of one allow filter; -ENOMEM. */
+static int index_filter(const struct weir_filter *f, struct weir_sql_index_filter *out)
+{
+	struct weir_sql_index_term t = { 0 };
+	uint32_t m = f->fields;
+	bool oom = false, ok;
+	int step;
+
+	memset(out, 0, sizeof(*out));
+	out->terms = calloc(6, sizeof(*out->terms));
+	if (!out->terms)
+		return -ENOMEM;
+	for (step = 0; step < 6 && !oom; step++) {
+		switch (step) {
+		case 0:
+			ok = (m & F_SRC_IP) &&
+			     term_ips(&t, WEIR_SQL_IX_SADDR, f->src_ips, f->n_src_ips, &oom);
+			break;
+		case 1:
+			ok = (m & F_DST_IP) &&
+			     term_ips(&t, WEIR_SQL_IX_DADDR, f->dst_ips, f->n_dst_ips, &oom);
+			break;
+		case 2:
+			ok = (m & F_SRC_POD) &&
+			     term_pods(&t, WEIR_SQL_IX_SRC_POD, f->src_pods, f->n_src_pods, &oom);
+			break;
+		case 3:
+			ok = (m & F_DST_POD) &&
+			     term_pods(&t, WEIR_SQL_IX_DST_POD, f->dst_pods, f->n_dst_pods, &oom);
+			break;
+		case 4:
+			ok = (m & F_DST_PORT) && term_ports(&t, f->dst_ports, f->n_dst_ports, &oom);
+			break;
+		default:
+			ok = (m & F_VERDICT) && term_verdicts(&t, &f->verdicts, &oom);
+			/* a drop reason implies DROPPED */
+			if (!ok && !oom && (m & F_DROP_REASON)) {
+				struct bits dropped = { { 0 } };
+
+				bits_set(&dropped, WEIR_VERDICT_DROPPED);
+				ok = term_verdicts(&t, &dropped, &oom);
+			}
+			break;
+		}
+		if (ok)
+			out->terms[out->n_terms++] = t;
+		else
+			term_release(&t);
+		memset(&t, 0, sizeof(t));
+	}
+	return oom ? -ENOMEM : 0;
+}
+
+int weir_filter_sql_index(const struct weir_filter_set *fs, struct weir_sql_index *out)
+{
+	size_t i;
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!fs || !fs->n_allow) {
+		out->scan = true;
+		return 0;
+	}
+	out->allow = calloc(fs->n_allow, sizeof(*out->allow));
+	if (!out->allow)
+		return -ENOMEM;
+	for (i = 0; i < fs->n_allow && !err; i++) {
+		err = index_filter(&fs->allow[i], &out->allow[i]);
+		out->n_allow++;
+		if (!err && !out->allow[i].n_terms)
+			out->scan = true;
+	}
+	if (err)
+		weir_sql_index_release(out);
+	return err;
+}
+
+void weir_sql_index_release(struct weir_sql_index *ix)
+{
+	size_t i, j;
+
+	for (i = 0; i < ix->n_allow; i++) {
+		for (j = 0; j < ix->allow[i].n_terms; j++)
+			term_release(&ix->allow[i].terms[j]);
+		free(ix->allow[i].terms);
+	}
+	free(ix->allow);
+	memset(ix, 0, sizeof(*ix));
+}
+
 void weir_node_name_split(const char *name, const char **cluster, size_t *cluster_len,
 			  const char **base)
 {

@@ -70,6 +70,60 @@ int weir_filter_sql_each(const struct weir_filter_set *fs, const char *each,
 			 struct weir_sql_where *out);
 void weir_sql_where_release(struct weir_sql_where *w);
 
+/* The history's inverted index (relay/history_seg.c): per segment of rows
+ * and per indexed field, the rows of each key. A key is the field's value
+ * as bytes, compared as memcmp (then length) compares them, so a CIDR or a
+ * pod name prefix is a range of keys:
+ *   SADDR, DADDR  the address, 4 (IPv4) or 16 bytes, network order
+ *   SRC_POD, DST_POD  namespace, '\0', pod name (an endpoint with neither
+ *                 has no key: it matches no pod filter)
+ *   DPORT         the destination port, 2 bytes big-endian
+ *   VERDICT       1 byte; only verdicts other than FORWARDED are indexed
+ */
+enum weir_sql_index_field {
+	WEIR_SQL_IX_SADDR = 1,
+	WEIR_SQL_IX_DADDR,
+	WEIR_SQL_IX_SRC_POD,
+	WEIR_SQL_IX_DST_POD,
+	WEIR_SQL_IX_DPORT,
+	WEIR_SQL_IX_VERDICT,
+};
+
+/* Keys lo <= key < hi (hi is never empty). */
+struct weir_sql_key_range {
+	uint8_t *lo, *hi;
+	size_t lo_len, hi_len;
+};
+
+/* One field of an allow filter: the rows of any of its ranges. */
+struct weir_sql_index_term {
+	enum weir_sql_index_field field;
+	struct weir_sql_key_range *ranges;
+	size_t n_ranges;
+};
+
+/* An allow filter's indexed fields: its rows are among those every term
+ * has. A filter with no term cannot be narrowed by the index.
+ */
+struct weir_sql_index_filter {
+	struct weir_sql_index_term *terms;
+	size_t n_terms;
+};
+
+/* The rows a filter set may match are those of one of its allow filters;
+ * scan says some cannot be narrowed (or there are no allow filters), so
+ * every row is a candidate. Deny filters narrow nothing here: the WHERE
+ * clause applies them (and everything else) to the candidates.
+ */
+struct weir_sql_index {
+	struct weir_sql_index_filter *allow;
+	size_t n_allow;
+	bool scan;
+};
+
+int weir_filter_sql_index(const struct weir_filter_set *fs, struct weir_sql_index *out);
+void weir_sql_index_release(struct weir_sql_index *ix);
+
 /* The node_cluster and node_base columns of a node name (see above):
  * pointers into name, and lengths.
  */

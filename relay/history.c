@@ -73,7 +73,7 @@ static const char *const schema_v1[] = {
 	"CREATE INDEX flows_verdict ON flows (verdict, time_ns)",
 };
 
-/* Version 2: verdicts other than FORWARDED (drops, audits: the rare rows a
+/* Version 2 (replaced by version 3): verdicts other than FORWARDED (drops, audits: the rare rows a
  * verdict filter is for) indexed by partial indexes, alone and with either
  * side's namespace, so `-n shop --verdict DROPPED` reads only its rows. A
  * partial index costs nothing on the FORWARDED rows, where the full verdict
@@ -88,12 +88,86 @@ static const char *const schema_v2[] = {
 	"CREATE INDEX flows_rare_dst ON flows (dst_ns, verdict, time_ns) WHERE " WEIR_SQL_NOT_FORWARDED,
 };
 
+/* Version 3: no per-row index (each cost about as much as the row); rows
+ * are indexed by segment (history_seg.h). Cheaper rows: the small codes
+ * packed into one integer (meta) and the ports into another, the old
+ * columns computed from them (VIRTUAL: nothing stored), so every reader
+ * (lib/filter_sql.c, history_query.c) names the same columns. A database of
+ * an older version is copied into the new table; its rows are the tail,
+ * indexed at open.
+ */
+static const char *const schema_v3[] = {
+	"CREATE TABLE flows_v3 ("
+	" seq INTEGER PRIMARY KEY,"
+	" time_ns INTEGER NOT NULL,"
+	" meta INTEGER NOT NULL,"
+	" saddr BLOB NOT NULL,"
+	" daddr BLOB NOT NULL,"
+	" ports INTEGER NOT NULL,"
+	" tcp_flags INTEGER NOT NULL,"
+	" ifindex INTEGER NOT NULL,"
+	" ifname TEXT NOT NULL,"
+	" node TEXT NOT NULL,"
+	" src_ns TEXT NOT NULL,"
+	" src_pod TEXT NOT NULL,"
+	" dst_ns TEXT NOT NULL,"
+	" dst_pod TEXT NOT NULL,"
+	" packets INTEGER NOT NULL,"
+	" bytes INTEGER NOT NULL,"
+	" rpackets INTEGER NOT NULL,"
+	" rbytes INTEGER NOT NULL,"
+	" rec BLOB NOT NULL,"
+	" dpackets INTEGER NOT NULL,"
+	" dbytes INTEGER NOT NULL,"
+	" drpackets INTEGER NOT NULL,"
+	" drbytes INTEGER NOT NULL,"
+	" family INTEGER GENERATED ALWAYS AS (meta & 255) VIRTUAL,"
+	" proto INTEGER GENERATED ALWAYS AS (meta >> 8 & 255) VIRTUAL,"
+	" l3_only INTEGER GENERATED ALWAYS AS (meta >> 16 & 1) VIRTUAL,"
+	" fstart INTEGER GENERATED ALWAYS AS (meta >> 17 & 1) VIRTUAL,"
+	" verdict INTEGER GENERATED ALWAYS AS (meta >> 24 & 255) VIRTUAL,"
+	" reason INTEGER GENERATED ALWAYS AS (meta >> 32 & 255) VIRTUAL,"
+	" dir INTEGER GENERATED ALWAYS AS (meta >> 40 & 255) VIRTUAL,"
+	" is_reply INTEGER GENERATED ALWAYS AS (meta >> 48 & 255) VIRTUAL,"
+	" sport INTEGER GENERATED ALWAYS AS (ports >> 16 & 65535) VIRTUAL,"
+	" dport INTEGER GENERATED ALWAYS AS (ports & 65535) VIRTUAL,"
+	" node_cluster TEXT GENERATED ALWAYS AS (CASE WHEN instr(node, '/') > 0"
+	"  THEN substr(node, 1, instr(node, '/') - 1) ELSE 'default' END) VIRTUAL,"
+	" node_base TEXT GENERATED ALWAYS AS (CASE WHEN instr(node, '/') > 0"
+	"  THEN substr(node, instr(node, '/') + 1) ELSE node END) VIRTUAL)",
+	"INSERT INTO flows_v3 (seq, " WEIR_HISTORY_STORED_COLUMNS ")"
+	/* <<, >>, & and | have one precedence in SQL, left to right */
+	" SELECT seq, time_ns, family | (proto << 8) | ((l3_only <> 0) << 16)"
+	"  | ((fstart <> 0) << 17) | (verdict << 24) | (reason << 32) | (dir << 40)"
+	"  | (is_reply << 48), saddr, daddr,"
+	"  (sport << 16) | dport, tcp_flags, ifindex, ifname, node, src_ns, src_pod, dst_ns,"
+	"  dst_pod, packets, bytes, rpackets, rbytes, rec, dpackets, dbytes, drpackets, drbytes"
+	" FROM flows ORDER BY seq",
+	"DROP TABLE flows", /* and its indexes */
+	"ALTER TABLE flows_v3 RENAME TO flows",
+	"CREATE TABLE segments ("
+	" id INTEGER PRIMARY KEY,"
+	" first_row INTEGER NOT NULL,"
+	" last_row INTEGER NOT NULL,"
+	" min_time INTEGER NOT NULL,"
+	" max_time INTEGER NOT NULL,"
+	" rows INTEGER NOT NULL,"
+	" indexed INTEGER NOT NULL)",
+	"CREATE TABLE postings ("
+	" seg INTEGER NOT NULL,"
+	" field INTEGER NOT NULL,"
+	" key BLOB NOT NULL,"
+	" ids BLOB NOT NULL,"
+	" PRIMARY KEY (seg, field, key)) WITHOUT ROWID",
+};
+
 static const struct {
 	const char *const *sql;
 	size_t n;
 } migrations[] = {
 	{ schema_v1, sizeof(schema_v1) / sizeof(schema_v1[0]) }, /* 0 -> 1 */
 	{ schema_v2, sizeof(schema_v2) / sizeof(schema_v2[0]) }, /* 1 -> 2 */
+	{ schema_v3, sizeof(schema_v3) / sizeof(schema_v3[0]) }, /* 2 -> 3 */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == WEIR_HISTORY_SCHEMA_VERSION,
@@ -206,8 +280,11 @@ static void sizes_update(struct weir_history *h)
 	int64_t pages = pragma_int(h->wdb, "PRAGMA page_count");
 	int64_t free_pages = pragma_int(h->wdb, "PRAGMA freelist_count");
 	int64_t page_size = pragma_int(h->wdb, "PRAGMA page_size");
-	int64_t oldest = pragma_int(h->wdb, "SELECT min(time_ns) FROM flows");
+	int64_t oldest = pragma_int(h->wdb, "SELECT min(min_time) FROM segments");
 	struct stat sb;
+
+	if (h->seg.rows && (oldest <= 0 || h->seg.min_time < (uint64_t)oldest))
+		oldest = (int64_t)h->seg.min_time;
 
 	pthread_mutex_lock(&h->lock);
 	if (pages >= 0 && free_pages >= 0 && page_size > 0)
@@ -220,6 +297,132 @@ static void sizes_update(struct weir_history *h)
 
 static void *writer(void *arg);
 static int flows_replay(struct weir_history *h);
+
+/* The keys history_seg.c indexes, from a record. */
+static void record_keys(const struct weir_flow_record *r, struct weir_history_keys *k)
+{
+	k->time_ns = r->time_ns;
+	k->saddr = r->saddr;
+	k->daddr = r->daddr;
+	k->alen = r->family == 4 ? 4 : 16;
+	k->src_ns = r->src ? r->src->namespace : NULL;
+	k->src_pod = r->src ? r->src->pod_name : NULL;
+	k->dst_ns = r->dst ? r->dst->namespace : NULL;
+	k->dst_pod = r->dst ? r->dst->pod_name : NULL;
+	k->dport = r->dport;
+	k->verdict = r->verdict;
+}
+
+static bool seg_due(struct weir_history *h)
+{
+	return h->seg.rows >= h->o.segment_rows ||
+	       (h->seg.rows &&
+		clock_ns(CLOCK_MONOTONIC) - h->seg.opened_ns >= WEIR_HISTORY_SEG_AGE_NS);
+}
+
+/* Writes the open segment in the caller's transaction; reset once committed. */
+static int seg_close(struct weir_history *h)
+{
+	if (weir_history_seg_write(&h->seg, h->wdb)) {
+		weir_history_error(h, "write a segment", h->wdb, sqlite3_errcode(h->wdb));
+		return -EIO;
+	}
+	return 0;
+}
+
+static void seg_closed(struct weir_history *h)
+{
+	h->tail_first = h->seg.last_row + 1;
+	weir_history_seg_reset(&h->seg);
+}
+
+/* The rows no closed segment has (after a crash, a rolled back commit, or
+ * a migration: all of them) into the open segment, closing full ones in
+ * one transaction; and the next row's seq.
+ */
+static int tail_index(struct weir_history *h)
+{
+	int64_t last = pragma_int(h->wdb, "SELECT coalesce(max(last_row), 0) FROM segments");
+	int64_t max_seq = pragma_int(h->wdb, "SELECT coalesce(max(seq), 0) FROM flows");
+	sqlite3_stmt *st = NULL;
+	size_t closed = 0;
+	int rc, err = 0;
+
+	weir_history_seg_reset(&h->seg);
+	if (last < 0 || max_seq < 0) {
+		weir_history_error(h, "read the segments", h->wdb, sqlite3_errcode(h->wdb));
+		return -EIO;
+	}
+	h->tail_first = last + 1;
+	h->next_seq = (max_seq > last ? max_seq : last) + 1;
+	h->seg.opened_ns = clock_ns(CLOCK_MONOTONIC);
+	if (max_seq <= last)
+		return 0;
+	rc = sqlite3_exec(h->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(
+			h->wdb,
+			"SELECT seq, time_ns, saddr, daddr, src_ns, src_pod, dst_ns,"
+			" dst_pod, dport, verdict FROM flows WHERE seq >= ? ORDER BY seq",
+			-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		weir_history_error(h, "index the tail", h->wdb, rc);
+		sqlite3_exec(h->wdb, "ROLLBACK", NULL, NULL, NULL);
+		return -EIO;
+	}
+	sqlite3_bind_int64(st, 1, h->tail_first);
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct weir_history_keys k = {
+			.time_ns = (uint64_t)sqlite3_column_int64(st, 1),
+			.saddr = sqlite3_column_blob(st, 2),
+			.alen = (size_t)sqlite3_column_bytes(st, 2),
+			.daddr = sqlite3_column_blob(st, 3),
+			.src_ns = (const char *)sqlite3_column_text(st, 4),
+			.src_pod = (const char *)sqlite3_column_text(st, 5),
+			.dst_ns = (const char *)sqlite3_column_text(st, 6),
+			.dst_pod = (const char *)sqlite3_column_text(st, 7),
+			.dport = (uint16_t)sqlite3_column_int(st, 8),
+			.verdict = (uint8_t)sqlite3_column_int(st, 9),
+		};
+		static const uint8_t zero[16];
+
+		/* a row whose addresses are not as written is indexed by none */
+		if (!k.saddr || !k.daddr || (k.alen != 4 && k.alen != 16) ||
+		    (size_t)sqlite3_column_bytes(st, 3) != k.alen) {
+			k.saddr = zero;
+			k.daddr = zero;
+			k.alen = 16;
+			h->seg.broken = true;
+		}
+		weir_history_seg_add(&h->seg, sqlite3_column_int64(st, 0), &k);
+		if (h->seg.rows >= h->o.segment_rows) {
+			err = seg_close(h);
+			if (!err) {
+				seg_closed(h);
+				closed++;
+			}
+		}
+	}
+	if (!err && rc != SQLITE_DONE) {
+		weir_history_error(h, "index the tail", h->wdb, rc);
+		err = -EIO;
+	}
+	sqlite3_finalize(st);
+	if (!err && sqlite3_exec(h->wdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		weir_history_error(h, "index the tail", h->wdb, sqlite3_errcode(h->wdb));
+		err = -EIO;
+	}
+	if (err) {
+		sqlite3_exec(h->wdb, "ROLLBACK", NULL, NULL, NULL);
+		weir_history_seg_reset(&h->seg);
+		h->tail_first = last + 1;
+		return err;
+	}
+	h->seg.opened_ns = clock_ns(CLOCK_MONOTONIC);
+	log_info("history: indexed the tail: segments=%zu open rows=%llu", closed,
+		 (unsigned long long)h->seg.rows);
+	return 0;
+}
 
 static int writer_start(struct weir_history *h)
 {
@@ -249,6 +452,8 @@ int weir_history_open(struct weir_history **out, const struct weir_history_opts 
 		h->o.queue_max = WEIR_HISTORY_QUEUE_MAX;
 	if (!h->o.query_max)
 		h->o.query_max = WEIR_HISTORY_QUERY_MAX;
+	if (!h->o.segment_rows)
+		h->o.segment_rows = WEIR_HISTORY_SEG_ROWS;
 	h->path = strdup(o->path ? o->path : "");
 	h->o.path = h->path;
 	pthread_mutex_init(&h->lock, NULL);
@@ -273,22 +478,39 @@ int weir_history_open(struct weir_history **out, const struct weir_history_opts 
 	err = err ?: migrate(h);
 	if (err)
 		goto err_close;
-	if (sqlite3_prepare_v3(
-		    h->wdb,
-		    "INSERT INTO flows (" WEIR_HISTORY_COLUMNS
-		    ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-		    -1, SQLITE_PREPARE_PERSISTENT, &h->insert, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v3(h->wdb,
+			       "INSERT INTO flows (" WEIR_HISTORY_STORED_COLUMNS
+			       ", seq) VALUES (" WEIR_HISTORY_STORED_PARAMS ", ?)",
+			       -1, SQLITE_PREPARE_PERSISTENT, &h->insert, NULL) != SQLITE_OK) {
+		weir_history_error(h, "prepare the insert", h->wdb, sqlite3_errcode(h->wdb));
+		err = -EIO;
+		goto err_close;
+	}
+#define ROW "(" WEIR_HISTORY_STORED_PARAMS ", ?)"
+	_Static_assert(WEIR_HISTORY_INSERT_ROWS == 8, "the statement below has 8 rows");
+	if (sqlite3_prepare_v3(h->wdb,
+			       "INSERT INTO flows (" WEIR_HISTORY_STORED_COLUMNS
+			       ", seq) VALUES " ROW ", " ROW ", " ROW ", " ROW ", " ROW ", " ROW
+			       ", " ROW ", " ROW,
+			       -1, SQLITE_PREPARE_PERSISTENT, &h->insert_n, NULL) != SQLITE_OK) {
+#undef ROW
 		weir_history_error(h, "prepare the insert", h->wdb, sqlite3_errcode(h->wdb));
 		err = -EIO;
 		goto err_close;
 	}
 	err = db_open(h, &h->rdb, SQLITE_OPEN_READONLY);
+	/* queries read rows by seq all over a segment: a cache of their own that
+	 * outlives a transaction while the file does not change under it
+	 */
+	if (!err && sqlite3_exec(h->rdb, "PRAGMA cache_size = -65536", NULL, NULL, NULL))
+		log_warn("history: the readers' cache: %s", sqlite3_errmsg(h->rdb));
 	err = err ?: weir_htab_init(&h->flows, 1024);
+	err = err ?: tail_index(h);
 	err = err ?: flows_replay(h);
 	if (err)
 		goto err_close;
-	rows = pragma_int(h->wdb, "SELECT count(*) FROM flows");
-	h->st.rows = rows > 0 ? (uint64_t)rows : 0;
+	rows = pragma_int(h->wdb, "SELECT total(rows) FROM segments");
+	h->st.rows = (rows > 0 ? (uint64_t)rows : 0) + h->seg.rows;
 	sizes_update(h);
 	log_info("history: open path=%s records=%llu bytes=%llu", h->path,
 		 (unsigned long long)h->st.rows, (unsigned long long)h->st.db_bytes);
@@ -318,47 +540,142 @@ static int64_t used_bytes(struct weir_history *h)
 	return (pages - free_pages) * page_size;
 }
 
-/* Runs a DELETE (?1: arg, ?2: a row limit) with the limit chunk() gives,
- * until chunk() says 0 or a run deletes less than asked; returns the rows
- * deleted or -EIO.
- */
-static int64_t delete_chunks(struct weir_history *h, const char *sql, int64_t arg,
-			     int64_t (*chunk)(struct weir_history *h))
+static int64_t rows_changed(struct weir_history *h)
 {
-	int64_t total = 0, want;
-	sqlite3_stmt *st;
-	int i, rc;
+	int64_t n = sqlite3_changes(h->wdb);
 
-	if (sqlite3_prepare_v2(h->wdb, sql, -1, &st, NULL) != SQLITE_OK) {
-		weir_history_error(h, "prepare retention", h->wdb, sqlite3_errcode(h->wdb));
+	pthread_mutex_lock(&h->lock);
+	h->st.rows -= (uint64_t)n < h->st.rows ? (uint64_t)n : h->st.rows;
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
+/* Runs sql with up to 3 integer parameters; -EIO. */
+static int run(struct weir_history *h, const char *sql, int64_t a, int64_t b, int64_t c)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(h->wdb, sql, -1, &st, NULL);
+
+	if (rc == SQLITE_OK) {
+		int np = sqlite3_bind_parameter_count(st);
+
+		if (np >= 1)
+			sqlite3_bind_int64(st, 1, a);
+		if (np >= 2)
+			sqlite3_bind_int64(st, 2, b);
+		if (np >= 3)
+			sqlite3_bind_int64(st, 3, c);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		weir_history_error(h, "retention", h->wdb, rc);
 		return -EIO;
 	}
+	return 0;
+}
+
+/* A closed segment's rows older than cut (all: cut INT64_MAX) are deleted,
+ * and the segment with its postings when none is left, in one transaction;
+ * returns the rows deleted or -EIO.
+ */
+static int64_t segment_cut(struct weir_history *h, int64_t id, int64_t last, int64_t max_time,
+			   int64_t cut)
+{
+	int64_t n;
+	int err;
+
+	err = exec(h, "BEGIN");
+	if (err)
+		return err;
+	err = run(h, "DELETE FROM flows WHERE seq BETWEEN ?1 AND ?2 AND time_ns < ?3", id, last,
+		  cut);
+	n = err ? 0 : sqlite3_changes(h->wdb);
+	if (!err && max_time < cut) {
+		err = run(h, "DELETE FROM postings WHERE seg = ?1", id, 0, 0);
+		err = err ?: run(h, "DELETE FROM segments WHERE id = ?1", id, 0, 0);
+	} else if (!err) {
+		err = run(h,
+			  "UPDATE segments SET rows = max(rows - ?2, 0), min_time = coalesce("
+			  "(SELECT min(time_ns) FROM flows WHERE seq BETWEEN ?1 AND ?3), max_time)"
+			  " WHERE id = ?1",
+			  id, n, last);
+	}
+	err = err ?: exec(h, "COMMIT");
+	if (err) {
+		sqlite3_exec(h->wdb, "ROLLBACK", NULL, NULL, NULL);
+		return -EIO;
+	}
+	pthread_mutex_lock(&h->lock);
+	h->st.rows -= (uint64_t)n < h->st.rows ? (uint64_t)n : h->st.rows;
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
+/* The oldest closed segments (by their oldest record) whose rows are
+ * older than cut, at most RETAIN_CHUNKS_MAX, each cut; returns the rows
+ * deleted or -EIO. size: while the pages in use pass max_bytes, whole.
+ */
+static int64_t segments_cut(struct weir_history *h, int64_t cut, bool size)
+{
+	int64_t total = 0, n;
+	int i;
+
 	for (i = 0; i < RETAIN_CHUNKS_MAX; i++) {
-		want = chunk ? chunk(h) : RETAIN_CHUNK_ROWS;
-		if (want <= 0)
-			break;
-		sqlite3_bind_int64(st, 1, arg);
-		sqlite3_bind_int64(st, 2, want);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE) {
-			weir_history_error(h, "retention delete", h->wdb, rc);
-			sqlite3_finalize(st);
+		int64_t id = -1, last = 0, max_time = 0, used;
+		sqlite3_stmt *st;
+
+		if (size) {
+			used = used_bytes(h);
+			if (used < 0 || (uint64_t)used <= h->o.max_bytes)
+				break;
+		}
+		if (sqlite3_prepare_v2(h->wdb,
+				       "SELECT id, last_row, max_time FROM segments"
+				       " WHERE min_time < ?1 ORDER BY min_time, id LIMIT 1",
+				       -1, &st, NULL) != SQLITE_OK) {
+			weir_history_error(h, "retention", h->wdb, sqlite3_errcode(h->wdb));
 			return -EIO;
 		}
-		total += sqlite3_changes(h->wdb);
-		pthread_mutex_lock(&h->lock);
-		h->st.rows -= (uint64_t)sqlite3_changes(h->wdb);
-		pthread_mutex_unlock(&h->lock);
-		if (sqlite3_changes(h->wdb) < want)
+		sqlite3_bind_int64(st, 1, cut);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			id = sqlite3_column_int64(st, 0);
+			last = sqlite3_column_int64(st, 1);
+			max_time = sqlite3_column_int64(st, 2);
+		}
+		sqlite3_finalize(st);
+		if (id < 0)
 			break;
+		n = segment_cut(h, id, last, size ? INT64_MIN : max_time, size ? INT64_MAX : cut);
+		if (n < 0)
+			return n;
+		total += n;
 	}
-	sqlite3_finalize(st);
 	return total;
 }
 
-/* Rows to delete for the pages in use to fall under max_bytes: the excess's
- * share of the rows, and a percent more so the next commits have room.
+/* The open segment's time range after rows of it were deleted. */
+static void tail_times(struct weir_history *h)
+{
+	int64_t lo = -1;
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(h->wdb, "SELECT min(time_ns) FROM flows WHERE seq >= ?", -1, &st,
+			       NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, h->tail_first);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		lo = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (lo >= 0)
+		h->seg.min_time = (uint64_t)lo;
+	else
+		h->seg.min_time = h->seg.max_time; /* none left */
+}
+
+/* Rows to delete from the open segment for the pages in use to fall under
+ * max_bytes: the excess's share of the rows, and a percent more so the next
+ * commits have room.
  */
 static int64_t size_chunk(struct weir_history *h)
 {
@@ -374,23 +691,64 @@ static int64_t size_chunk(struct weir_history *h)
 	return want < RETAIN_CHUNK_ROWS ? want : RETAIN_CHUNK_ROWS;
 }
 
+/* The open segment's rows older than cut; returns the rows deleted or -EIO. */
+static int64_t tail_cut(struct weir_history *h, int64_t cut)
+{
+	int64_t n;
+
+	if (!h->seg.rows || h->seg.min_time >= (uint64_t)cut)
+		return 0;
+	if (run(h, "DELETE FROM flows WHERE seq >= ?1 AND time_ns < ?2", h->tail_first, cut, 0))
+		return -EIO;
+	n = rows_changed(h);
+	tail_times(h);
+	return n;
+}
+
+/* The open segment's oldest rows while the pages in use pass max_bytes. */
+static int64_t tail_trim(struct weir_history *h)
+{
+	int64_t total = 0, want, n;
+	int i;
+
+	for (i = 0; i < RETAIN_CHUNKS_MAX && h->seg.rows; i++) {
+		want = size_chunk(h);
+		if (want <= 0)
+			break;
+		if (run(h,
+			"DELETE FROM flows WHERE seq IN (SELECT seq FROM flows WHERE seq >= ?1"
+			" ORDER BY time_ns, seq LIMIT ?2)",
+			h->tail_first, want, 0))
+			return -EIO;
+		n = rows_changed(h);
+		total += n;
+		if (n < want)
+			break;
+	}
+	if (total)
+		tail_times(h);
+	return total;
+}
+
 int weir_history_retain(struct weir_history *h, uint64_t now_ns)
 {
-	int64_t by_age = 0, by_size = 0;
+	int64_t by_age = 0, by_size = 0, n;
 
 	if (h->o.retention_age_ns && now_ns > h->o.retention_age_ns) {
-		/* oldest first, in chunks, through the time index */
-		by_age = delete_chunks(h,
-				       "DELETE FROM flows WHERE seq IN (SELECT seq FROM flows"
-				       " WHERE time_ns < ?1 ORDER BY time_ns LIMIT ?2)",
-				       (int64_t)(now_ns - h->o.retention_age_ns), NULL);
+		int64_t cut = (int64_t)(now_ns - h->o.retention_age_ns);
+
+		/* oldest first: whole segments, the rows of the one the cut falls in */
+		by_age = segments_cut(h, cut, false);
+		n = by_age < 0 ? by_age : tail_cut(h, cut);
+		by_age = n < 0 ? n : by_age + n;
 	}
 	if (by_age >= 0 && h->o.max_bytes) {
-		/* freed pages are reused: the file stays near max_bytes */
-		by_size = delete_chunks(h,
-					"DELETE FROM flows WHERE seq IN (SELECT seq FROM flows"
-					" ORDER BY time_ns, seq LIMIT ?2)",
-					0, size_chunk);
+		/* the oldest segments whole; freed pages are reused, the file stays
+		 * near max_bytes
+		 */
+		by_size = segments_cut(h, INT64_MAX, true);
+		n = by_size < 0 ? by_size : tail_trim(h);
+		by_size = n < 0 ? n : by_size + n;
 	}
 	pthread_mutex_lock(&h->lock);
 	if (by_age > 0)
@@ -504,22 +862,39 @@ static int flows_replay(struct weir_history *h)
 	struct weir_history_delta d;
 	struct weir_flow_record *r;
 	sqlite3_stmt *st;
-	int64_t newest = pragma_int(h->wdb, "SELECT max(time_ns) FROM flows");
+	int64_t newest = pragma_int(h->wdb, "SELECT coalesce(max(max_time), 0) FROM segments");
+	int64_t from, first;
 	size_t n = 0;
 	int rc;
 
+	if (h->seg.rows && h->seg.max_time > (uint64_t)newest)
+		newest = (int64_t)h->seg.max_time;
 	if (newest <= 0)
 		return 0;
+	from = newest - (int64_t)FLOW_IDLE_NS;
+	/* the rows of the segments that reach into the last FLOW_IDLE_NS */
+	rc = sqlite3_prepare_v2(
+		h->wdb, "SELECT coalesce(min(first_row), ?2) FROM segments WHERE max_time >= ?1",
+		-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		weir_history_error(h, "prepare the replay", h->wdb, rc);
+		return -EIO;
+	}
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, h->tail_first);
+	first = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : h->tail_first;
+	sqlite3_finalize(st);
 	rc = sqlite3_prepare_v2(h->wdb,
-				"SELECT " WEIR_HISTORY_COLUMNS " FROM flows WHERE time_ns >= ?"
-				" ORDER BY time_ns, seq LIMIT ?",
+				"SELECT " WEIR_HISTORY_COLUMNS " FROM flows WHERE seq >= ?"
+				" AND time_ns >= ? ORDER BY seq LIMIT ?",
 				-1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		weir_history_error(h, "prepare the replay", h->wdb, rc);
 		return -EIO;
 	}
-	sqlite3_bind_int64(st, 1, newest - (int64_t)FLOW_IDLE_NS);
-	sqlite3_bind_int64(st, 2, REPLAY_ROWS_MAX);
+	sqlite3_bind_int64(st, 1, first);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, REPLAY_ROWS_MAX);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (weir_history_decode(st, &r))
 			continue;
@@ -536,49 +911,116 @@ static int flows_replay(struct weir_history *h)
 	return 0;
 }
 
-/* One transaction of n records; returns how many were written. */
+/* A record, what it adds to its flow and its row, bound and waiting for
+ * the rows of its INSERT.
+ */
+struct pending {
+	struct weir_flow_record *r;
+	struct weir_history_delta d;
+	int64_t seq;
+};
+
+/* Binds r as row `slot` of stmt: -EINVAL (logged), or 0. */
+static int bind_row(struct weir_history *h, sqlite3_stmt *stmt, int slot, const struct pending *p)
+{
+	int first = slot * (WEIR_HISTORY_N_STORED + 1) + 1;
+	int err = weir_history_bind(stmt, first, p->r, &p->d, &h->rec[slot]);
+
+	if (!err && sqlite3_bind_int64(stmt, first + WEIR_HISTORY_N_STORED, p->seq))
+		err = -EINVAL;
+	if (err)
+		/* one record that cannot be stored is lost alone, counted */
+		log_warn("history: record id=%llu not stored: %s", (unsigned long long)p->r->id,
+			 strerror(-err));
+	return err;
+}
+
+static int step(struct weir_history *h, sqlite3_stmt *stmt)
+{
+	int rc = sqlite3_step(stmt);
+
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) {
+		weir_history_error(h, "insert", h->wdb, rc);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* One transaction of n records and, when it closes the open segment, its
+ * postings; returns how many records were written.
+ */
 static size_t write_batch(struct weir_history *h, struct weir_flow_record **v, size_t n)
 {
+	struct pending pend[WEIR_HISTORY_INSERT_ROWS];
+	int64_t seq0 = h->next_seq;
 	size_t i, written = 0;
-	int rc;
+	bool closing = false;
+	int rc, k = 0, j;
 
 	rc = sqlite3_exec(h->wdb, "BEGIN", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		weir_history_error(h, "begin", h->wdb, rc);
 		return 0;
 	}
+	if (!h->seg.rows)
+		h->seg.opened_ns = clock_ns(CLOCK_MONOTONIC);
 	for (i = 0; i < n; i++) {
-		struct weir_history_delta d;
-		int err;
+		struct weir_history_keys keys;
+		struct pending *p = &pend[k];
 
-		account(h, v[i], &d);
-		err = weir_history_bind(h->insert, v[i], &d);
-
-		if (err) {
-			/* one record that cannot be stored is lost alone, counted */
-			log_warn("history: record id=%llu not stored: %s",
-				 (unsigned long long)v[i]->id, strerror(-err));
-			sqlite3_reset(h->insert);
-			sqlite3_clear_bindings(h->insert);
+		p->r = v[i];
+		p->seq = h->next_seq;
+		account(h, v[i], &p->d);
+		if (bind_row(h, h->insert_n, k, p))
 			continue;
-		}
-		rc = sqlite3_step(h->insert);
-		sqlite3_reset(h->insert);
-		if (rc != SQLITE_DONE) {
-			weir_history_error(h, "insert", h->wdb, rc);
+		record_keys(v[i], &keys);
+		weir_history_seg_add(&h->seg, h->next_seq++, &keys);
+		if (++k < WEIR_HISTORY_INSERT_ROWS)
+			continue;
+		if (step(h, h->insert_n))
 			goto rollback;
-		}
+		written += (size_t)k;
+		k = 0;
+	}
+	/* the last rows one by one (bound before: they bind again) */
+	for (j = 0; j < k; j++) {
+		if (bind_row(h, h->insert, 0, &pend[j]) || step(h, h->insert))
+			goto rollback;
 		written++;
+	}
+	sqlite3_clear_bindings(h->insert_n);
+	if (seg_due(h)) {
+		if (seg_close(h))
+			goto rollback;
+		closing = true;
 	}
 	rc = sqlite3_exec(h->wdb, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		weir_history_error(h, "commit", h->wdb, rc);
 		goto rollback;
 	}
+	if (closing)
+		seg_closed(h);
 	return written;
 
 rollback:
 	sqlite3_exec(h->wdb, "ROLLBACK", NULL, NULL, NULL);
+	/* the open segment has rows that are not there: built again from those that are */
+	h->next_seq = seq0;
+	if (tail_index(h)) {
+		/* the tail stays readable: its segment will be written unindexed */
+		log_warn("history: the open segment could not be rebuilt: rows=%lld.. unindexed",
+			 (long long)h->tail_first);
+		weir_history_seg_reset(&h->seg);
+		if (h->next_seq > h->tail_first) {
+			h->seg.first_row = h->tail_first;
+			h->seg.last_row = h->next_seq - 1;
+			h->seg.rows = (uint64_t)(h->next_seq - h->tail_first);
+			h->seg.max_time = INT64_MAX;
+			h->seg.broken = true;
+		}
+	}
 	return 0;
 }
 
@@ -732,6 +1174,10 @@ void weir_history_close(struct weir_history *h)
 		weir_htab_for_each_safe(&h->flows, i, pos, tmp) free(pos);
 		weir_htab_release(&h->flows);
 	}
+	weir_history_seg_release(&h->seg);
+	for (i = 0; i < WEIR_HISTORY_INSERT_ROWS; i++)
+		free(h->rec[i].p);
+	sqlite3_finalize(h->insert_n);
 	sqlite3_finalize(h->insert);
 	if (h->wdb && sqlite3_close(h->wdb) != SQLITE_OK)
 		log_warn("history: close: %s", sqlite3_errmsg(h->wdb));

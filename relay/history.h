@@ -11,9 +11,14 @@
  * on a clean stop they are committed). An OS crash or power loss may also
  * roll back the last commits (NORMAL does not fsync the WAL on each).
  *
+ * Rows have no per-row index: the writer indexes them by segment (see
+ * history_seg.h), in the same transactions.
+ *
  * Retention, in the writer after commits: records older than retention_age
- * and, while the database's used pages pass max_bytes, the oldest records,
- * each deletion counted.
+ * (whole segments, and the older rows of the segment the cut falls in) and,
+ * while the database's used pages pass max_bytes, the oldest segments
+ * whole (the oldest rows when all are in the open segment), each deletion
+ * counted.
  *
  * Errors (a full disk, I/O errors, a corrupt file) are logged, kept as the
  * last error, counted with the records they cost (write_lost), and shown by
@@ -32,7 +37,7 @@
 #include "filter.h"
 #include "flow.h"
 
-#define WEIR_HISTORY_SCHEMA_VERSION	   2
+#define WEIR_HISTORY_SCHEMA_VERSION	   3
 #define WEIR_HISTORY_COMMIT_INTERVAL_NS	   100000000ULL /* 100 ms */
 #define WEIR_HISTORY_BATCH_MAX		   16384	/* records per transaction, at most */
 #define WEIR_HISTORY_QUEUE_MAX		   262144	/* records waiting for the writer */
@@ -49,6 +54,7 @@ struct weir_history_opts {
 	uint64_t commit_interval_ns; /* 0: WEIR_HISTORY_COMMIT_INTERVAL_NS */
 	size_t queue_max;	     /* 0: WEIR_HISTORY_QUEUE_MAX */
 	size_t query_max;	     /* 0: WEIR_HISTORY_QUERY_MAX */
+	size_t segment_rows;	     /* 0: WEIR_HISTORY_SEG_ROWS (history_seg.h) */
 	bool no_thread;		     /* tests: no writer thread; weir_history_flush() writes */
 };
 

@@ -21,11 +21,7 @@
 #define REC_VERSION 1
 #define REC_MAX	    65536 /* a record's BLOB, at most; longer ones are refused */
 
-struct wbuf {
-	uint8_t *p;
-	size_t len, cap;
-	bool oom;
-};
+#define wbuf weir_history_buf
 
 static void put_bytes(struct wbuf *b, const void *data, size_t n)
 {
@@ -124,53 +120,49 @@ static const char *or_empty(const char *s)
 	return s ? s : "";
 }
 
-int weir_history_bind(sqlite3_stmt *stmt, const struct weir_flow_record *r,
-		      const struct weir_history_delta *d)
+int weir_history_bind(sqlite3_stmt *stmt, int first, const struct weir_flow_record *r,
+		      const struct weir_history_delta *d, struct weir_history_buf *buf)
 {
 	size_t alen = r->family == 4 ? 4 : 16;
-	struct wbuf b = { 0 };
-	int rc = SQLITE_OK, col = 1;
+	struct wbuf *b = buf;
+	int rc = SQLITE_OK, col = first;
+	uint64_t meta;
 
-	put_u8(&b, REC_VERSION);
-	put_varint(&b, r->id);
-	put_varint(&b, r->first_seen_ns);
-	put_varint(&b, r->last_seen_ns);
-	put_u8(&b, (uint8_t)r->type);
-	put_u8(&b, (uint8_t)r->end_reason);
-	put_u8(&b, r->icmp_type);
-	put_u8(&b, r->icmp_code);
-	put_u8(&b, r->hook);
-	put_endpoint(&b, r->src);
-	put_endpoint(&b, r->dst);
+	b->len = 0;
+	b->oom = false;
+	put_u8(b, REC_VERSION);
+	put_varint(b, r->id);
+	put_varint(b, r->first_seen_ns);
+	put_varint(b, r->last_seen_ns);
+	put_u8(b, (uint8_t)r->type);
+	put_u8(b, (uint8_t)r->end_reason);
+	put_u8(b, r->icmp_type);
+	put_u8(b, r->icmp_code);
+	put_u8(b, r->hook);
+	put_endpoint(b, r->src);
+	put_endpoint(b, r->dst);
 	if (r->dst_service || r->lb_backend_port) {
-		put_str(&b, r->dst_service);
-		put_varint(&b, r->lb_backend_port);
+		put_str(b, r->dst_service);
+		put_varint(b, r->lb_backend_port);
 		if (r->lb_backend_port)
-			put_bytes(&b, r->lb_backend, alen);
+			put_bytes(b, r->lb_backend, alen);
 	}
-	if (b.oom) {
-		free(b.p);
+	if (b->oom)
 		return -ENOMEM;
-	}
-	if (b.len > REC_MAX) {
-		free(b.p);
+	if (b->len > REC_MAX)
 		return -E2BIG;
-	}
+	/* history.c's schema version 3: the computed columns take these apart */
+	meta = (uint64_t)r->family | (uint64_t)r->proto << 8 | (uint64_t)(r->l3_only != 0) << 16 |
+	       (uint64_t)(d->start != 0) << 17 | (uint64_t)r->verdict << 24 |
+	       (uint64_t)r->reason << 32 | (uint64_t)r->dir << 40 |
+	       (uint64_t)((uint8_t)r->is_reply) << 48;
 #define BIND_INT(v)  (rc = rc ?: sqlite3_bind_int64(stmt, col++, (sqlite3_int64)(v)))
 #define BIND_TEXT(s) (rc = rc ?: sqlite3_bind_text(stmt, col++, or_empty(s), -1, SQLITE_STATIC))
 	BIND_INT(r->time_ns);
-	BIND_INT(d->start);
-	BIND_INT(r->family);
-	BIND_INT(r->proto);
+	BIND_INT(meta);
 	rc = rc ?: sqlite3_bind_blob(stmt, col++, r->saddr, (int)alen, SQLITE_STATIC);
 	rc = rc ?: sqlite3_bind_blob(stmt, col++, r->daddr, (int)alen, SQLITE_STATIC);
-	BIND_INT(r->sport);
-	BIND_INT(r->dport);
-	BIND_INT(r->l3_only);
-	BIND_INT(r->verdict);
-	BIND_INT(r->reason);
-	BIND_INT(r->dir);
-	BIND_INT(r->is_reply);
+	BIND_INT((uint32_t)r->sport << 16 | r->dport);
 	BIND_INT(r->tcp_flags);
 	BIND_INT(r->ifindex);
 	rc = rc	   ?:
@@ -185,9 +177,7 @@ int weir_history_bind(sqlite3_stmt *stmt, const struct weir_flow_record *r,
 	BIND_INT(r->bytes);
 	BIND_INT(r->reply_packets);
 	BIND_INT(r->reply_bytes);
-	rc = rc ?: sqlite3_bind_blob(stmt, col++, b.p, (int)b.len, free);
-	if (rc != SQLITE_OK && col <= 26)
-		free(b.p); /* sqlite3_bind_blob() frees it on failure too, when it was called */
+	rc = rc ?: sqlite3_bind_blob(stmt, col++, b->p, (int)b->len, SQLITE_STATIC);
 	BIND_INT(d->packets);
 	BIND_INT(d->bytes);
 	BIND_INT(d->reply_packets);

@@ -9,6 +9,19 @@
 #include <sqlite3.h>
 #include "hashtab.h"
 #include "history.h"
+#include "history_seg.h"
+
+/* Rows one INSERT writes: a statement's own cost (its cursor, its seek)
+ * shared by several rows.
+ */
+#define WEIR_HISTORY_INSERT_ROWS 8
+
+/* A reusable buffer for the rec BLOB. */
+struct weir_history_buf {
+	uint8_t *p;
+	size_t len, cap;
+	bool oom;
+};
 
 struct weir_history {
 	struct weir_history_opts o;
@@ -30,17 +43,35 @@ struct weir_history {
 	bool thread_started;
 	pthread_t thread;
 	struct weir_history_stats st;
-	uint64_t last_retain_ns; /* CLOCK_MONOTONIC */
-	struct weir_htab flows;	 /* the writer's: struct weir_history_flow */
-	uint64_t newest_ns;	 /* the newest record's time the writer saw */
+	uint64_t last_retain_ns;     /* CLOCK_MONOTONIC */
+	struct weir_htab flows;	     /* the writer's: struct weir_history_flow */
+	uint64_t newest_ns;	     /* the newest record's time the writer saw */
+	struct weir_history_seg seg; /* the writer's open segment: rows >= tail_first */
+	int64_t tail_first;	     /* the first row no closed segment has */
+	int64_t next_seq;	     /* the next row's seq */
+	sqlite3_stmt *insert_n;	     /* WEIR_HISTORY_INSERT_ROWS rows at once */
+	struct weir_history_buf rec[WEIR_HISTORY_INSERT_ROWS]; /* the rows' rec BLOBs */
 };
 
-/* The flows table's columns as history_codec.c binds and reads them. */
+/* The flows table's columns as history_codec.c reads them (some of them
+ * computed from the stored ones: see history.c's schema version 3).
+ */
 #define WEIR_HISTORY_COLUMNS                                                                     \
 	"time_ns, fstart, family, proto, saddr, daddr, sport, dport, l3_only, verdict, reason, " \
 	"dir, is_reply, tcp_flags, ifindex, ifname, node, src_ns, src_pod, dst_ns, dst_pod, "    \
 	"packets, bytes, rpackets, rbytes, rec, dpackets, dbytes, drpackets, drbytes"
 #define WEIR_HISTORY_N_COLUMNS 30
+
+/* The stored columns, as weir_history_bind() binds them: the small codes
+ * packed into meta, the ports into ports (schema version 3).
+ */
+#define WEIR_HISTORY_STORED_COLUMNS                                                           \
+	"time_ns, meta, saddr, daddr, ports, tcp_flags, ifindex, ifname, node, src_ns, "      \
+	"src_pod, dst_ns, dst_pod, packets, bytes, rpackets, rbytes, rec, dpackets, dbytes, " \
+	"drpackets, drbytes"
+#define WEIR_HISTORY_N_STORED	   22
+/* "?, ..." for them */
+#define WEIR_HISTORY_STORED_PARAMS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
 
 /* What a record adds to its flow since the flow's previous record (records
  * carry cumulative counters), and whether it begins the flow: aggregates
@@ -61,9 +92,12 @@ struct weir_history_flow {
 
 /* The flow a record belongs to: what the agent keys it by, and the node. */
 uint64_t weir_history_flow_key(const struct weir_flow_record *r);
-/* Binds r to the insert statement's parameters 1..WEIR_HISTORY_N_COLUMNS. */
-int weir_history_bind(sqlite3_stmt *stmt, const struct weir_flow_record *r,
-		      const struct weir_history_delta *d);
+/* Binds r to the insert statement's parameters first..first +
+ * WEIR_HISTORY_N_STORED - 1 (WEIR_HISTORY_STORED_COLUMNS); the rec BLOB is
+ * built in buf, which must stay until the statement is stepped.
+ */
+int weir_history_bind(sqlite3_stmt *stmt, int first, const struct weir_flow_record *r,
+		      const struct weir_history_delta *d, struct weir_history_buf *buf);
 /* A record from a row whose first WEIR_HISTORY_N_COLUMNS columns are WEIR_HISTORY_COLUMNS. */
 int weir_history_decode(sqlite3_stmt *stmt, struct weir_flow_record **out);
 

@@ -72,15 +72,297 @@ static int prepare(struct weir_history *h, const char *head, const struct weir_s
 	return 0;
 }
 
+/* A part of the history a query reads: a closed segment (its candidate
+ * rows through its postings, or all its rows) or the tail (rows no closed
+ * segment has yet: all read).
+ */
+struct unit {
+	int64_t first, last;
+	int64_t min_time, max_time;
+	bool indexed;
+};
+
+struct hit {
+	int64_t time, seq;
+	struct weir_flow_record *r;
+};
+
+/* The segments whose time range meets [since, until], and the tail; in a
+ * read transaction the caller holds.
+ */
+static int units_load(struct weir_history *h, int64_t since, int64_t until, struct unit **out,
+		      size_t *n)
+{
+	struct unit *v = NULL, *nv;
+	size_t cap = 0, k = 0;
+	int64_t tail_first = 1;
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(h->rdb,
+				"SELECT id, last_row, min_time, max_time, indexed FROM segments"
+				" WHERE max_time >= ?1 AND min_time <= ?2 OR id = (SELECT max(id)"
+				" FROM segments) ORDER BY id",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		weir_history_error(h, "read the segments", h->rdb, rc);
+		return -EIO;
+	}
+	sqlite3_bind_int64(st, 1, since);
+	sqlite3_bind_int64(st, 2, until);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t min_time = sqlite3_column_int64(st, 2),
+			max_time = sqlite3_column_int64(st, 3);
+
+		/* the newest segment says where the tail begins, whatever its times */
+		tail_first = sqlite3_column_int64(st, 1) + 1;
+		if (max_time < since || min_time > until)
+			continue;
+		if (k + 2 > cap) {
+			cap = cap ? cap * 2 : 64;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				sqlite3_finalize(st);
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[k].first = sqlite3_column_int64(st, 0);
+		v[k].last = sqlite3_column_int64(st, 1);
+		v[k].min_time = min_time;
+		v[k].max_time = max_time;
+		v[k].indexed = sqlite3_column_int(st, 4) != 0;
+		k++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		weir_history_error(h, "read the segments", h->rdb, rc);
+		free(v);
+		return -EIO;
+	}
+	nv = k + 1 > cap ? realloc(v, (k + 1) * sizeof(*v)) : v;
+	if (!nv) {
+		free(v);
+		return -ENOMEM;
+	}
+	v = nv;
+	v[k++] = (struct unit){ tail_first, INT64_MAX, 0, INT64_MAX, false };
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+static int cmp_newest(const void *a, const void *b)
+{
+	const struct unit *x = a, *y = b;
+
+	return x->max_time > y->max_time ? -1 : x->max_time < y->max_time;
+}
+
+static int cmp_oldest(const void *a, const void *b)
+{
+	const struct unit *x = a, *y = b;
+
+	return x->min_time < y->min_time ? -1 : x->min_time > y->min_time;
+}
+
+static int cmp_hit_desc(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+
+	if (x->time != y->time)
+		return x->time > y->time ? -1 : 1;
+	return x->seq > y->seq ? -1 : x->seq < y->seq;
+}
+
+static int cmp_hit_asc(const void *a, const void *b)
+{
+	return cmp_hit_desc(b, a);
+}
+
+/* The rows a query found: the best limit kept (newest, or oldest with first). */
+struct hits {
+	struct hit *v;
+	size_t n, cap, limit;
+	bool first;
+	bool full; /* limit hits kept at the last trim: worst is the bar */
+	struct hit worst;
+};
+
+static void hits_trim(struct hits *hs)
+{
+	qsort(hs->v, hs->n, sizeof(*hs->v), hs->first ? cmp_hit_asc : cmp_hit_desc);
+	while (hs->n > hs->limit)
+		weir_flow_record_put(hs->v[--hs->n].r);
+	if (hs->n == hs->limit) {
+		hs->full = true;
+		hs->worst = hs->v[hs->n - 1];
+	}
+}
+
+/* Whether a row at (time, seq) would be cut: not worth decoding. */
+static bool hits_below_bar(const struct hits *hs, int64_t time, int64_t seq)
+{
+	struct hit x = { time, seq, NULL };
+
+	return hs->full && (hs->first ? cmp_hit_asc : cmp_hit_desc)(&x, &hs->worst) > 0;
+}
+
+static void hits_release(struct hits *hs)
+{
+	while (hs->n)
+		weir_flow_record_put(hs->v[--hs->n].r);
+	free(hs->v);
+}
+
+/* Keeps r (its reference), or puts it. */
+static int hits_add(struct hits *hs, int64_t time, int64_t seq, struct weir_flow_record *r)
+{
+	if (hs->n == hs->cap) {
+		size_t cap = hs->cap ? hs->cap * 2 : 1024;
+		struct hit *v;
+
+		if (hs->n >= 2 * hs->limit) {
+			hits_trim(hs);
+		} else {
+			v = realloc(hs->v, cap * sizeof(*v));
+			if (!v) {
+				weir_flow_record_put(r);
+				return -ENOMEM;
+			}
+			hs->v = v;
+			hs->cap = cap;
+		}
+	}
+	hs->v[hs->n++] = (struct hit){ time, seq, r };
+	return 0;
+}
+
+/* Whether no row of u can be among the best: hs is full and u's times are
+ * all past the worst kept.
+ */
+static bool hits_done(struct hits *hs, const struct unit *u)
+{
+	if (hs->n < hs->limit)
+		return false;
+	hits_trim(hs);
+	return hs->first ? u->min_time > hs->v[hs->limit - 1].time :
+			   u->max_time < hs->v[hs->limit - 1].time;
+}
+
+/* One row of a query's statement (the record's columns, seq). */
+static int hit_row(sqlite3_stmt *st, const struct weir_flow_request *req, bool exact,
+		   struct hits *hs)
+{
+	int64_t time = sqlite3_column_int64(st, 0), seq;
+	struct weir_flow_record *r;
+	int err;
+
+	seq = sqlite3_column_int64(st, WEIR_HISTORY_N_COLUMNS);
+	if (hits_below_bar(hs, time, seq))
+		return 0;
+	err = weir_history_decode(st, &r);
+	if (err == -EINVAL) {
+		/* a row this relay cannot read is skipped, not the query */
+		log_warn("history: undecodable row seq=%lld skipped", (long long)seq);
+		return 0;
+	}
+	if (err)
+		return err;
+	if (!exact && !weir_filter_set_match(req->filters, r)) {
+		weir_flow_record_put(r);
+		return 0;
+	}
+	return hits_add(hs, time, seq, r);
+}
+
+/* Steps st to its end, each row a hit; -EIO. */
+static int hits_step(struct weir_history *h, sqlite3_stmt *st, const struct weir_flow_request *req,
+		     bool exact, struct hits *hs)
+{
+	int rc, err = 0;
+
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		err = hit_row(st, req, exact, hs);
+	if (!err && rc != SQLITE_DONE) {
+		weir_history_error(h, "query", h->rdb, rc);
+		err = -EIO;
+	}
+	sqlite3_reset(st);
+	return err;
+}
+
+struct query {
+	struct weir_history *h;
+	const struct weir_flow_request *req;
+	struct weir_sql_where w;
+	struct weir_sql_index ix;
+	sqlite3_stmt *scan;   /* ... AND seq BETWEEN ? AND ? [ORDER BY ... LIMIT ?] */
+	sqlite3_stmt *point;  /* ... AND seq = ? */
+	sqlite3_stmt *lookup; /* postings */
+	struct weir_history_ids ids;
+	struct hits hs;
+};
+
+/* A segment's rows (or the tail's) that the query selects, into q->hs. */
+static int unit_read(struct query *q, const struct unit *u)
+{
+	int p = 3 + (int)q->w.n_params;
+	size_t i;
+	int err;
+
+	if (u->indexed && !q->ix.scan) {
+		err = weir_history_seg_candidates(
+			q->lookup, u->first, (size_t)(u->last - u->first + 1), &q->ix, &q->ids);
+		if (err == -EIO)
+			weir_history_error(q->h, "read postings", q->h->rdb,
+					   sqlite3_errcode(q->h->rdb));
+		if (err)
+			return err;
+		/* many candidates: reading the segment through is cheaper */
+		if (q->ids.n * 4 < (size_t)(u->last - u->first + 1)) {
+			for (i = 0; i < q->ids.n; i++) {
+				sqlite3_bind_int64(q->point, p, u->first + q->ids.v[i]);
+				err = hits_step(q->h, q->point, q->req, q->w.exact, &q->hs);
+				if (err)
+					return err;
+			}
+			return 0;
+		}
+	}
+	sqlite3_bind_int64(q->scan, p, u->first);
+	sqlite3_bind_int64(q->scan, p + 1, u->last);
+	if (q->w.exact)
+		sqlite3_bind_int64(q->scan, p + 2, (sqlite3_int64)q->hs.limit);
+	return hits_step(q->h, q->scan, q->req, q->w.exact, &q->hs);
+}
+
+/* The records of the hits kept, oldest first, into v (cap at most). */
+static void hits_take(struct hits *hs, size_t cap, struct weir_flow_record **v, size_t *k)
+{
+	size_t i, n = hs->n < cap ? hs->n : cap;
+
+	for (i = 0; i < n; i++) {
+		/* the best first: newest first unless first, read backwards then */
+		struct hit *x = &hs->v[hs->first ? i : n - 1 - i];
+
+		v[i] = x->r;
+		x->r = NULL;
+	}
+	*k = n;
+}
+
 int weir_history_query(struct weir_history *h, const struct weir_flow_request *req, size_t max,
 		       struct weir_flow_record ***out, size_t *n, bool *truncated)
 {
-	struct weir_flow_record **v = NULL, *r;
-	struct weir_sql_where w;
-	sqlite3_stmt *st = NULL;
-	size_t cap, k = 0, i;
-	char tail[96];
-	int err, rc;
+	struct query q = { .h = h, .req = req };
+	struct weir_flow_record **v = NULL;
+	struct unit *units = NULL;
+	size_t cap, k = 0, n_units = 0, i;
+	int64_t until;
+	char tail[160];
+	int err;
 
 	*out = NULL;
 	*n = 0;
@@ -88,62 +370,62 @@ int weir_history_query(struct weir_history *h, const struct weir_flow_request *r
 	if (!max)
 		max = h->o.query_max;
 	cap = req->number && req->number < max ? (size_t)req->number : max;
-	err = weir_filter_sql_each(req->filters, TIME_RANGE, &w);
+	until = req->until_ns ? (int64_t)req->until_ns : INT64_MAX;
+	q.hs.limit = cap + 1; /* one more than asked for: the answer is cut */
+	q.hs.first = req->first;
+	err = weir_filter_sql_each(req->filters, TIME_RANGE, &q.w);
 	if (err)
 		return err;
-	/* the newest first for "last N", the oldest first for "first N" */
-	snprintf(tail, sizeof(tail), " ORDER BY time_ns %s, seq %s%s", req->first ? "ASC" : "DESC",
-		 req->first ? "ASC" : "DESC", w.exact ? " LIMIT ?" : "");
-	v = calloc(cap + 1, sizeof(void *));
-	if (!v) {
+	err = weir_filter_sql_index(req->filters, &q.ix);
+	v = err ? NULL : calloc(cap + 1, sizeof(void *));
+	if (!err && !v)
 		err = -ENOMEM;
-		goto out;
-	}
+	if (err)
+		goto out_free;
 	pthread_mutex_lock(&h->rlock);
-	err = prepare(h, "SELECT " WEIR_HISTORY_COLUMNS, &w, tail, req->since_ns, req->until_ns,
-		      &st);
-	if (!err && w.exact)
-		sqlite3_bind_int64(st, 3 + (int)w.n_params, (sqlite3_int64)cap + 1);
-	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		err = weir_history_decode(st, &r);
-		if (err == -EINVAL) {
-			/* a row this relay cannot read is skipped, not the query */
-			log_warn("history: undecodable row skipped");
-			err = 0;
-			continue;
-		}
-		if (err)
-			break;
-		if (!w.exact && !weir_filter_set_match(req->filters, r)) {
-			weir_flow_record_put(r);
-			continue;
-		}
-		if (k == cap) {
-			/* one more than asked for: the answer is cut */
-			weir_flow_record_put(r);
-			*truncated = !req->number || req->number > cap;
-			break;
-		}
-		v[k++] = r;
+	/* one snapshot: the segments and the rows as one commit left them */
+	if (sqlite3_exec(h->rdb, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		weir_history_error(h, "begin a query", h->rdb, sqlite3_errcode(h->rdb));
+		err = -EIO;
+		goto out_unlock;
 	}
-	if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		weir_history_error(h, "query", h->rdb, rc);
+	snprintf(tail, sizeof(tail), " AND seq BETWEEN ? AND ?%s",
+		 !q.w.exact ? "" :
+		 req->first ? " ORDER BY time_ns ASC, seq ASC LIMIT ?" :
+			      " ORDER BY time_ns DESC, seq DESC LIMIT ?");
+	/* rows are decoded as they are found: the hits a later segment pushes out
+	 * are at most a limit's per segment
+	 */
+	err = prepare(h, "SELECT " WEIR_HISTORY_COLUMNS ", seq", &q.w, tail, req->since_ns,
+		      req->until_ns, &q.scan);
+	err = err   ?:
+		      prepare(h, "SELECT " WEIR_HISTORY_COLUMNS ", seq", &q.w, " AND seq = ?",
+			      req->since_ns, req->until_ns, &q.point);
+	if (!err && sqlite3_prepare_v2(h->rdb, WEIR_HISTORY_LOOKUP_SQL, -1, &q.lookup, NULL)) {
+		weir_history_error(h, "prepare a query", h->rdb, sqlite3_errcode(h->rdb));
 		err = -EIO;
 	}
-	sqlite3_finalize(st);
+	err = err ?: units_load(h, (int64_t)req->since_ns, until, &units, &n_units);
+	if (!err)
+		qsort(units, n_units, sizeof(*units), req->first ? cmp_oldest : cmp_newest);
+	for (i = 0; !err && i < n_units && !hits_done(&q.hs, &units[i]); i++)
+		err = unit_read(&q, &units[i]);
+	if (!err) {
+		hits_trim(&q.hs);
+		hits_take(&q.hs, cap, v, &k);
+		*truncated = q.hs.n > cap && (!req->number || req->number > cap);
+	}
+	sqlite3_exec(h->rdb, "COMMIT", NULL, NULL, NULL);
+out_unlock:
+	sqlite3_finalize(q.scan);
+	sqlite3_finalize(q.point);
+	sqlite3_finalize(q.lookup);
 	pthread_mutex_unlock(&h->rlock);
 	if (err) {
 		for (i = 0; i < k; i++)
 			weir_flow_record_put(v[i]);
 		free(v);
-		goto out;
-	}
-	if (!req->first) {
-		for (i = 0; i < k / 2; i++) {
-			r = v[i];
-			v[i] = v[k - 1 - i];
-			v[k - 1 - i] = r;
-		}
+		goto out_free;
 	}
 	if (*truncated) {
 		pthread_mutex_lock(&h->lock);
@@ -152,8 +434,12 @@ int weir_history_query(struct weir_history *h, const struct weir_flow_request *r
 	}
 	*out = v;
 	*n = k;
-out:
-	weir_sql_where_release(&w);
+out_free:
+	free(units);
+	hits_release(&q.hs);
+	weir_history_ids_release(&q.ids);
+	weir_sql_index_release(&q.ix);
+	weir_sql_where_release(&q.w);
 	return err;
 }
 
@@ -335,6 +621,9 @@ int weir_history_aggregate(struct weir_history *h, const struct weir_agg_request
 	};
 	char head[1024] = "SELECT ", tail[512] = "";
 	json_t *groups = NULL, *by = NULL;
+	int64_t first_row = INT64_MAX;
+	struct unit *units = NULL;
+	size_t n_units = 0;
 	struct weir_sql_where w;
 	sqlite3_stmt *st = NULL;
 	int proto = 0, rc = SQLITE_DONE, ret;
@@ -374,6 +663,8 @@ int weir_history_aggregate(struct weir_history *h, const struct weir_agg_request
 	}
 	cat(head, sizeof(head),
 	    "sum(dpackets), sum(dbytes), sum(drpackets), sum(drbytes), sum(fstart)");
+	/* the rows from the oldest segment the time range meets */
+	cat(tail, sizeof(tail), " AND seq >= ?");
 	cat(tail, sizeof(tail), proto ? " AND proto = ? GROUP BY " : " GROUP BY ");
 	for (i = 0; i < ar->n_keys; i++) {
 		cat(tail, sizeof(tail), i ? ", " : "");
@@ -392,10 +683,17 @@ int weir_history_aggregate(struct weir_history *h, const struct weir_agg_request
 	for (i = 0; i < ar->n_keys; i++)
 		json_array_append_new(by, json_string(agg_fields[ar->keys[i]].name));
 	pthread_mutex_lock(&h->rlock);
-	ret = prepare(h, head, &w, tail, ar->flows.since_ns, ar->flows.until_ns, &st);
+	ret = units_load(h, (int64_t)ar->flows.since_ns,
+			 ar->flows.until_ns ? (int64_t)ar->flows.until_ns : INT64_MAX, &units,
+			 &n_units);
+	for (i = 0; !ret && i < n_units; i++)
+		if (units[i].first < first_row)
+			first_row = units[i].first;
+	ret = ret ?: prepare(h, head, &w, tail, ar->flows.since_ns, ar->flows.until_ns, &st);
 	if (!ret) {
 		int next = 3 + (int)w.n_params;
 
+		sqlite3_bind_int64(st, next++, first_row);
 		if (proto)
 			sqlite3_bind_int(st, next++, proto);
 		sqlite3_bind_int64(st, next, (sqlite3_int64)ar->limit);
@@ -436,6 +734,7 @@ int weir_history_aggregate(struct weir_history *h, const struct weir_agg_request
 		}
 	}
 out:
+	free(units);
 	json_decref(groups);
 	json_decref(by);
 	weir_sql_where_release(&w);
