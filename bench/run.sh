@@ -45,7 +45,7 @@ xdp_filter_obj() {
 }
 
 # bench/history with no arguments builds a 10M-record history (a few minutes
-# and about 5 GB under /var/tmp; -q 1000000 for a quicker run).
+# and about 3.1 GB under /var/tmp; -q 1000000 for a quicker run).
 run_one() {
 	local name=$1 bin xdpf args=()
 	shift
