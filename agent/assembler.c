@@ -7,6 +7,7 @@
  * the reply. Records describe conversations.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <bpf/libbpf.h>
 #include <weir/abi.h>
 #include "assembler.h"
+#include "assembler_sides.h"
 #include "endpoints.h"
 #include "hashtab.h"
 #include "log.h"
@@ -32,7 +34,7 @@
 struct conv;
 
 struct side {
-	struct weir_hnode node; /* in a->sides, by key */
+	uint64_t hash; /* of key, in a->sides */
 	struct weir_flow_key key;
 	struct weir_flow_value val; /* as last read from the kernel */
 	struct conv *conv;
@@ -86,7 +88,7 @@ struct weir_assembler {
 	char *node_name;
 	size_t node_name_len;
 	struct ring_buffer *rb;
-	struct weir_htab sides;
+	struct weir_side_table sides; /* struct side by key */
 	struct weir_htab ifnames;
 	struct conv *convs; /* every conversation, a list */
 	uint64_t n_convs;
@@ -159,32 +161,19 @@ static uint64_t key_hash(const struct weir_flow_key *k)
 static struct side *side_find_hashed(struct weir_assembler *a, const struct weir_flow_key *k,
 				     uint64_t h)
 {
-	struct weir_hnode *pos;
-
-	weir_htab_for_each_possible(&a->sides, pos, h)
-	{
-		struct side *s = (struct side *)pos;
-
-		if (!memcmp(&s->key, k, sizeof(*k)))
-			return s;
-	}
-	return NULL;
+	return weir_side_table_find(&a->sides, k, h);
 }
 
-/* The bucket hash h falls in, into the cache before side_find_hashed() needs
- * it; with ahead, its first node too (the bucket fetched earlier).
+/* The slots hash h's lookup starts at, into the cache before
+ * side_find_hashed() needs them; with side, the side there whose hash
+ * matches too (the slots fetched earlier).
  */
-static void side_prefetch(const struct weir_assembler *a, uint64_t h, bool node)
+static void side_prefetch(const struct weir_assembler *a, uint64_t h, bool side)
 {
-	struct weir_hnode *const *b;
-
-	if (!a->sides.n)
-		return;
-	b = &a->sides.buckets[h & (a->sides.n_buckets - 1)];
-	if (!node)
-		__builtin_prefetch(b);
-	else if (*b)
-		__builtin_prefetch(*b);
+	if (!side)
+		weir_side_table_prefetch(&a->sides, h);
+	else
+		weir_side_table_prefetch_obj(&a->sides, h);
 }
 
 static struct conv *conv_alloc(struct weir_assembler *a)
@@ -194,6 +183,7 @@ static struct conv *conv_alloc(struct weir_assembler *a)
 
 	if (c) {
 		a->conv_free = c->next;
+		memset(c, 0, sizeof(*c));
 	} else {
 		if (!a->slabs || a->slab_used == CONV_SLAB) {
 			slab = mmap(NULL, SLAB_BYTES, PROT_READ | PROT_WRITE,
@@ -206,9 +196,11 @@ static struct conv *conv_alloc(struct weir_assembler *a)
 			a->slabs = slab;
 			a->slab_used = 0;
 		}
+		/* a fresh mapping is zeroed already: no need to touch the
+		 * reply side of a conversation that never gets one
+		 */
 		c = &a->slabs->convs[a->slab_used++];
 	}
-	memset(c, 0, sizeof(*c));
 	return c;
 }
 
@@ -313,9 +305,9 @@ static void conv_unlink(struct weir_assembler *a, struct conv *c)
 
 static void conv_free(struct weir_assembler *a, struct conv *c)
 {
-	weir_htab_remove(&a->sides, &c->fwd.node);
+	weir_side_table_remove(&a->sides, &c->fwd);
 	if (c->has_rev)
-		weir_htab_remove(&a->sides, &c->rev.node);
+		weir_side_table_remove(&a->sides, &c->rev);
 	conv_unlink(a, c);
 	conv_release(a, c);
 }
@@ -360,7 +352,7 @@ static struct side *side_new(struct weir_assembler *a, const struct weir_flow_ke
 	}
 	s->key = *k;
 	s->conv = c;
-	if (weir_htab_insert(&a->sides, &s->node, h)) {
+	if (weir_side_table_insert(&a->sides, s, h)) {
 		if (*created) {
 			conv_unlink(a, c);
 			conv_release(a, c);
@@ -712,14 +704,11 @@ static void conv_swap_sides(struct weir_assembler *a, struct conv *c)
 {
 	struct side tmp;
 
-	weir_htab_remove(&a->sides, &c->fwd.node);
-	weir_htab_remove(&a->sides, &c->rev.node);
+	/* the table's slots follow the keys */
+	weir_side_table_swap(&a->sides, &c->fwd, &c->rev);
 	tmp = c->fwd;
 	c->fwd = c->rev;
 	c->rev = tmp;
-	/* two entries just left the table: re-adding them needs no memory */
-	weir_htab_insert(&a->sides, &c->fwd.node, key_hash(&c->fwd.key));
-	weir_htab_insert(&a->sides, &c->rev.node, key_hash(&c->rev.key));
 }
 
 /* The first record of a conversation the sweep found: a flow older than
@@ -824,6 +813,8 @@ static void sweep_batch(struct weir_assembler *a, __u32 count)
 			if (rh[j + PREFETCH_AHEAD / 2][1])
 				side_prefetch(a, rh[j + PREFETCH_AHEAD / 2][1], true);
 		}
+		if (j + PREFETCH_AHEAD < n_new)
+			side_prefetch(a, h[a->batch_new[j + PREFETCH_AHEAD]], false);
 		i = a->batch_new[j];
 		sweep_new_entry(a, &keys[i], &a->batch_vals[i], h[i], rh[j]);
 	}
@@ -915,7 +906,8 @@ int weir_assembler_new(struct weir_assembler **out, const struct weir_assembler_
 	/* sized for a full flow table, so a large sweep never regrows it */
 	if (!bpf_obj_get_info_by_fd(opts->flows_fd, &info, &info_len) && info.max_entries)
 		expected = info.max_entries;
-	err = weir_htab_init(&a->sides, expected);
+	err = weir_side_table_init(&a->sides, expected, offsetof(struct side, key),
+				   offsetof(struct side, hash));
 	if (err)
 		goto err_free;
 	err = weir_htab_init(&a->ifnames, 64);
@@ -934,7 +926,7 @@ int weir_assembler_new(struct weir_assembler **out, const struct weir_assembler_
 err_ifnames:
 	weir_htab_release(&a->ifnames);
 err_sides:
-	weir_htab_release(&a->sides);
+	weir_side_table_release(&a->sides);
 err_free:
 	free(a->batch_keys);
 	free(a->batch_vals);
@@ -962,7 +954,7 @@ void weir_assembler_free(struct weir_assembler *a)
 	}
 	weir_htab_for_each_safe(&a->ifnames, i, pos, tmp) free(pos);
 	weir_htab_release(&a->ifnames);
-	weir_htab_release(&a->sides);
+	weir_side_table_release(&a->sides);
 	ring_buffer__free(a->rb);
 	free(a->batch_keys);
 	free(a->batch_vals);
