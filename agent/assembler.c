@@ -30,26 +30,36 @@
 #define SLAB_BYTES     (2UL << 20) /* conversations mapped at a time: a huge page's worth */
 #define NS_PER_S       1000000000ULL
 #define EP_CACHE_SLOTS 4096 /* addresses whose endpoint a sweep remembers */
+#define IFNAME_MEMO    256  /* interfaces whose entry record_fill_key() remembers */
 
 struct conv;
 
+/* What a lookup compares and follows (hash, key, conv) fills a side's first
+ * cache line, and a conversation's flags sit in its forward side's second:
+ * a sweep fetches a side's two lines ahead of looking it up.
+ */
 struct side {
 	uint64_t hash; /* of key, in a->sides */
 	struct weir_flow_key key;
-	struct weir_flow_value val; /* as last read from the kernel */
 	struct conv *conv;
-	uint64_t seen_gen; /* the last sweep that found the entry */
-	bool in_kernel;	   /* the entry existed at the last sweep (or event) */
+	struct weir_flow_value val; /* as last read from the kernel */
+	uint32_t seen_gen;	    /* the last sweep that found the entry */
+	bool in_kernel;		    /* the entry existed at the last sweep (or event) */
 };
 
 struct conv {
 	struct side fwd;
-	struct side rev;
 	bool has_rev;
-	bool fresh;		 /* found by this sweep: its first record is still to come */
+	bool fresh; /* found by this sweep: its first record is still to come */
+	struct side rev;
 	uint64_t last_record_ns; /* monotonic: when the last record was made */
 	struct conv *prev, *next;
 };
+
+_Static_assert(offsetof(struct side, conv) + sizeof(struct conv *) <= 64,
+	       "a side's hash, key and conversation in its first cache line");
+_Static_assert(offsetof(struct conv, fresh) < 128, "a conversation's flags in its second line");
+_Static_assert(sizeof(struct conv) == 256, "conversations: four whole cache lines");
 
 /* Conversations come from slabs, and go back to a free list (linked by
  * next): a million of them in a first sweep cost one mapping per CONV_SLAB,
@@ -60,7 +70,7 @@ struct conv {
  */
 struct conv_slab {
 	struct conv_slab *next;
-	struct conv convs[];
+	_Alignas(64) struct conv convs[]; /* on cache-line boundaries */
 };
 
 #define CONV_SLAB ((SLAB_BYTES - sizeof(struct conv_slab)) / sizeof(struct conv))
@@ -93,7 +103,7 @@ struct weir_assembler {
 	struct conv *convs; /* every conversation, a list */
 	uint64_t n_convs;
 	int64_t real_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC_COARSE, per sweep */
-	uint64_t gen;
+	uint32_t gen;		/* sweeps (wrapping: compared for equality only) */
 	uint64_t start_mono_ns;
 	uint64_t next_id;
 	struct weir_assembler_stats st;
@@ -106,6 +116,8 @@ struct weir_assembler {
 	size_t slab_used;	 /* convs handed out from slabs (the newest one) */
 	struct conv *conv_free;	 /* returned convs, linked by next */
 	struct ep_memo *ep_memo; /* EP_CACHE_SLOTS, used while sweeping */
+	/* by ifindex % IFNAME_MEMO: entries live as long as the assembler */
+	const struct ifname_entry *ifname_memo[IFNAME_MEMO];
 	bool sweeping;
 };
 
@@ -381,11 +393,17 @@ static struct ifname_entry *ifname_find(struct weir_assembler *a, int ifindex)
 static const struct ifname_entry *ifname_of(struct weir_assembler *a, int ifindex)
 {
 	static const struct ifname_entry unknown = { .name = "" };
-	const struct ifname_entry *e = ifname_find(a, ifindex);
+	const struct ifname_entry **m = &a->ifname_memo[(unsigned int)ifindex % IFNAME_MEMO];
+	const struct ifname_entry *e = *m;
 	char name[IF_NAMESIZE];
 
-	if (e)
+	if (e && e->ifindex == ifindex)
 		return e;
+	e = ifname_find(a, ifindex);
+	if (e) {
+		*m = e;
+		return e;
+	}
 	if (!if_indextoname(ifindex, name))
 		return &unknown;
 	weir_assembler_set_ifname(a, ifindex, name, false);

@@ -55,8 +55,9 @@ static inline void weir_side_table_prefetch(const struct weir_side_table *t, uin
 	__builtin_prefetch(&t->slots[hash & t->mask]);
 }
 
-/* The object a lookup of hash would compare first, into the cache: reads
- * the slot line, so fetch that first (weir_side_table_prefetch()).
+/* The object a lookup of hash would compare first, into the cache (its
+ * first two lines): reads the slot line, so fetch that first
+ * (weir_side_table_prefetch()).
  */
 static inline void weir_side_table_prefetch_obj(const struct weir_side_table *t, uint64_t hash)
 {
@@ -65,6 +66,7 @@ static inline void weir_side_table_prefetch_obj(const struct weir_side_table *t,
 	for (; t->slots[i].obj; i = (i + 1) & t->mask) {
 		if (t->slots[i].hash == hash) {
 			__builtin_prefetch(t->slots[i].obj);
+			__builtin_prefetch((char *)t->slots[i].obj + 64);
 			return;
 		}
 	}
