@@ -25,12 +25,12 @@
 #include "hashtab.h"
 #include "log.h"
 
-#define SWEEP_BATCH    4096	   /* flow-table entries read per batch syscall */
-#define PREFETCH_AHEAD 8	   /* sweep entries whose hash bucket is fetched ahead */
+#define SWEEP_BATCH    4096 /* flow-table entries read per batch syscall */
+#define PREFETCH_AHEAD 16   /* sweep entries whose slots are fetched ahead (sides: half that) */
 #define SLAB_BYTES     (2UL << 20) /* conversations mapped at a time: a huge page's worth */
 #define NS_PER_S       1000000000ULL
 #define EP_CACHE_SLOTS 4096 /* addresses whose endpoint a sweep remembers */
-#define IFNAME_MEMO    256  /* interfaces whose entry record_fill_key() remembers */
+#define IFNAME_MEMO    4096 /* interfaces whose entry record_fill_key() remembers */
 
 struct conv;
 
