@@ -188,6 +188,19 @@ static void side_prefetch(const struct weir_assembler *a, uint64_t h, bool side)
 		weir_side_table_prefetch_obj(&a->sides, h);
 }
 
+/* Every line of a conversation, into the cache: deciding on it reads both
+ * sides, and the list walk its next pointer, in the last line.
+ */
+static void conv_prefetch(const struct conv *c)
+{
+	size_t off;
+
+	if (!c)
+		return;
+	for (off = 0; off < sizeof(*c); off += 64)
+		__builtin_prefetch((const char *)c + off);
+}
+
 static struct conv *conv_alloc(struct weir_assembler *a)
 {
 	struct conv_slab *slab;
@@ -872,7 +885,7 @@ int weir_assembler_sweep(struct weir_assembler *a)
 	for (c = a->convs; c; c = next) {
 		next = c->next;
 		if (next)
-			__builtin_prefetch(next->next);
+			conv_prefetch(next->next);
 		if (c->fresh)
 			conv_first_record(a, c, now_mono);
 		sweep_decide(a, c, now_mono);
