@@ -22,12 +22,12 @@ static uint64_t *hash_of(const struct weir_side_table *t, void *obj)
  */
 static void slots_hugepage(struct weir_side_slot *slots, size_t n)
 {
-	uintptr_t start = (uintptr_t)slots, end = start + n * sizeof(*slots);
+	size_t len = n * sizeof(*slots),
+	       skip = (HUGE_PAGE - (uintptr_t)slots % HUGE_PAGE) % HUGE_PAGE;
 
-	start = (start + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-	end &= ~(HUGE_PAGE - 1);
-	if (end > start)
-		madvise((void *)start, end - start, MADV_HUGEPAGE);
+	/* the whole huge pages inside the array */
+	if (len >= skip + HUGE_PAGE)
+		madvise((char *)slots + skip, (len - skip) & ~(HUGE_PAGE - 1), MADV_HUGEPAGE);
 }
 
 static struct weir_side_slot *slots_new(size_t n)

@@ -218,7 +218,7 @@ static void vmstat_now(struct first_cost *c)
 	static const char *const names[] = { "thp_fault_alloc", "thp_fault_fallback",
 					     "compact_stall" };
 	long long *fields[] = { &c->thp_alloc, &c->thp_fallback, &c->compact_stall };
-	char line[128], name[64];
+	char line[128], *sp, *end;
 	long long v;
 	FILE *f = fopen("/proc/vmstat", "r");
 	size_t i;
@@ -226,10 +226,16 @@ static void vmstat_now(struct first_cost *c)
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%63s %lld", name, &v) != 2)
+		sp = strchr(line, ' '); /* "name value" */
+		if (!sp)
+			continue;
+		*sp = '\0';
+		errno = 0;
+		v = strtoll(sp + 1, &end, 10);
+		if (errno || end == sp + 1)
 			continue;
 		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-			if (!strcmp(name, names[i]))
+			if (!strcmp(line, names[i]))
 				*fields[i] = v;
 		}
 	}
