@@ -7,6 +7,7 @@
  * the reply. Records describe conversations.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,35 +20,46 @@
 #include <bpf/libbpf.h>
 #include <weir/abi.h>
 #include "assembler.h"
+#include "assembler_sides.h"
 #include "endpoints.h"
 #include "hashtab.h"
 #include "log.h"
 
-#define SWEEP_BATCH    4096	   /* flow-table entries read per batch syscall */
-#define PREFETCH_AHEAD 8	   /* sweep entries whose hash bucket is fetched ahead */
+#define SWEEP_BATCH    4096 /* flow-table entries read per batch syscall */
+#define PREFETCH_AHEAD 16   /* sweep entries whose slots are fetched ahead (sides: half that) */
 #define SLAB_BYTES     (2UL << 20) /* conversations mapped at a time: a huge page's worth */
 #define NS_PER_S       1000000000ULL
 #define EP_CACHE_SLOTS 4096 /* addresses whose endpoint a sweep remembers */
+#define IFNAME_MEMO    4096 /* interfaces whose entry record_fill_key() remembers */
 
 struct conv;
 
+/* What a lookup compares and follows (hash, key, conv) fills a side's first
+ * cache line, and a conversation's flags sit in its forward side's second:
+ * a sweep fetches a side's two lines ahead of looking it up.
+ */
 struct side {
-	struct weir_hnode node; /* in a->sides, by key */
+	uint64_t hash; /* of key, in a->sides */
 	struct weir_flow_key key;
-	struct weir_flow_value val; /* as last read from the kernel */
 	struct conv *conv;
-	uint64_t seen_gen; /* the last sweep that found the entry */
-	bool in_kernel;	   /* the entry existed at the last sweep (or event) */
+	struct weir_flow_value val; /* as last read from the kernel */
+	uint32_t seen_gen;	    /* the last sweep that found the entry */
+	bool in_kernel;		    /* the entry existed at the last sweep (or event) */
 };
 
 struct conv {
 	struct side fwd;
-	struct side rev;
 	bool has_rev;
-	bool fresh;		 /* found by this sweep: its first record is still to come */
+	bool fresh; /* found by this sweep: its first record is still to come */
+	struct side rev;
 	uint64_t last_record_ns; /* monotonic: when the last record was made */
 	struct conv *prev, *next;
 };
+
+_Static_assert(offsetof(struct side, conv) + sizeof(struct conv *) <= 64,
+	       "a side's hash, key and conversation in its first cache line");
+_Static_assert(offsetof(struct conv, fresh) < 128, "a conversation's flags in its second line");
+_Static_assert(sizeof(struct conv) == 256, "conversations: four whole cache lines");
 
 /* Conversations come from slabs, and go back to a free list (linked by
  * next): a million of them in a first sweep cost one mapping per CONV_SLAB,
@@ -58,7 +70,7 @@ struct conv {
  */
 struct conv_slab {
 	struct conv_slab *next;
-	struct conv convs[];
+	_Alignas(64) struct conv convs[]; /* on cache-line boundaries */
 };
 
 #define CONV_SLAB ((SLAB_BYTES - sizeof(struct conv_slab)) / sizeof(struct conv))
@@ -86,12 +98,12 @@ struct weir_assembler {
 	char *node_name;
 	size_t node_name_len;
 	struct ring_buffer *rb;
-	struct weir_htab sides;
+	struct weir_side_table sides; /* struct side by key */
 	struct weir_htab ifnames;
 	struct conv *convs; /* every conversation, a list */
 	uint64_t n_convs;
 	int64_t real_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC_COARSE, per sweep */
-	uint64_t gen;
+	uint32_t gen;		/* sweeps (wrapping: compared for equality only) */
 	uint64_t start_mono_ns;
 	uint64_t next_id;
 	struct weir_assembler_stats st;
@@ -104,6 +116,8 @@ struct weir_assembler {
 	size_t slab_used;	 /* convs handed out from slabs (the newest one) */
 	struct conv *conv_free;	 /* returned convs, linked by next */
 	struct ep_memo *ep_memo; /* EP_CACHE_SLOTS, used while sweeping */
+	/* by ifindex % IFNAME_MEMO: entries live as long as the assembler */
+	const struct ifname_entry *ifname_memo[IFNAME_MEMO];
 	bool sweeping;
 };
 
@@ -159,32 +173,32 @@ static uint64_t key_hash(const struct weir_flow_key *k)
 static struct side *side_find_hashed(struct weir_assembler *a, const struct weir_flow_key *k,
 				     uint64_t h)
 {
-	struct weir_hnode *pos;
-
-	weir_htab_for_each_possible(&a->sides, pos, h)
-	{
-		struct side *s = (struct side *)pos;
-
-		if (!memcmp(&s->key, k, sizeof(*k)))
-			return s;
-	}
-	return NULL;
+	return weir_side_table_find(&a->sides, k, h);
 }
 
-/* The bucket hash h falls in, into the cache before side_find_hashed() needs
- * it; with ahead, its first node too (the bucket fetched earlier).
+/* The slots hash h's lookup starts at, into the cache before
+ * side_find_hashed() needs them; with side, the side there whose hash
+ * matches too (the slots fetched earlier).
  */
-static void side_prefetch(const struct weir_assembler *a, uint64_t h, bool node)
+static void side_prefetch(const struct weir_assembler *a, uint64_t h, bool side)
 {
-	struct weir_hnode *const *b;
+	if (!side)
+		weir_side_table_prefetch(&a->sides, h);
+	else
+		weir_side_table_prefetch_obj(&a->sides, h);
+}
 
-	if (!a->sides.n)
+/* Every line of a conversation, into the cache: deciding on it reads both
+ * sides, and the list walk its next pointer, in the last line.
+ */
+static void conv_prefetch(const struct conv *c)
+{
+	size_t off;
+
+	if (!c)
 		return;
-	b = &a->sides.buckets[h & (a->sides.n_buckets - 1)];
-	if (!node)
-		__builtin_prefetch(b);
-	else if (*b)
-		__builtin_prefetch(*b);
+	for (off = 0; off < sizeof(*c); off += 64)
+		__builtin_prefetch((const char *)c + off);
 }
 
 static struct conv *conv_alloc(struct weir_assembler *a)
@@ -194,6 +208,7 @@ static struct conv *conv_alloc(struct weir_assembler *a)
 
 	if (c) {
 		a->conv_free = c->next;
+		memset(c, 0, sizeof(*c));
 	} else {
 		if (!a->slabs || a->slab_used == CONV_SLAB) {
 			slab = mmap(NULL, SLAB_BYTES, PROT_READ | PROT_WRITE,
@@ -206,9 +221,11 @@ static struct conv *conv_alloc(struct weir_assembler *a)
 			a->slabs = slab;
 			a->slab_used = 0;
 		}
+		/* a fresh mapping is zeroed already: no need to touch the
+		 * reply side of a conversation that never gets one
+		 */
 		c = &a->slabs->convs[a->slab_used++];
 	}
-	memset(c, 0, sizeof(*c));
 	return c;
 }
 
@@ -313,9 +330,9 @@ static void conv_unlink(struct weir_assembler *a, struct conv *c)
 
 static void conv_free(struct weir_assembler *a, struct conv *c)
 {
-	weir_htab_remove(&a->sides, &c->fwd.node);
+	weir_side_table_remove(&a->sides, &c->fwd);
 	if (c->has_rev)
-		weir_htab_remove(&a->sides, &c->rev.node);
+		weir_side_table_remove(&a->sides, &c->rev);
 	conv_unlink(a, c);
 	conv_release(a, c);
 }
@@ -360,7 +377,7 @@ static struct side *side_new(struct weir_assembler *a, const struct weir_flow_ke
 	}
 	s->key = *k;
 	s->conv = c;
-	if (weir_htab_insert(&a->sides, &s->node, h)) {
+	if (weir_side_table_insert(&a->sides, s, h)) {
 		if (*created) {
 			conv_unlink(a, c);
 			conv_release(a, c);
@@ -389,11 +406,17 @@ static struct ifname_entry *ifname_find(struct weir_assembler *a, int ifindex)
 static const struct ifname_entry *ifname_of(struct weir_assembler *a, int ifindex)
 {
 	static const struct ifname_entry unknown = { .name = "" };
-	const struct ifname_entry *e = ifname_find(a, ifindex);
+	const struct ifname_entry **m = &a->ifname_memo[(unsigned int)ifindex % IFNAME_MEMO];
+	const struct ifname_entry *e = *m;
 	char name[IF_NAMESIZE];
 
-	if (e)
+	if (e && e->ifindex == ifindex)
 		return e;
+	e = ifname_find(a, ifindex);
+	if (e) {
+		*m = e;
+		return e;
+	}
 	if (!if_indextoname(ifindex, name))
 		return &unknown;
 	weir_assembler_set_ifname(a, ifindex, name, false);
@@ -712,14 +735,11 @@ static void conv_swap_sides(struct weir_assembler *a, struct conv *c)
 {
 	struct side tmp;
 
-	weir_htab_remove(&a->sides, &c->fwd.node);
-	weir_htab_remove(&a->sides, &c->rev.node);
+	/* the table's slots follow the keys */
+	weir_side_table_swap(&a->sides, &c->fwd, &c->rev);
 	tmp = c->fwd;
 	c->fwd = c->rev;
 	c->rev = tmp;
-	/* two entries just left the table: re-adding them needs no memory */
-	weir_htab_insert(&a->sides, &c->fwd.node, key_hash(&c->fwd.key));
-	weir_htab_insert(&a->sides, &c->rev.node, key_hash(&c->rev.key));
 }
 
 /* The first record of a conversation the sweep found: a flow older than
@@ -824,6 +844,8 @@ static void sweep_batch(struct weir_assembler *a, __u32 count)
 			if (rh[j + PREFETCH_AHEAD / 2][1])
 				side_prefetch(a, rh[j + PREFETCH_AHEAD / 2][1], true);
 		}
+		if (j + PREFETCH_AHEAD < n_new)
+			side_prefetch(a, h[a->batch_new[j + PREFETCH_AHEAD]], false);
 		i = a->batch_new[j];
 		sweep_new_entry(a, &keys[i], &a->batch_vals[i], h[i], rh[j]);
 	}
@@ -863,7 +885,7 @@ int weir_assembler_sweep(struct weir_assembler *a)
 	for (c = a->convs; c; c = next) {
 		next = c->next;
 		if (next)
-			__builtin_prefetch(next->next);
+			conv_prefetch(next->next);
 		if (c->fresh)
 			conv_first_record(a, c, now_mono);
 		sweep_decide(a, c, now_mono);
@@ -915,7 +937,8 @@ int weir_assembler_new(struct weir_assembler **out, const struct weir_assembler_
 	/* sized for a full flow table, so a large sweep never regrows it */
 	if (!bpf_obj_get_info_by_fd(opts->flows_fd, &info, &info_len) && info.max_entries)
 		expected = info.max_entries;
-	err = weir_htab_init(&a->sides, expected);
+	err = weir_side_table_init(&a->sides, expected, offsetof(struct side, key),
+				   offsetof(struct side, hash));
 	if (err)
 		goto err_free;
 	err = weir_htab_init(&a->ifnames, 64);
@@ -934,7 +957,7 @@ int weir_assembler_new(struct weir_assembler **out, const struct weir_assembler_
 err_ifnames:
 	weir_htab_release(&a->ifnames);
 err_sides:
-	weir_htab_release(&a->sides);
+	weir_side_table_release(&a->sides);
 err_free:
 	free(a->batch_keys);
 	free(a->batch_vals);
@@ -962,7 +985,7 @@ void weir_assembler_free(struct weir_assembler *a)
 	}
 	weir_htab_for_each_safe(&a->ifnames, i, pos, tmp) free(pos);
 	weir_htab_release(&a->ifnames);
-	weir_htab_release(&a->sides);
+	weir_side_table_release(&a->sides);
 	ring_buffer__free(a->rb);
 	free(a->batch_keys);
 	free(a->batch_vals);

@@ -38,6 +38,7 @@ static const char *const side_names[SIDE_MAX] = { "source", "destination" };
 
 struct pod_entry {
 	struct pod_entry *next;
+	uint32_t hash; /* pod_hash() */
 	char *namespace;
 	char *pod_name;
 	uint64_t flows[SIDE_MAX][VERDICTS];
@@ -45,6 +46,7 @@ struct pod_entry {
 
 struct iface_entry {
 	struct iface_entry *next;
+	uint32_t hash;		     /* hash_str() of the name */
 	char name[IF_NAMESIZE + 16]; /* an ifname, or "if" and the index */
 	uint64_t flows[VERDICTS];
 };
@@ -125,11 +127,14 @@ static uint32_t pod_hash(const char *ns, const char *pod)
 	return hash_str(hash_str(hash_str(HASH_INIT, ns), "/"), pod);
 }
 
-static struct pod_entry **pod_slot(struct weir_metrics *m, const char *ns, const char *pod)
+/* h: pod_hash(ns, pod); entries of other hashes are passed over unread. */
+static struct pod_entry **pod_slot(struct weir_metrics *m, const char *ns, const char *pod,
+				   uint32_t h)
 {
-	struct pod_entry **pp = &m->pods[pod_hash(ns, pod) % POD_BUCKETS];
+	struct pod_entry **pp = &m->pods[h % POD_BUCKETS];
 
-	while (*pp && (strcmp((*pp)->namespace, ns) != 0 || strcmp((*pp)->pod_name, pod) != 0))
+	while (*pp && ((*pp)->hash != h || strcmp((*pp)->namespace, ns) != 0 ||
+		       strcmp((*pp)->pod_name, pod) != 0))
 		pp = &(*pp)->next;
 	return pp;
 }
@@ -146,10 +151,12 @@ static void pod_count(struct weir_metrics *m, const struct weir_endpoint *ep, en
 		      unsigned int v)
 {
 	struct pod_entry **pp, *e;
+	uint32_t h;
 
 	if (!ep || ep->identity != WEIR_IDENTITY_POD || !ep->namespace || !ep->pod_name)
 		return;
-	pp = pod_slot(m, ep->namespace, ep->pod_name);
+	h = pod_hash(ep->namespace, ep->pod_name);
+	pp = pod_slot(m, ep->namespace, ep->pod_name, h);
 	e = *pp;
 	if (e && e->flows[side][v]) {
 		e->flows[side][v]++;
@@ -161,6 +168,7 @@ static void pod_count(struct weir_metrics *m, const struct weir_endpoint *ep, en
 		e = calloc(1, sizeof(*e));
 		if (!e)
 			goto other;
+		e->hash = h;
 		e->namespace = strdup(ep->namespace);
 		e->pod_name = strdup(ep->pod_name);
 		if (!e->namespace || !e->pod_name) {
@@ -181,13 +189,20 @@ static void iface_count(struct weir_metrics *m, const struct weir_flow_record *r
 {
 	struct iface_entry **pp, *e;
 	char name[sizeof(e->name)];
+	size_t len;
+	uint32_t h;
 
-	if (r->ifname[0])
-		snprintf(name, sizeof(name), "%.*s", IF_NAMESIZE, r->ifname);
-	else
+	if (r->ifname[0]) {
+		/* no printf for a record's every flow start */
+		len = strnlen(r->ifname, IF_NAMESIZE);
+		memcpy(name, r->ifname, len);
+		name[len] = '\0';
+	} else {
 		snprintf(name, sizeof(name), "if%u", r->ifindex);
-	pp = &m->ifaces[hash_str(HASH_INIT, name) % IFACE_BUCKETS];
-	while (*pp && strcmp((*pp)->name, name) != 0)
+	}
+	h = hash_str(HASH_INIT, name);
+	pp = &m->ifaces[h % IFACE_BUCKETS];
+	while (*pp && ((*pp)->hash != h || strcmp((*pp)->name, name) != 0))
 		pp = &(*pp)->next;
 	e = *pp;
 	if (!e) {
@@ -197,6 +212,7 @@ static void iface_count(struct weir_metrics *m, const struct weir_flow_record *r
 		if (!e)
 			goto other;
 		memcpy(e->name, name, sizeof(e->name));
+		e->hash = h;
 		*pp = e;
 		m->n_ifaces++;
 	}
@@ -232,7 +248,7 @@ void weir_metrics_forget_pod(struct weir_metrics *m, const char *namespace, cons
 	if (!m || !namespace || !pod_name)
 		return;
 	pthread_mutex_lock(&m->lock);
-	pp = pod_slot(m, namespace, pod_name);
+	pp = pod_slot(m, namespace, pod_name, pod_hash(namespace, pod_name));
 	e = *pp;
 	if (e) {
 		*pp = e->next;

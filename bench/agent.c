@@ -35,6 +35,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <linux/bpf.h>
@@ -69,8 +70,9 @@
 #define IDLE_TIMEOUT_S	     30
 #define SWEEP_IDLE_TIMEOUT_S 600 /* the sweep tables': no flow idles out during the run */
 #define FIRST_ROUNDS	     2	 /* a new assembler each: the first sweep cannot be repeated */
-#define DUE_ROUNDS	     2	 /* an active timeout apart */
-#define STEADY_ROUNDS	     6	 /* split among the due rounds */
+#define FIRST_ROUNDS_MAX     ROUNDS_MAX
+#define DUE_ROUNDS	     2		       /* an active timeout apart */
+#define STEADY_ROUNDS	     6		       /* split among the due rounds */
 #define STEADY_MARGIN_NS     (2 * NS_PER_S)    /* a steady round starts this long before a due */
 #define DUE_MARGIN_NS	     (50 * 1000000ULL) /* past the timeout: a few coarse-clock ticks */
 #define RING_CHUNK	     8192u /* events per produce/consume round: the 1 MiB ring holds 13107 */
@@ -186,6 +188,68 @@ static long long heap_bytes(void)
 	struct mallinfo2 mi = mallinfo2();
 
 	return (long long)mi.uordblks + (long long)mi.hblkhd;
+}
+
+/* Where a first sweep's time went: user and system CPU of the thread, its
+ * page faults, and the machine's transparent-huge-page faults and compaction
+ * stalls (/proc/vmstat: system-wide, but the sweep is what runs then).
+ */
+struct first_cost {
+	double user_ns, sys_ns;
+	long minflt;
+	long long thp_alloc, thp_fallback, compact_stall;
+};
+
+/* The thread's user and system CPU and minor page faults. */
+static void cost_now(struct first_cost *c)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_THREAD, &ru))
+		return;
+	c->user_ns = ru.ru_utime.tv_sec * 1e9 + ru.ru_utime.tv_usec * 1e3;
+	c->sys_ns = ru.ru_stime.tv_sec * 1e9 + ru.ru_stime.tv_usec * 1e3;
+	c->minflt = ru.ru_minflt;
+}
+
+/* The machine's THP faults, fallbacks and compaction stalls so far. */
+static void vmstat_now(struct first_cost *c)
+{
+	static const char *const names[] = { "thp_fault_alloc", "thp_fault_fallback",
+					     "compact_stall" };
+	long long *fields[] = { &c->thp_alloc, &c->thp_fallback, &c->compact_stall };
+	char line[128], *sp, *end;
+	long long v;
+	FILE *f = fopen("/proc/vmstat", "r");
+	size_t i;
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		sp = strchr(line, ' '); /* "name value" */
+		if (!sp)
+			continue;
+		*sp = '\0';
+		errno = 0;
+		v = strtoll(sp + 1, &end, 10);
+		if (errno || end == sp + 1)
+			continue;
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			if (!strcmp(line, names[i]))
+				*fields[i] = v;
+		}
+	}
+	fclose(f);
+}
+
+static void cost_diff(struct first_cost *d, const struct first_cost *a, const struct first_cost *b)
+{
+	d->user_ns = b->user_ns - a->user_ns;
+	d->sys_ns = b->sys_ns - a->sys_ns;
+	d->minflt = b->minflt - a->minflt;
+	d->thp_alloc = b->thp_alloc - a->thp_alloc;
+	d->thp_fallback = b->thp_fallback - a->thp_fallback;
+	d->compact_stall = b->compact_stall - a->compact_stall;
 }
 
 /* ---- the flows ---- */
@@ -369,8 +433,9 @@ struct sweep_table {
 					 * a record for every conversation */
 	struct weir_flow_key *keys;	/* READ_BATCH, for the floor */
 	struct weir_flow_value *vals;
-	__u64 steady_records;		/* records made by steady sweeps: should be none */
-	struct weir_assembler_stats st; /* after the due sweep */
+	__u64 steady_records;		    /* records made by steady sweeps: should be none */
+	struct first_cost cost[ROUNDS_MAX]; /* per first sweep */
+	struct weir_assembler_stats st;	    /* after the due sweep */
 };
 
 struct ring_kind {
@@ -393,7 +458,9 @@ struct http_row {
 struct opts {
 	__u32 flows;
 	int requests;
-	int cpu; /* -1: do not pin */
+	int cpu;	  /* -1: do not pin */
+	int first_rounds; /* first sweeps per table */
+	bool sweeps_only; /* no HTTP or ring-buffer measures */
 };
 
 struct bench {
@@ -1145,6 +1212,7 @@ static int tables_load(struct bench *b)
 static int sweep_first(struct bench *b, struct sweep_table *t)
 {
 	struct weir_assembler_stats st;
+	struct first_cost c0 = { 0 }, c1 = { 0 };
 	long long rss0, heap0;
 	int err;
 
@@ -1156,9 +1224,15 @@ static int sweep_first(struct bench *b, struct sweep_table *t)
 		return err;
 	rss0 = rss_bytes();
 	heap0 = heap_bytes();
+	vmstat_now(&c0);
+	cost_now(&c0);
 	err = sweep_timed(b, t, &t->first);
+	cost_now(&c1);
+	vmstat_now(&c1);
 	if (err)
 		return err;
+	if (t->first.n <= ROUNDS_MAX)
+		cost_diff(&t->cost[t->first.n - 1], &c0, &c1);
 	if (t->first.n == 1) {
 		t->rss_grown = rss_bytes() - rss0;
 		t->heap_grown = heap_bytes() - heap0;
@@ -1225,7 +1299,7 @@ static int sweeps_run(struct bench *b)
 	struct weir_assembler_stats st;
 	struct stamp t0, t1;
 
-	for (r = 0; r < FIRST_ROUNDS; r++) {
+	for (r = 0; r < b->o.first_rounds; r++) {
 		for (s = 0; s < SHAPE_MAX; s++) {
 			err = sweep_first(b, &b->tables[s]);
 			if (err)
@@ -1321,7 +1395,7 @@ static void print_sweep_row(const struct row *r, const struct row *floor, __u32 
 
 static void report_sweeps(struct bench *b)
 {
-	int s;
+	int s, i;
 
 	for (s = 0; s < SHAPE_MAX; s++) {
 		struct sweep_table *t = &b->tables[s];
@@ -1347,6 +1421,14 @@ static void report_sweeps(struct bench *b)
 		       (bench_median(t->first.cpu_ns, t->first.n) -
 			bench_median(t->due.cpu_ns, t->due.n)) /
 			       t->convs);
+		for (i = 0; i < t->first.n; i++) {
+			const struct first_cost *c = &t->cost[i];
+
+			printf("  first sweep %d: %.0f ms CPU = user %.0f + system %.0f ms; %ld page "
+			       "faults, %lld THP faults (%lld fell back), %lld compaction stalls\n",
+			       i + 1, t->first.cpu_ns[i] / 1e6, c->user_ns / 1e6, c->sys_ns / 1e6,
+			       c->minflt, c->thp_alloc, c->thp_fallback, c->compact_stall);
+		}
 		printf("  assembler memory per conversation over a first sweep: %.0f B heap, %.0f "
 		       "B RSS; weir_assembler_stats() after a sweep: %.1f ms CPU\n",
 		       (double)t->heap_grown / t->convs, (double)t->rss_grown / t->convs,
@@ -1474,7 +1556,7 @@ static void report_targets(struct bench *b)
 			       cpu_s, bench_verdict(cpu_s < TARGET_SWEEP_S));
 		}
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 2 && !b->o.sweeps_only; i++) {
 		p99 = stat_quantile(hr[i]->ms, hr[i]->n, 0.99);
 		printf("  GET /v1/flows 1%% filter p99 < %.0f ms, %-21s %6.2f ms %s\n",
 		       TARGET_FLOWS_P99_MS, i ? "unix socket" : "TCP", p99,
@@ -1500,8 +1582,11 @@ static int report_checks(struct bench *b)
 		return -EPROTO;
 	}
 	printf("  ok: every flow read and one record per conversation in every first and "
-	       "active-timeout sweep; one record per ring-buffer event, none lost; every "
-	       "/v1/flows answer held exactly the filtered records\n");
+	       "active-timeout sweep");
+	if (!b->o.sweeps_only)
+		printf("; one record per ring-buffer event, none lost; every /v1/flows answer "
+		       "held exactly the filtered records");
+	printf("\n");
 	return 0;
 }
 
@@ -1510,12 +1595,14 @@ static int report_checks(struct bench *b)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-f flows] [-n requests] [-c cpu] [-v]\n"
+		"usage: %s [-f flows] [-r rounds] [-n requests] [-c cpu] [-s] [-v]\n"
 		"  -f  kernel flows per sweep table, even (default %u)\n"
+		"  -r  first sweeps per table, a new assembler each (default %d, at most %d)\n"
 		"  -n  filtered /v1/flows requests per transport (default %d)\n"
 		"  -c  CPU to pin the measuring thread to, -1 for none (default: the last one)\n"
+		"  -s  sweeps only: no HTTP or ring-buffer measures (to profile the sweeps)\n"
 		"  -v  debug logging, libbpf and verifier output included\n",
-		prog, FLOWS_DEFAULT, HTTP_DEFAULT);
+		prog, FLOWS_DEFAULT, FIRST_ROUNDS, FIRST_ROUNDS_MAX, HTTP_DEFAULT);
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -1526,12 +1613,20 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->flows = FLOWS_DEFAULT;
 	o->requests = HTTP_DEFAULT;
 	o->cpu = -2;
-	while ((c = getopt(argc, argv, "f:n:c:vh")) != -1) {
+	o->first_rounds = FIRST_ROUNDS;
+	while ((c = getopt(argc, argv, "f:r:n:c:svh")) != -1) {
 		switch (c) {
 		case 'f':
 			/* conv_keys(): unique keys up to 2^21 one-way flows */
 			err = bench_parse_num(optarg, 2, 1 << 21, &v);
 			o->flows = v & ~1ULL;
+			break;
+		case 'r':
+			err = bench_parse_num(optarg, 1, FIRST_ROUNDS_MAX, &v);
+			o->first_rounds = v;
+			break;
+		case 's':
+			o->sweeps_only = true;
 			break;
 		case 'n':
 			err = bench_parse_num(optarg, 1, HTTP_MAX, &v);
@@ -1617,8 +1712,10 @@ int main(int argc, char **argv)
 		goto out;
 	/* The server's threads exist now: only the measuring thread is pinned. */
 	b->cpu = bench_pin_cpu(b->o.cpu);
-	err = http_measure(b);
-	err = err ?: ring_measure(b);
+	if (!b->o.sweeps_only) {
+		err = http_measure(b);
+		err = err ?: ring_measure(b);
+	}
 	ring_destroy(b);
 	if (err)
 		goto out;
@@ -1630,8 +1727,10 @@ int main(int argc, char **argv)
 
 	report_head(b);
 	report_sweeps(b);
-	report_ring(b);
-	report_http(b);
+	if (!b->o.sweeps_only) {
+		report_ring(b);
+		report_http(b);
+	}
 	report_memory(b);
 	report_targets(b);
 	err = report_checks(b);

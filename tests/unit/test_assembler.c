@@ -431,6 +431,41 @@ static void pod_facing_interface_reports_the_pods_direction(void **state)
 	}
 }
 
+/* Records remember interface entries by index (two indexes here share a
+ * slot of that memo): a renamed interface, or one that turns pod-facing,
+ * shows in the next record, and each index keeps its own name.
+ */
+static void interface_changes_show_in_the_next_record(void **state)
+{
+	struct fixture *f = *state;
+	struct weir_flow_key k =
+		key4("10.0.0.1", 5000, "10.0.0.2", 53, IPPROTO_UDP, WEIR_DIR_INGRESS, WEIR_HOOK_TC);
+	struct weir_flow_key other = k;
+
+	other.ifindex = k.ifindex + 4096;
+	other.sport = htons(5001);
+	weir_assembler_set_ifname(f->a, k.ifindex, "eth0", false);
+	weir_assembler_set_ifname(f->a, other.ifindex, "eth9", false);
+	put_entry(f, &k, 1, 100, 0, 0);
+	assert_int_equal(weir_assembler_sweep(f->a), 0);
+	assert_int_equal(f->n, 1);
+	assert_string_equal(last(f)->ifname, "eth0");
+	assert_int_equal(last(f)->dir, WEIR_DIR_INGRESS);
+
+	put_entry(f, &other, 1, 100, 0, 0);
+	assert_int_equal(weir_assembler_sweep(f->a), 0);
+	assert_int_equal(f->n, 2);
+	assert_string_equal(last(f)->ifname, "eth9");
+
+	weir_assembler_set_ifname(f->a, k.ifindex, "wpod", true);
+	k.sport = htons(5002);
+	put_entry(f, &k, 1, 100, 0, 0);
+	assert_int_equal(weir_assembler_sweep(f->a), 0);
+	assert_int_equal(f->n, 3);
+	assert_string_equal(last(f)->ifname, "wpod");
+	assert_int_equal(last(f)->dir, WEIR_DIR_EGRESS);
+}
+
 static void register_pod(struct fixture *f, const char *ip, const char *pod)
 {
 	json_t *doc =
@@ -510,6 +545,7 @@ int main(void)
 		T(records_are_enriched_from_the_endpoint_cache),
 		T(each_sweep_asks_the_endpoint_cache_anew),
 		T(pod_facing_interface_reports_the_pods_direction),
+		T(interface_changes_show_in_the_next_record),
 	};
 
 	return cmocka_run_group_tests_name("assembler", tests, NULL, NULL);
