@@ -88,7 +88,7 @@ int weir_cmd_parse_sets(const struct weir_cmd *cmd, const struct weir_optset *ow
 				continue;
 			}
 		}
-		if (*n >= max) {
+		if (!words || *n >= max) {
 			fprintf(stderr,
 				"weir %s: unexpected argument \"%.64s\" (see 'weir %s --help')\n",
 				cmd->name, argv[next], cmd->name);
