@@ -148,22 +148,30 @@ static void emit_in_ports(struct builder *b, const char *col, const uint16_t *po
 /* A CIDR is the range of address BLOBs of its length from the network
  * address to its last address (memcmp order is address order).
  */
+/* The last address of c's network (its host bits set), into hi. */
+static void cidr_last(const struct cidr *c, uint8_t hi[16])
+{
+	size_t j, len = c->family == 4 ? 4 : 16;
+
+	memcpy(hi, c->bytes, 16);
+	for (j = 0; j < len; j++) {
+		if (j * 8 >= c->prefix_len)
+			hi[j] = 0xff;
+		else if (j * 8 + 8 > c->prefix_len)
+			hi[j] |= (uint8_t)(0xff >> (c->prefix_len - j * 8));
+	}
+}
+
 static void emit_ips(struct builder *b, const char *col, const struct cidr *cs, size_t n)
 {
-	size_t i, j;
+	size_t i;
 
 	emit(b, "(");
 	for (i = 0; i < n; i++) {
 		size_t len = cs[i].family == 4 ? 4 : 16;
 		uint8_t hi[16];
 
-		memcpy(hi, cs[i].bytes, sizeof(hi));
-		for (j = 0; j < len; j++) {
-			if (j * 8 >= cs[i].prefix_len)
-				hi[j] = 0xff;
-			else if (j * 8 + 8 > cs[i].prefix_len)
-				hi[j] |= (uint8_t)(0xff >> (cs[i].prefix_len - j * 8));
-		}
+		cidr_last(&cs[i], hi);
 		if (i)
 			emit(b, " OR ");
 		emit(b, "(family = ");
@@ -690,7 +698,7 @@ static bool term_make(struct weir_sql_index_term *t, enum weir_sql_index_field f
 static bool term_ips(struct weir_sql_index_term *t, enum weir_sql_index_field field,
 		     const struct cidr *cs, size_t n, bool *oom)
 {
-	size_t i, j;
+	size_t i;
 
 	if (!term_make(t, field, n, oom))
 		return false;
@@ -698,14 +706,7 @@ static bool term_ips(struct weir_sql_index_term *t, enum weir_sql_index_field fi
 		size_t len = cs[i].family == 4 ? 4 : 16;
 		uint8_t hi[16];
 
-		/* emit_ips()'s range: the network address to its last address */
-		memcpy(hi, cs[i].bytes, sizeof(hi));
-		for (j = 0; j < len; j++) {
-			if (j * 8 >= cs[i].prefix_len)
-				hi[j] = 0xff;
-			else if (j * 8 + 8 > cs[i].prefix_len)
-				hi[j] |= (uint8_t)(0xff >> (cs[i].prefix_len - j * 8));
-		}
+		cidr_last(&cs[i], hi); /* the range: the network address to its last */
 		if (!closed_range(&t->ranges[t->n_ranges++], cs[i].bytes, hi, len)) {
 			*oom = true;
 			return false;
