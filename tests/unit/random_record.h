@@ -258,4 +258,53 @@ static struct weir_flow_record *random_record(void)
 	return r;
 }
 
+/* Bytes that make JSON and break it. */
+static const char random_alphabet[] =
+	"[]{}:,\" \\\n\t0123456789-.eEtruefalsn\x01\x7f\xc3\xa9\xff/aZ";
+
+/* One random change to a line of len bytes in a buffer of cap: a byte
+ * changed, inserted or cut out, the line truncated, a piece repeated, or a
+ * digit bumped (numbers, codes and IDs out of range). Its new length.
+ */
+static inline size_t random_mutate(char *buf, size_t len, size_t cap)
+{
+	size_t pos = len ? rnd_below(len) : 0, n;
+
+	switch (rnd_below(6)) {
+	case 0: /* a byte changed */
+		if (len)
+			buf[pos] = random_alphabet[rnd_below(sizeof(random_alphabet) - 1)];
+		return len;
+	case 1: /* bytes cut out */
+		n = 1 + rnd_below(8);
+		if (pos + n > len)
+			n = len - pos;
+		memmove(buf + pos, buf + pos + n, len - pos - n);
+		return len - n;
+	case 2: /* a byte inserted */
+		if (len + 1 > cap)
+			return len;
+		memmove(buf + pos + 1, buf + pos, len - pos);
+		buf[pos] = random_alphabet[rnd_below(sizeof(random_alphabet) - 1)];
+		return len + 1;
+	case 3: /* truncated */
+		return pos;
+	case 4: /* a piece repeated */
+		n = 1 + rnd_below(40);
+		if (pos + n > len)
+			n = len - pos;
+		if (len + n > cap)
+			return len;
+		memmove(buf + pos + n, buf + pos, len - pos);
+		return len + n;
+	default: /* a digit bumped */
+		for (; pos < len; pos++)
+			if (buf[pos] >= '0' && buf[pos] <= '9') {
+				buf[pos] = (char)('0' + rnd_below(10));
+				break;
+			}
+		return len;
+	}
+}
+
 #endif /* WEIR_TESTS_RANDOM_RECORD_H */

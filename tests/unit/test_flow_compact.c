@@ -256,50 +256,6 @@ static void dictionary_is_reused_and_reset_when_full(void **state)
 	weir_json_buf_release(&b);
 }
 
-/* Bytes that make JSON and break it. */
-static const char alphabet[] = "[]{}:,\" \\\n\t0123456789-.eEtruefalsn\x01\x7f\xc3\xa9\xff/aZ";
-
-static size_t mutate(char *buf, size_t len, size_t cap)
-{
-	size_t pos = len ? rnd_below(len) : 0, n;
-
-	switch (rnd_below(6)) {
-	case 0: /* a byte changed */
-		if (len)
-			buf[pos] = alphabet[rnd_below(sizeof(alphabet) - 1)];
-		return len;
-	case 1: /* bytes cut out */
-		n = 1 + rnd_below(8);
-		if (pos + n > len)
-			n = len - pos;
-		memmove(buf + pos, buf + pos + n, len - pos - n);
-		return len - n;
-	case 2: /* a byte inserted */
-		if (len + 1 > cap)
-			return len;
-		memmove(buf + pos + 1, buf + pos, len - pos);
-		buf[pos] = alphabet[rnd_below(sizeof(alphabet) - 1)];
-		return len + 1;
-	case 3: /* truncated */
-		return pos;
-	case 4: /* a piece repeated */
-		n = 1 + rnd_below(40);
-		if (pos + n > len)
-			n = len - pos;
-		if (len + n > cap)
-			return len;
-		memmove(buf + pos + n, buf + pos, len - pos);
-		return len + n;
-	default: /* a digit bumped: IDs and numbers out of range */
-		for (; pos < len; pos++)
-			if (buf[pos] >= '0' && buf[pos] <= '9') {
-				buf[pos] = (char)('0' + rnd_below(10));
-				break;
-			}
-		return len;
-	}
-}
-
 /* r's stream on its own (the header, its definitions, its line), one line of
  * it mutated, the lines before it read as they are: never a crash, and a
  * record only if whole.
@@ -337,7 +293,7 @@ static void mutate_any_line(struct weir_compact_decoder *d, const struct weir_fl
 	n = (size_t)(nl - p);
 	if (n <= sizeof(buf) / 2) {
 		memcpy(buf, p, n);
-		n = mutate(buf, n, sizeof(buf));
+		n = random_mutate(buf, n, sizeof(buf));
 		switch (weir_compact_decode_line(d, buf, n, &g, err, sizeof(err))) {
 		case WEIR_COMPACT_LINE_RECORD:
 			assert_non_null(g->src);
@@ -390,9 +346,9 @@ static void mutated_lines_are_refused_or_whole(void **state)
 		if (n > sizeof(buf) / 2)
 			continue;
 		memcpy(buf, p, n);
-		n = mutate(buf, n, sizeof(buf));
+		n = random_mutate(buf, n, sizeof(buf));
 		if (i % 2)
-			n = mutate(buf, n, sizeof(buf));
+			n = random_mutate(buf, n, sizeof(buf));
 		switch (weir_compact_decode_line(d, buf, n, &g, err, sizeof(err))) {
 		case WEIR_COMPACT_LINE_RECORD: {
 			char *text;

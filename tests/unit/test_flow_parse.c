@@ -140,50 +140,6 @@ static void takes_weirs_own_lines_and_decodes_them_the_same(void **state)
 	weir_endpoint_cache_free(cache);
 }
 
-/* Bytes that make JSON and break it. */
-static const char alphabet[] = "{}[]:,\" \\\n\t0123456789-.eEtruefalsn\x01\x7f\xc3\xa9\xff/aZ";
-
-static size_t mutate(char *buf, size_t len, size_t cap)
-{
-	size_t pos = len ? rnd_below(len) : 0, n;
-
-	switch (rnd_below(6)) {
-	case 0: /* a byte changed */
-		if (len)
-			buf[pos] = alphabet[rnd_below(sizeof(alphabet) - 1)];
-		return len;
-	case 1: /* bytes cut out */
-		n = 1 + rnd_below(8);
-		if (pos + n > len)
-			n = len - pos;
-		memmove(buf + pos, buf + pos + n, len - pos - n);
-		return len - n;
-	case 2: /* a byte inserted */
-		if (len + 1 > cap)
-			return len;
-		memmove(buf + pos + 1, buf + pos, len - pos);
-		buf[pos] = alphabet[rnd_below(sizeof(alphabet) - 1)];
-		return len + 1;
-	case 3: /* truncated */
-		return pos;
-	case 4: /* a piece repeated (duplicate keys, among others) */
-		n = 1 + rnd_below(40);
-		if (pos + n > len)
-			n = len - pos;
-		if (len + n > cap)
-			return len;
-		memmove(buf + pos + n, buf + pos, len - pos);
-		return len + n;
-	default: /* a digit bumped: numbers out of range, other enum codes */
-		for (; pos < len; pos++)
-			if (buf[pos] >= '0' && buf[pos] <= '9') {
-				buf[pos] = (char)('0' + rnd_below(10));
-				break;
-			}
-		return len;
-	}
-}
-
 static void mutations_never_decode_differently(void **state)
 {
 	struct weir_endpoint_cache *cache;
@@ -212,7 +168,7 @@ static void mutations_never_decode_differently(void **state)
 
 			memcpy(buf, line, len);
 			for (m = 0; m < rounds; m++)
-				n = mutate(buf, n, sizeof(buf));
+				n = random_mutate(buf, n, sizeof(buf));
 			if (compare(buf, n, k % 2 ? cache : NULL)) {
 				taken++;
 			} else if (general(buf, n, &g)) {
