@@ -36,9 +36,10 @@ CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Wextra -Werror \
 	   -Iinclude -Idatapath -I/usr/include/$(MULTIARCH) -MMD -MP
 
-# The datapath: one object, one skeleton, embedded in every binary that loads it.
+# The datapath: one object, one skeleton, embedded in every binary that loads it;
+# and the flow table's iterator (datapath/flow_dump.bpf.c, lib/flow_table.c).
 BPF_OBJ	:= $(BUILD)/weir.bpf.o
-SKEL	:= $(BUILD)/weir.skel.h
+SKEL	:= $(BUILD)/weir.skel.h $(BUILD)/flow_dump.skel.h
 
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)

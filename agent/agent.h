@@ -12,6 +12,11 @@
 #include "assembler.h"
 #include "config.h"
 
+/* glibc's mmap threshold, fixed by weir-agent's main() (and bench/agent):
+ * its default, which glibc would otherwise raise as the process frees.
+ */
+#define WEIR_MMAP_THRESHOLD (128 * 1024)
+
 struct weir_datapath;
 struct weir_store;
 struct weir_endpoints;

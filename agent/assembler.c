@@ -22,10 +22,11 @@
 #include "assembler.h"
 #include "assembler_sides.h"
 #include "endpoints.h"
+#include "flow_table.h"
 #include "hashtab.h"
 #include "log.h"
 
-#define SWEEP_BATCH    4096 /* flow-table entries read per batch syscall */
+#define SWEEP_BATCH    4096 /* flow-table entries a sweep takes at a time */
 #define PREFETCH_AHEAD 16   /* sweep entries whose slots are fetched ahead (sides: half that) */
 #define SLAB_BYTES     (2UL << 20) /* conversations mapped at a time: a huge page's worth */
 #define NS_PER_S       1000000000ULL
@@ -107,8 +108,7 @@ struct weir_assembler {
 	uint64_t start_mono_ns;
 	uint64_t next_id;
 	struct weir_assembler_stats st;
-	struct weir_flow_key *batch_keys;
-	struct weir_flow_value *batch_vals;
+	struct weir_flow_table *table; /* the kernel's, read by sweeps */
 	uint64_t *batch_hashes;
 	uint64_t (*batch_rhashes)[2]; /* of the batch's new entries' reverse keys */
 	__u32 *batch_new;	      /* the batch's new entries */
@@ -143,31 +143,28 @@ static uint64_t mono_to_real(const struct weir_assembler *a, uint64_t mono_ns)
 	return mono_ns + a->real_offset_ns;
 }
 
-/* A flow key's hash: a multiply per word and a final mix (the generic
- * weir_hash_bytes() mixes every word fully: 3x the multiplies, and a sweep
- * hashes every entry).
+/* A flow key's hash: its six words folded in three independent 64x64->128
+ * multiplies, then one more to mix them (wyhash's fold). A sweep hashes
+ * every entry and most entries' reverse keys: a chain of a multiply per word
+ * cost three times as long, each waiting on the one before.
  */
+static inline uint64_t fold(uint64_t a, uint64_t b)
+{
+	unsigned __int128 r = (unsigned __int128)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
 static uint64_t key_hash(const struct weir_flow_key *k)
 {
-	const unsigned char *p = (const unsigned char *)k;
-	uint64_t h = 0x9e3779b97f4a7c15ULL, w;
-	uint32_t tail;
-	size_t i;
+	uint64_t w[6];
 
-	_Static_assert(sizeof(*k) % 4 == 0, "flow key: whole 32-bit words");
-	for (i = 0; i + 8 <= sizeof(*k); i += 8) {
-		memcpy(&w, p + i, sizeof(w));
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 29;
-	}
-	if (i < sizeof(*k)) {
-		memcpy(&tail, p + i, sizeof(tail));
-		h = (h ^ tail) * 0xff51afd7ed558ccdULL;
-	}
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
+	_Static_assert(sizeof(*k) == sizeof(w), "flow key: six 64-bit words");
+	memcpy(w, k, sizeof(w));
+	return fold(fold(w[0] ^ 0xa0761d6478bd642fULL, w[1] ^ 0xe7037ed1a0b428dbULL) ^
+			    fold(w[2] ^ 0x8ebc6af09c88c6e3ULL, w[3] ^ 0x589965cc75374cc3ULL) ^
+			    fold(w[4] ^ 0x1d8e4e27c47d124fULL, w[5] ^ 0x9e3779b97f4a7c15ULL),
+		    0xff51afd7ed558ccdULL);
 }
 
 static struct side *side_find_hashed(struct weir_assembler *a, const struct weir_flow_key *k,
@@ -528,7 +525,10 @@ static struct weir_flow_record *record_new(struct weir_assembler *a, enum weir_r
 	if (!r)
 		return NULL;
 	r->id = ++a->next_id;
-	r->time_ns = clock_ns(CLOCK_REALTIME);
+	/* the coarse clock (a tick's resolution) costs a fraction of the
+	 * precise one, read once per record of a sweep of a million
+	 */
+	r->time_ns = clock_ns(CLOCK_REALTIME_COARSE);
 	r->type = type;
 	record_fill_key(a, r, k);
 	if (k->family == 4 || k->family == 6) {
@@ -693,14 +693,20 @@ static void side_seen(struct weir_assembler *a, struct side *s, const struct wei
 
 /* A kernel entry the sweep read for the first time. A new conversation's
  * first record waits until the whole table is read, when both its sides are
- * known.
+ * known. The table's iterator can hand out an entry twice (flow_table.h):
+ * the second copy finds the side the first made.
  */
 static void sweep_new_entry(struct weir_assembler *a, const struct weir_flow_key *k,
 			    const struct weir_flow_value *v, uint64_t h, const uint64_t *rh)
 {
 	bool created = false;
-	struct side *s = side_new(a, k, h, rh, &created);
+	struct side *s = side_find_hashed(a, k, h);
 
+	if (s) {
+		side_seen(a, s, v);
+		return;
+	}
+	s = side_new(a, k, h, rh, &created);
 	if (!s)
 		return;
 	side_seen(a, s, v);
@@ -767,13 +773,29 @@ static bool tcp_done(const struct conv *c)
 	return (f | r) & WEIR_TCP_RST || (f & WEIR_TCP_FIN && r & WEIR_TCP_FIN);
 }
 
+/* Whether a side this sweep did not read has left the kernel's table. A
+ * read is no snapshot (flow_table.h): the entry is gone only if a lookup
+ * agrees; if it is there, it counts as seen.
+ */
+static bool side_gone(struct weir_assembler *a, struct side *s)
+{
+	struct weir_flow_value v;
+
+	if (!s->in_kernel || s->seen_gen == a->gen)
+		return false;
+	if (bpf_map_lookup_elem(a->o.flows_fd, &s->key, &v))
+		return true;
+	side_seen(a, s, &v);
+	return false;
+}
+
 /* After a sweep read every entry: end, update, or leave each conversation. */
 static void sweep_decide(struct weir_assembler *a, struct conv *c, uint64_t now_mono)
 {
 	uint64_t active_ns = (uint64_t)a->o.active_timeout_s * NS_PER_S;
 	uint64_t idle_ns = (uint64_t)a->o.idle_timeout_s * NS_PER_S;
-	bool fwd_gone = c->fwd.in_kernel && c->fwd.seen_gen != a->gen;
-	bool rev_gone = c->has_rev && c->rev.in_kernel && c->rev.seen_gen != a->gen;
+	bool fwd_gone = side_gone(a, &c->fwd);
+	bool rev_gone = c->has_rev && side_gone(a, &c->rev);
 	uint64_t last = c->fwd.val.last_seen_ns;
 
 	/* An entry that was there and is not: the kernel evicted it (only the
@@ -805,16 +827,16 @@ static void sweep_decide(struct weir_assembler *a, struct conv *c, uint64_t now_
  * are updated at once; new ones after, in their order, with the buckets of
  * their reverse keys (where their conversation may wait) fetched ahead too.
  */
-static void sweep_batch(struct weir_assembler *a, __u32 count)
+static void sweep_batch(void *ctx, const struct weir_flow_entry *e, size_t count)
 {
-	const struct weir_flow_key *keys = a->batch_keys;
+	struct weir_assembler *a = ctx;
 	const uint64_t *h = a->batch_hashes;
 	uint64_t(*rh)[2] = a->batch_rhashes;
 	__u32 i, j, n_new = 0;
 	struct side *s;
 
 	for (i = 0; i < count; i++)
-		a->batch_hashes[i] = key_hash(&keys[i]);
+		a->batch_hashes[i] = key_hash(&e[i].key);
 	for (i = 0; i < count && i < PREFETCH_AHEAD; i++)
 		side_prefetch(a, h[i], false);
 	for (i = 0; i < count; i++) {
@@ -822,13 +844,13 @@ static void sweep_batch(struct weir_assembler *a, __u32 count)
 			side_prefetch(a, h[i + PREFETCH_AHEAD], false);
 		if (i + PREFETCH_AHEAD / 2 < count)
 			side_prefetch(a, h[i + PREFETCH_AHEAD / 2], true);
-		s = side_find_hashed(a, &keys[i], h[i]);
+		s = side_find_hashed(a, &e[i].key, h[i]);
 		if (s) {
-			side_seen(a, s, &a->batch_vals[i]);
+			side_seen(a, s, &e[i].value);
 			continue;
 		}
 		a->batch_new[n_new] = i;
-		reverse_hashes(&keys[i], rh[n_new]);
+		reverse_hashes(&e[i].key, rh[n_new]);
 		n_new++;
 	}
 	for (j = 0; j < n_new; j++) {
@@ -847,40 +869,28 @@ static void sweep_batch(struct weir_assembler *a, __u32 count)
 		if (j + PREFETCH_AHEAD < n_new)
 			side_prefetch(a, h[a->batch_new[j + PREFETCH_AHEAD]], false);
 		i = a->batch_new[j];
-		sweep_new_entry(a, &keys[i], &a->batch_vals[i], h[i], rh[j]);
+		sweep_new_entry(a, &e[i].key, &e[i].value, h[i], rh[j]);
 	}
 }
 
 int weir_assembler_sweep(struct weir_assembler *a)
 {
-	uint64_t t0 = clock_ns(CLOCK_MONOTONIC), now_mono, entries = 0;
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	struct weir_flow_key out_batch;
+	uint64_t t0 = clock_ns(CLOCK_MONOTONIC), now_mono;
 	struct conv *c, *next;
-	__u32 count;
-	void *in = NULL;
-	int err;
+	long long entries;
 
 	/* Events first, so their flows start with their own timestamps. */
 	weir_assembler_consume(a);
 	a->gen++;
 	a->sweeping = true;
 	now_mono = clock_ns(CLOCK_MONOTONIC_COARSE);
-	do {
-		count = SWEEP_BATCH;
-		err = bpf_map_lookup_batch(a->o.flows_fd, in, &out_batch, a->batch_keys,
-					   a->batch_vals, &count, &opts);
-		if (err && errno != ENOENT) {
-			err = -errno;
-			log_err("sweep flow table: %s", strerror(-err));
-			a->sweeping = false;
-			ep_memo_clear(a);
-			return err;
-		}
-		sweep_batch(a, count);
-		entries += count;
-		in = &out_batch;
-	} while (!err);
+	entries = weir_flow_table_read(a->table, sweep_batch, a);
+	if (entries < 0) {
+		log_err("sweep flow table: %s", strerror((int)-entries));
+		a->sweeping = false;
+		ep_memo_clear(a);
+		return (int)entries;
+	}
 
 	for (c = a->convs; c; c = next) {
 		next = c->next;
@@ -892,7 +902,7 @@ int weir_assembler_sweep(struct weir_assembler *a)
 	}
 	a->sweeping = false;
 	ep_memo_clear(a);
-	a->st.table_entries = entries;
+	a->st.table_entries = (uint64_t)entries;
 	a->st.last_sweep_ns = clock_ns(CLOCK_MONOTONIC) - t0;
 	return 0;
 }
@@ -925,14 +935,14 @@ int weir_assembler_new(struct weir_assembler **out, const struct weir_assembler_
 	a->o = *opts;
 	a->node_name = strdup(opts->node_name);
 	a->node_name_len = a->node_name ? strlen(a->node_name) : 0;
-	a->batch_keys = calloc(SWEEP_BATCH, sizeof(*a->batch_keys));
-	a->batch_vals = calloc(SWEEP_BATCH, sizeof(*a->batch_vals));
 	a->batch_hashes = calloc(SWEEP_BATCH, sizeof(*a->batch_hashes));
 	a->batch_rhashes = calloc(SWEEP_BATCH, sizeof(*a->batch_rhashes));
 	a->batch_new = calloc(SWEEP_BATCH, sizeof(*a->batch_new));
 	a->ep_memo = calloc(EP_CACHE_SLOTS, sizeof(*a->ep_memo));
-	if (!a->node_name || !a->batch_keys || !a->batch_vals || !a->batch_hashes ||
-	    !a->batch_rhashes || !a->batch_new || !a->ep_memo)
+	if (!a->node_name || !a->batch_hashes || !a->batch_rhashes || !a->batch_new || !a->ep_memo)
+		goto err_free;
+	err = weir_flow_table_open(&a->table, opts->flows_fd, SWEEP_BATCH, opts->table_method);
+	if (err)
 		goto err_free;
 	/* sized for a full flow table, so a large sweep never regrows it */
 	if (!bpf_obj_get_info_by_fd(opts->flows_fd, &info, &info_len) && info.max_entries)
@@ -959,8 +969,7 @@ err_ifnames:
 err_sides:
 	weir_side_table_release(&a->sides);
 err_free:
-	free(a->batch_keys);
-	free(a->batch_vals);
+	weir_flow_table_close(a->table);
 	free(a->batch_hashes);
 	free(a->batch_rhashes);
 	free(a->batch_new);
@@ -987,8 +996,7 @@ void weir_assembler_free(struct weir_assembler *a)
 	weir_htab_release(&a->ifnames);
 	weir_side_table_release(&a->sides);
 	ring_buffer__free(a->rb);
-	free(a->batch_keys);
-	free(a->batch_vals);
+	weir_flow_table_close(a->table);
 	free(a->batch_hashes);
 	free(a->batch_rhashes);
 	free(a->batch_new);

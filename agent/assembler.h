@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "flow.h"
+#include "flow_table.h"
 
 struct weir_assembler;
 struct weir_endpoints;
@@ -23,7 +24,11 @@ struct weir_assembler_opts {
 	const char *node_name;
 	uint32_t active_timeout_s;
 	uint32_t idle_timeout_s;
-	int flows_fd;	 /* weir_flows */
+	int flows_fd; /* weir_flows */
+	/* How sweeps read weir_flows; 0 (AUTO): its iterator where the kernel
+	 * has them, else batch lookups.
+	 */
+	enum weir_flow_table_method table_method;
 	int events_fd;	 /* weir_events (ring buffer) */
 	int counters_fd; /* weir_counters */
 	struct weir_endpoints *endpoints;

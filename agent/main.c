@@ -9,6 +9,7 @@
 #include <libgen.h>
 #include <net/if.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -598,6 +599,12 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int ret;
 
+	/* Large buffers are mapped, and unmapped when freed: glibc would raise
+	 * its mmap threshold to the largest block freed so far, and loading the
+	 * flow table's iterator frees the kernel's parsed BTF (megabytes), after
+	 * which such buffers stay resident in the heap once freed.
+	 */
+	mallopt(M_MMAP_THRESHOLD, WEIR_MMAP_THRESHOLD);
 	weir_agent_config_defaults(&d.a.cfg);
 	if (path && weir_agent_config_load(&d.a.cfg, path, err, sizeof(err))) {
 		fprintf(stderr, "weir-agent: %s\n", err);

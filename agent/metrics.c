@@ -23,7 +23,9 @@
 #include "store.h"
 
 #define POD_BUCKETS	 4096
+#define POD_MEMO	 4096 /* endpoints whose pod entry pod_count() remembers */
 #define IFACE_BUCKETS	 256
+#define IFACE_MEMO	 256  /* interfaces, by index, whose entry iface_count() remembers */
 #define IFACE_SERIES_MAX 4096 /* interfaces with their own series; pod veths come and go */
 #define VERDICTS	 (WEIR_VERDICT_AUDIT + 1)
 #define OTHER		 "_other"
@@ -44,9 +46,20 @@ struct pod_entry {
 	uint64_t flows[SIDE_MAX][VERDICTS];
 };
 
+/* A first sweep counts a million flow starts between a few thousand pods:
+ * the entry of a record's endpoint object is remembered, without hashing
+ * and comparing its names. The reference keeps the object's address from
+ * being another endpoint's.
+ */
+struct pod_memo {
+	struct weir_endpoint *ep; /* a reference, or NULL */
+	struct pod_entry *e;
+};
+
 struct iface_entry {
 	struct iface_entry *next;
 	uint32_t hash;		     /* hash_str() of the name */
+	uint32_t ifindex;	     /* of the last record counted here */
 	char name[IF_NAMESIZE + 16]; /* an ifname, or "if" and the index */
 	uint64_t flows[VERDICTS];
 };
@@ -56,9 +69,12 @@ struct weir_metrics {
 	size_t max_pod_series;
 	size_t pod_series; /* non-zero (pod, side, verdict) counters */
 	struct pod_entry *pods[POD_BUCKETS];
+	struct pod_memo pod_memo[POD_MEMO];
 	uint64_t pod_other[SIDE_MAX][VERDICTS];
 	size_t n_ifaces;
 	struct iface_entry *ifaces[IFACE_BUCKETS];
+	/* by ifindex % IFACE_MEMO; entries live as long as the registry */
+	struct iface_entry *iface_memo[IFACE_MEMO];
 	uint64_t iface_other[VERDICTS];
 };
 
@@ -101,6 +117,8 @@ void weir_metrics_free(struct weir_metrics *m)
 			pod_entry_free(p);
 		}
 	}
+	for (b = 0; b < POD_MEMO; b++)
+		weir_endpoint_put(m->pod_memo[b].ep);
 	for (b = 0; b < IFACE_BUCKETS; b++) {
 		for (i = m->ifaces[b]; i; i = in) {
 			in = i->next;
@@ -147,17 +165,27 @@ static unsigned int verdict_idx(uint8_t verdict)
 /* Called locked. A counter that would become a new series past the bound
  * goes to pod="_other" instead, so the series count never exceeds it.
  */
-static void pod_count(struct weir_metrics *m, const struct weir_endpoint *ep, enum side side,
+static void pod_count(struct weir_metrics *m, struct weir_endpoint *ep, enum side side,
 		      unsigned int v)
 {
+	struct pod_memo *memo = &m->pod_memo[((uintptr_t)ep / sizeof(*ep)) % POD_MEMO];
 	struct pod_entry **pp, *e;
 	uint32_t h;
 
 	if (!ep || ep->identity != WEIR_IDENTITY_POD || !ep->namespace || !ep->pod_name)
 		return;
+	if (memo->ep == ep && memo->e->flows[side][v]) {
+		memo->e->flows[side][v]++;
+		return;
+	}
 	h = pod_hash(ep->namespace, ep->pod_name);
 	pp = pod_slot(m, ep->namespace, ep->pod_name, h);
 	e = *pp;
+	if (e) {
+		weir_endpoint_put(memo->ep);
+		memo->ep = weir_endpoint_get(ep);
+		memo->e = e;
+	}
 	if (e && e->flows[side][v]) {
 		e->flows[side][v]++;
 		return;
@@ -188,10 +216,17 @@ other:
 static void iface_count(struct weir_metrics *m, const struct weir_flow_record *r, unsigned int v)
 {
 	struct iface_entry **pp, *e;
+	struct iface_entry **memo = &m->iface_memo[r->ifindex % IFACE_MEMO];
 	char name[sizeof(e->name)];
 	size_t len;
 	uint32_t h;
 
+	e = *memo;
+	if (e && e->ifindex == r->ifindex && r->ifname[0] &&
+	    !strncmp(e->name, r->ifname, IF_NAMESIZE)) {
+		e->flows[v]++;
+		return;
+	}
 	if (r->ifname[0]) {
 		/* no printf for a record's every flow start */
 		len = strnlen(r->ifname, IF_NAMESIZE);
@@ -216,6 +251,8 @@ static void iface_count(struct weir_metrics *m, const struct weir_flow_record *r
 		*pp = e;
 		m->n_ifaces++;
 	}
+	e->ifindex = r->ifindex; /* a name can move to another index */
+	*memo = e;
 	e->flows[v]++;
 	return;
 
@@ -252,6 +289,13 @@ void weir_metrics_forget_pod(struct weir_metrics *m, const char *namespace, cons
 	e = *pp;
 	if (e) {
 		*pp = e->next;
+		for (s = 0; s < POD_MEMO; s++) {
+			if (m->pod_memo[s].e != e)
+				continue;
+			weir_endpoint_put(m->pod_memo[s].ep);
+			m->pod_memo[s].ep = NULL;
+			m->pod_memo[s].e = NULL;
+		}
 		for (s = 0; s < SIDE_MAX; s++)
 			for (v = 0; v < VERDICTS; v++)
 				m->pod_series -= e->flows[s][v] != 0;

@@ -7,7 +7,8 @@
  *           bpf_map_update_batch(): the first sweep (every flow new: records
  *           made and enriched), steady sweeps (nothing new, nothing due) and a
  *           sweep where every conversation is due an active-timeout update;
- *           next to a bare batch read of the same table (the floor);
+ *           next to a bare read of the same table as sweeps read it (its
+ *           iterator: the floor) and one with batch lookups (the old read);
  *   ring    weir_assembler_consume() draining flow-start and drop events that
  *           weir_xdp_ingress wrote under BPF_PROG_TEST_RUN;
  *   http    GET /v1/flows on loopback TCP and on a unix socket, with the
@@ -49,6 +50,7 @@
 #include "assembler.h"
 #include "datapath.h"
 #include "endpoints.h"
+#include "flow_table.h"
 #include "http.h"
 #include "common.h"
 #include "log.h"
@@ -65,7 +67,7 @@
 #define FLOWS_DEFAULT	     (1u << 20) /* kernel flow-table entries the sweeps read */
 #define STORE_RECORDS	     ((__u32)WEIR_STORE_CAPACITY_DEFAULT)
 #define FILL_CHUNK	     65536u /* entries per bpf_map_update_batch() */
-#define READ_BATCH	     4096u  /* entries per batch lookup: the assembler's SWEEP_BATCH */
+#define READ_BATCH	     4096u  /* entries per read: the assembler's SWEEP_BATCH */
 #define ACTIVE_TIMEOUT_S     10	    /* the agent's defaults */
 #define IDLE_TIMEOUT_S	     30
 #define SWEEP_IDLE_TIMEOUT_S 600 /* the sweep tables': no flow idles out during the run */
@@ -384,29 +386,19 @@ out:
 	return err;
 }
 
-/* Reads the whole table with batch lookups, as the sweep does and nothing
+static void entries_ignored(void *ctx, const struct weir_flow_entry *e, size_t n)
+{
+	(void)ctx;
+	(void)e;
+	(void)n;
+}
+
+/* Reads the whole table as a sweep does (lib/flow_table.c), and nothing
  * more: the floor under a sweep. Returns the entries read, or -errno.
  */
-static long long table_read(int fd, struct weir_flow_key *keys, struct weir_flow_value *vals)
+static long long table_read(struct weir_flow_table *reader)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	struct weir_flow_key out_batch;
-	long long total = 0;
-	void *in = NULL;
-	__u32 n;
-	int err;
-
-	do {
-		n = READ_BATCH;
-		err = bpf_map_lookup_batch(fd, in, &out_batch, keys, vals, &n, &opts);
-		if (err && err != -ENOENT) {
-			log_err("read flow table: %s", strerror(-err));
-			return err;
-		}
-		total += n;
-		in = &out_batch;
-	} while (!err);
-	return total;
+	return weir_flow_table_read(reader, entries_ignored, NULL);
 }
 
 static __u64 counter_sum(int fd, __u32 idx)
@@ -425,17 +417,17 @@ struct sweep_table {
 	struct weir_datapath *dp;
 	int flows_fd;
 	struct weir_assembler *as;
-	struct row floor, first, steady, due;
-	double stats_ns;		/* CPU ns of weir_assembler_stats() */
-	long long rss_grown;		/* over the first sweep of the first round */
-	long long heap_grown;		/* malloc'ed bytes in use, the same */
-	__u64 rec_start_ns, rec_end_ns; /* coarse clock around the last sweep that made
-					 * a record for every conversation */
-	struct weir_flow_key *keys;	/* READ_BATCH, for the floor */
-	struct weir_flow_value *vals;
-	__u64 steady_records;		    /* records made by steady sweeps: should be none */
-	struct first_cost cost[ROUNDS_MAX]; /* per first sweep */
-	struct weir_assembler_stats st;	    /* after the due sweep */
+	struct row floor, batch, first, steady, due;
+	double stats_ns;		      /* CPU ns of weir_assembler_stats() */
+	long long rss_grown;		      /* over the first sweep of the first round */
+	long long heap_grown;		      /* malloc'ed bytes in use, the same */
+	__u64 rec_start_ns, rec_end_ns;	      /* coarse clock around the last sweep that made
+					       * a record for every conversation */
+	struct weir_flow_table *reader;	      /* the floor's: the iterator, as sweeps read */
+	struct weir_flow_table *batch_reader; /* batch lookups */
+	__u64 steady_records;		      /* records made by steady sweeps: should be none */
+	struct first_cost cost[ROUNDS_MAX];   /* per first sweep */
+	struct weir_assembler_stats st;	      /* after the due sweep */
 };
 
 struct ring_kind {
@@ -1190,18 +1182,22 @@ static int tables_load(struct bench *b)
 		t->convs = s == SHAPE_TWO_WAY ? b->o.flows / 2 : b->o.flows;
 		t->name = s == SHAPE_TWO_WAY ? "two-way: both directions at TC on pod veths" :
 					       "one-way: from the world, XDP on the uplink";
-		t->floor.name = "table read only (batch lookups: the floor)";
+		t->floor.name = "table read only (iterator: the floor)";
+		t->batch.name = "table read only (batch lookups)";
 		t->first.name = "first sweep: every flow new, records made";
 		t->steady.name = "steady sweep: nothing new, nothing due";
 		t->due.name = "active-timeout sweep: every conversation due";
-		t->keys = calloc(READ_BATCH, sizeof(*t->keys));
-		t->vals = calloc(READ_BATCH, sizeof(*t->vals));
-		if (!t->keys || !t->vals)
-			return -ENOMEM;
 		err = datapath_load(flows_max_for(t->entries), &t->dp);
 		if (err)
 			return err;
 		t->flows_fd = bpf_map__fd(weir_datapath_skel(t->dp)->maps.weir_flows);
+		err = weir_flow_table_open(&t->reader, t->flows_fd, READ_BATCH,
+					   WEIR_FLOW_TABLE_AUTO);
+		err = err   ?:
+			      weir_flow_table_open(&t->batch_reader, t->flows_fd, READ_BATCH,
+						   WEIR_FLOW_TABLE_BATCH);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -1256,7 +1252,13 @@ static int sweep_steady(struct bench *b, struct sweep_table *t)
 	int err;
 
 	stamp_now(&t0);
-	n = table_read(t->flows_fd, t->keys, t->vals);
+	n = table_read(t->batch_reader);
+	row_add(&t->batch, &t0);
+	if (n < 0)
+		return n;
+	check(b, n == t->entries, "table read, batch lookups: every entry");
+	stamp_now(&t0);
+	n = table_read(t->reader);
 	row_add(&t->floor, &t0);
 	if (n < 0)
 		return n;
@@ -1358,13 +1360,13 @@ static void tables_destroy(struct bench *b)
 
 	for (s = 0; s < SHAPE_MAX; s++) {
 		weir_assembler_free(b->tables[s].as);
+		weir_flow_table_close(b->tables[s].reader);
+		weir_flow_table_close(b->tables[s].batch_reader);
 		weir_datapath_destroy(b->tables[s].dp);
-		free(b->tables[s].keys);
-		free(b->tables[s].vals);
 		b->tables[s].as = NULL;
+		b->tables[s].reader = NULL;
+		b->tables[s].batch_reader = NULL;
 		b->tables[s].dp = NULL;
-		b->tables[s].keys = NULL;
-		b->tables[s].vals = NULL;
 	}
 }
 
@@ -1407,6 +1409,7 @@ static void report_sweeps(struct bench *b)
 		printf("%-46s %8s %8s %8s %9s %9s %10s %8s\n", "", "min", "med", "med CPU", "med",
 		       "", "med CPU", "med");
 		print_sweep_row(&t->floor, &t->floor, t->entries);
+		print_sweep_row(&t->batch, &t->floor, t->entries);
 		print_sweep_row(&t->first, &t->floor, t->entries);
 		print_sweep_row(&t->steady, &t->floor, t->entries);
 		print_sweep_row(&t->due, &t->floor, t->entries);
@@ -1674,6 +1677,7 @@ int main(int argc, char **argv)
 	struct bench *b;
 	int err;
 
+	mallopt(M_MMAP_THRESHOLD, WEIR_MMAP_THRESHOLD); /* as weir-agent's main() does */
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return 1;

@@ -101,6 +101,15 @@ struct weir_flow_value {
 };
 _Static_assert(sizeof(struct weir_flow_value) == 40, "weir_flow_value ABI");
 
+/* One flow-table entry as the flow table's iterator writes it
+ * (datapath/flow_dump.bpf.c, read by lib/flow_table.c).
+ */
+struct weir_flow_entry {
+	struct weir_flow_key key;
+	struct weir_flow_value value;
+};
+_Static_assert(sizeof(struct weir_flow_entry) == 88, "weir_flow_entry ABI");
+
 /* Fragment tracking: a first fragment records its ports here so that the
  * datagram's later fragments count against the same flow.
  */

@@ -2,6 +2,8 @@
 /* The flow assembler's record state machine, through real BPF maps: the test
  * writes flow-table entries as the datapath would (timestamps on
  * CLOCK_MONOTONIC_COARSE) and sweeps; each test names the record it expects.
+ * Every test runs twice: sweeps reading the table through its iterator, and
+ * through batch lookups (lib/flow_table.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,6 +49,8 @@ static void on_record(void *ctx, struct weir_flow_record *r)
 	f->recs[f->n++] = weir_flow_record_get(r);
 }
 
+static enum weir_flow_table_method table_method;
+
 static int setup_timeouts(void **state, uint32_t active_s, uint32_t idle_s)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -54,6 +58,7 @@ static int setup_timeouts(void **state, uint32_t active_s, uint32_t idle_s)
 		.node_name = "node-t",
 		.active_timeout_s = active_s,
 		.idle_timeout_s = idle_s,
+		.table_method = table_method,
 		.on_record = on_record,
 	};
 
@@ -548,5 +553,11 @@ int main(void)
 		T(interface_changes_show_in_the_next_record),
 	};
 
-	return cmocka_run_group_tests_name("assembler", tests, NULL, NULL);
+	int failed;
+
+	table_method = WEIR_FLOW_TABLE_ITERATOR;
+	failed = cmocka_run_group_tests_name("assembler, iterator", tests, NULL, NULL);
+	table_method = WEIR_FLOW_TABLE_BATCH;
+	failed += cmocka_run_group_tests_name("assembler, batch lookups", tests, NULL, NULL);
+	return failed;
 }
