@@ -130,21 +130,28 @@ static struct weir_endpoint *pod(const char *ns, const char *name)
 }
 
 /* Observes one record from src to dst (either may be NULL: world). */
-static void observe(struct fixture *f, enum weir_record_type type, uint8_t verdict,
-		    const char *ifname, struct weir_endpoint *src, struct weir_endpoint *dst)
+static void observe_on(struct fixture *f, enum weir_record_type type, uint8_t verdict,
+		       uint32_t ifindex, const char *ifname, struct weir_endpoint *src,
+		       struct weir_endpoint *dst)
 {
 	struct weir_flow_record *r = weir_flow_record_new();
 
 	assert_non_null(r);
 	r->type = type;
 	r->verdict = verdict;
-	r->ifindex = 7;
+	r->ifindex = ifindex;
 	snprintf(r->ifname, sizeof(r->ifname), "%s", ifname);
 	r->node_name = strdup("node-a");
 	r->src = src ? weir_endpoint_get(src) : weir_endpoint_get(weir_endpoint_world());
 	r->dst = dst ? weir_endpoint_get(dst) : weir_endpoint_get(weir_endpoint_world());
 	weir_metrics_observe(f->a.metrics, r);
 	weir_flow_record_put(r);
+}
+
+static void observe(struct fixture *f, enum weir_record_type type, uint8_t verdict,
+		    const char *ifname, struct weir_endpoint *src, struct weir_endpoint *dst)
+{
+	observe_on(f, type, verdict, 7, ifname, src, dst);
 }
 
 /* The value of the sample whose name and labels are exactly `series`; -1 if absent. */
@@ -366,6 +373,58 @@ static void pod_series_are_bounded_and_forgotten(void **state)
 		weir_endpoint_put(p[i]);
 }
 
+/* The registry remembers each endpoint object's series: a forgotten pod's
+ * series starts again from its next flow, and another object naming the
+ * same pod counts into the same series.
+ */
+static void remembered_pods_count_right_after_forgetting(void **state)
+{
+	static const char *const web_src = "weir_flows_total{namespace=\"ns\",pod=\"web\","
+					   "direction=\"source\",verdict=\"FORWARDED\"}";
+	struct fixture *f = *state;
+	struct weir_endpoint *web = pod("ns", "web"), *again = pod("ns", "web");
+
+	observe(f, WEIR_RECORD_START, WEIR_VERDICT_FORWARDED, "veth1", web, NULL);
+	observe(f, WEIR_RECORD_START, WEIR_VERDICT_FORWARDED, "veth1", web, NULL);
+	assert_int_equal(sample(render(f), web_src), 2);
+	weir_metrics_forget_pod(f->a.metrics, "ns", "web");
+	assert_int_equal(sample(render(f), web_src), -1);
+	observe(f, WEIR_RECORD_START, WEIR_VERDICT_FORWARDED, "veth1", web, NULL);
+	assert_int_equal(sample(render(f), web_src), 1);
+	observe(f, WEIR_RECORD_START, WEIR_VERDICT_FORWARDED, "veth1", again, NULL);
+	assert_int_equal(sample(render(f), web_src), 2);
+	check_exposition(f->text);
+	weir_endpoint_put(web);
+	weir_endpoint_put(again);
+}
+
+/* Interface series go by name, whatever index the name had and whatever
+ * name an index had before.
+ */
+static void interface_series_follow_the_name(void **state)
+{
+	struct fixture *f = *state;
+	const char *t;
+
+	observe_on(f, WEIR_RECORD_START, WEIR_VERDICT_FORWARDED, 5, "lxc1", NULL, NULL);
+	observe_on(f, WEIR_RECORD_START, WEIR_VERDICT_FORWARDED, 5, "lxc1", NULL, NULL);
+	observe_on(f, WEIR_RECORD_START, WEIR_VERDICT_FORWARDED, 5, "lxc2", NULL, NULL);
+	observe_on(f, WEIR_RECORD_START, WEIR_VERDICT_FORWARDED, 9, "lxc1", NULL, NULL);
+	observe_on(f, WEIR_RECORD_START, WEIR_VERDICT_FORWARDED, 5, "", NULL, NULL);
+	observe_on(f, WEIR_RECORD_START, WEIR_VERDICT_FORWARDED, 5, "lxc1", NULL, NULL);
+	t = render(f);
+	check_exposition(t);
+	assert_int_equal(sample(t, "weir_interface_flows_total{interface=\"lxc1\","
+				   "verdict=\"FORWARDED\"}"),
+			 4);
+	assert_int_equal(sample(t, "weir_interface_flows_total{interface=\"lxc2\","
+				   "verdict=\"FORWARDED\"}"),
+			 1);
+	assert_int_equal(sample(t, "weir_interface_flows_total{interface=\"if5\","
+				   "verdict=\"FORWARDED\"}"),
+			 1);
+}
+
 /* A state file's failed writes show, by file, and the file is stale until a
  * write succeeds.
  */
@@ -453,6 +512,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(label_values_are_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(pod_series_are_bounded_and_forgotten, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(remembered_pods_count_right_after_forgetting, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(interface_series_follow_the_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(state_file_failures_are_exposed, setup, teardown),
 		cmocka_unit_test(renders_without_agent_or_registry),
 		cmocka_unit_test_setup_teardown(promtool_accepts_the_output, setup, teardown),
