@@ -74,7 +74,7 @@ static void count_entries(void *ctx, const struct weir_flow_entry *e, size_t n)
 		struct weir_flow_key k;
 
 		key_of(i, &k);
-		if (i >= ENTRIES || memcmp(&k, &e[j].key, sizeof(k)) ||
+		if (i >= ENTRIES || memcmp(&k, &e[j].key, sizeof(k)) != 0 ||
 		    e[j].value.packets != packets_base + i ||
 		    e[j].value.bytes != (packets_base + i) * 100 ||
 		    e[j].value.tcp_flags != WEIR_TCP_SYN) {
