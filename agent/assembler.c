@@ -581,6 +581,11 @@ static void conv_record(struct weir_assembler *a, struct conv *c, enum weir_reco
 	}
 	r->first_seen_ns = mono_to_real(a, first);
 	r->last_seen_ns = mono_to_real(a, last);
+	/* a record is never older than its last packet (record_new()'s clock
+	 * is a tick coarse)
+	 */
+	if (r->time_ns < r->last_seen_ns)
+		r->time_ns = r->last_seen_ns;
 	r->is_reply = WEIR_REPLY_NO;
 	record_emit(a, r);
 }
@@ -610,6 +615,8 @@ static void on_flow_start(struct weir_assembler *a, const struct weir_event *ev)
 	if (!s)
 		return;
 	s->in_kernel = true;
+	if (a->sweeping)
+		s->seen_gen = a->gen; /* written now: the read may have passed it */
 	s->val = (struct weir_flow_value){
 		.packets = 1,
 		.bytes = ev->pkt_len_bytes,
@@ -891,6 +898,15 @@ int weir_assembler_sweep(struct weir_assembler *a)
 		ep_memo_clear(a);
 		return (int)entries;
 	}
+	/* Events again, before any first record: the read takes time, and a
+	 * connection can start and be answered behind it — its initiator's
+	 * entry made in a bucket already read, its reply's in one read later.
+	 * The initiator's start event was written before its packet went on,
+	 * so before the reply existed: it is in the ring now, and pairs with
+	 * the reply the read found, which is then turned round as a
+	 * conversation found whole.
+	 */
+	weir_assembler_consume(a);
 
 	for (c = a->convs; c; c = next) {
 		next = c->next;
