@@ -624,7 +624,7 @@ static const char legacy_table[] =
 	" node_base TEXT GENERATED ALWAYS AS (CASE WHEN instr(node, '/') > 0"
 	"  THEN substr(node, instr(node, '/') + 1) ELSE node END) VIRTUAL);"
 	"INSERT INTO legacy SELECT seq, " WEIR_HISTORY_COLUMNS " FROM flows;"
-	"DROP TABLE flows; DROP TABLE segments; DROP TABLE postings;"
+	"DROP VIEW flows; DROP TABLE flow_rows; DROP TABLE segments; DROP TABLE postings;"
 	"ALTER TABLE legacy RENAME TO flows;"
 	"CREATE INDEX flows_time ON flows (time_ns);"
 	"CREATE INDEX flows_saddr ON flows (saddr, time_ns);"
