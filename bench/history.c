@@ -192,7 +192,9 @@ static double floor_fill(const char *path, struct weir_flow_record **pool, uint6
 	double secs;
 
 	rm_db(path);
-	if (sqlite3_open(path, &db) != SQLITE_OK)
+	/* the history's connection settings: one thread's, no mutex */
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", NULL, NULL,
 		     NULL);

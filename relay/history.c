@@ -301,9 +301,27 @@ static int migrate(struct weir_history *h)
 	return err;
 }
 
+/* SQLite's memory statistics take a global mutex on each of its
+ * allocations (several a row); the relay reads none of them. Only possible
+ * before SQLite is first used in the process: else it stays as it was.
+ */
+static void sqlite_setup(void)
+{
+	if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
+		log_debug("history: SQLite's memory statistics stay on (already initialized)");
+}
+
+/* Each connection is one thread's at a time (the writer's: the opener's,
+ * then the writer thread's alone; the readers': under rlock), so neither
+ * takes SQLite's per-connection mutex.
+ */
 static int db_open(struct weir_history *h, sqlite3 **db, int flags)
 {
-	int rc = sqlite3_open_v2(h->path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	int rc;
+
+	pthread_once(&once, sqlite_setup);
+	rc = sqlite3_open_v2(h->path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 
 	if (rc != SQLITE_OK) {
 		weir_history_error(h, "open", *db, rc);
