@@ -496,6 +496,30 @@ static int writer_start(struct weir_history *h)
 	return 0;
 }
 
+/* INSERT INTO flow_rows of n rows at once. */
+static int insert_prepare(struct weir_history *h, int n, sqlite3_stmt **out)
+{
+#define ROW "(" WEIR_HISTORY_STORED_PARAMS ", ?)"
+	static const char head[] = "INSERT INTO flow_rows (" WEIR_HISTORY_STORED_COLUMNS ", seq) VALUES ";
+	size_t len = sizeof(head) + (size_t)n * sizeof(ROW ", "), off;
+	char *sql = malloc(len);
+	int i, rc;
+
+	if (!sql)
+		return -ENOMEM;
+	off = (size_t)snprintf(sql, len, "%s", head);
+	for (i = 0; i < n; i++)
+		off += (size_t)snprintf(sql + off, len - off, "%s" ROW, i ? ", " : "");
+#undef ROW
+	rc = sqlite3_prepare_v3(h->wdb, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+	free(sql);
+	if (rc != SQLITE_OK) {
+		weir_history_error(h, "prepare the insert", h->wdb, rc);
+		return -EIO;
+	}
+	return 0;
+}
+
 int weir_history_open(struct weir_history **out, const struct weir_history_opts *o)
 {
 	struct weir_history *h = calloc(1, sizeof(*h));
@@ -538,26 +562,10 @@ int weir_history_open(struct weir_history **out, const struct weir_history_opts 
 	err = err ?: migrate(h);
 	if (err)
 		goto err_close;
-	if (sqlite3_prepare_v3(h->wdb,
-			       "INSERT INTO flow_rows (" WEIR_HISTORY_STORED_COLUMNS
-			       ", seq) VALUES (" WEIR_HISTORY_STORED_PARAMS ", ?)",
-			       -1, SQLITE_PREPARE_PERSISTENT, &h->insert, NULL) != SQLITE_OK) {
-		weir_history_error(h, "prepare the insert", h->wdb, sqlite3_errcode(h->wdb));
-		err = -EIO;
+	err = insert_prepare(h, 1, &h->insert);
+	err = err ?: insert_prepare(h, WEIR_HISTORY_INSERT_ROWS, &h->insert_n);
+	if (err)
 		goto err_close;
-	}
-#define ROW "(" WEIR_HISTORY_STORED_PARAMS ", ?)"
-	_Static_assert(WEIR_HISTORY_INSERT_ROWS == 8, "the statement below has 8 rows");
-	if (sqlite3_prepare_v3(h->wdb,
-			       "INSERT INTO flow_rows (" WEIR_HISTORY_STORED_COLUMNS
-			       ", seq) VALUES " ROW ", " ROW ", " ROW ", " ROW ", " ROW ", " ROW
-			       ", " ROW ", " ROW,
-			       -1, SQLITE_PREPARE_PERSISTENT, &h->insert_n, NULL) != SQLITE_OK) {
-#undef ROW
-		weir_history_error(h, "prepare the insert", h->wdb, sqlite3_errcode(h->wdb));
-		err = -EIO;
-		goto err_close;
-	}
 	err = db_open(h, &h->rdb, SQLITE_OPEN_READONLY);
 	/* queries read rows by seq all over a segment: a cache of their own that
 	 * outlives a transaction while the file does not change under it

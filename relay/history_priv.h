@@ -14,7 +14,7 @@
 /* Rows one INSERT writes: a statement's own cost (its cursor, its seek)
  * shared by several rows.
  */
-#define WEIR_HISTORY_INSERT_ROWS 8
+#define WEIR_HISTORY_INSERT_ROWS 32
 
 /* A reusable buffer for the rec BLOB. */
 struct weir_history_buf {
