@@ -196,8 +196,8 @@ static double floor_fill(const char *path, struct weir_flow_record **pool, uint6
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK)
 		return -1;
-	sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", NULL, NULL,
-		     NULL);
+	sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; " WEIR_HISTORY_WAL_PRAGMAS,
+		     NULL, NULL, NULL);
 	sqlite3_exec(db, table, NULL, NULL, NULL);
 	if (sqlite3_prepare_v2(db,
 			       "INSERT INTO f (" WEIR_HISTORY_STORED_COLUMNS ") VALUES "

@@ -558,6 +558,7 @@ int weir_history_open(struct weir_history **out, const struct weir_history_opts 
 	err = err ?: exec(h, "PRAGMA synchronous = NORMAL");
 	err = err ?: exec(h, "PRAGMA cache_size = -131072"); /* 128 MiB */
 	err = err ?: exec(h, "PRAGMA temp_store = MEMORY");
+	err = err ?: exec(h, WEIR_HISTORY_WAL_PRAGMAS);
 	err = err ?: exec(h, "PRAGMA journal_size_limit = 67108864");
 	err = err ?: migrate(h);
 	if (err)

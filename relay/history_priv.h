@@ -16,6 +16,11 @@
  */
 #define WEIR_HISTORY_INSERT_ROWS 32
 
+/* The writer's connection: WAL pages between checkpoints (SQLite's default
+ * is 1000, less than one batch's, so every commit would checkpoint).
+ */
+#define WEIR_HISTORY_WAL_PRAGMAS "PRAGMA wal_autocheckpoint = 8192"
+
 /* A reusable buffer for the rec BLOB. */
 struct weir_history_buf {
 	uint8_t *p;
