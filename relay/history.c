@@ -1248,9 +1248,12 @@ void weir_history_close(struct weir_history *h)
 		free(h->rec[i].p);
 	sqlite3_finalize(h->insert_n);
 	sqlite3_finalize(h->insert);
+	/* the readers' first: the writer's, the last, checkpoints the WAL into
+	 * the database and removes it
+	 */
+	sqlite3_close(h->rdb);
 	if (h->wdb && sqlite3_close(h->wdb) != SQLITE_OK)
 		log_warn("history: close: %s", sqlite3_errmsg(h->wdb));
-	sqlite3_close(h->rdb);
 	pthread_cond_destroy(&h->wake);
 	pthread_cond_destroy(&h->done);
 	pthread_mutex_destroy(&h->lock);

@@ -634,7 +634,7 @@ static const char legacy_table[] =
 	"CREATE INDEX flows_dport ON flows (dport, time_ns);";
 
 /* A database of an older schema version (1: a full verdict index; 2: the
- * rare verdicts' partial indexes) is brought to version 3 at open: its
+ * rare verdicts' partial indexes) is brought to the current one at open: its
  * records stay, its per-row indexes go, its rows are indexed by segment.
  */
 static void migrate_from(const char *version_sql)
