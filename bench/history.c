@@ -193,11 +193,14 @@ static double floor_fill(const char *path, struct weir_flow_record **pool, uint6
 
 	rm_db(path);
 	/* the history's connection settings: one thread's, no mutex */
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	if (sqlite3_open_v2(path, &db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK)
 		return -1;
-	sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; " WEIR_HISTORY_WAL_PRAGMAS,
-		     NULL, NULL, NULL);
+	sqlite3_exec(
+		db,
+		"PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; " WEIR_HISTORY_WAL_PRAGMAS,
+		NULL, NULL, NULL);
 	sqlite3_exec(db, table, NULL, NULL, NULL);
 	if (sqlite3_prepare_v2(db,
 			       "INSERT INTO f (" WEIR_HISTORY_STORED_COLUMNS ") VALUES "

@@ -171,18 +171,18 @@ static const char *const schema_v3[] = {
  * copied: a RENAME and the DROP COLUMN of a VIRTUAL column change the schema
  * only.
  */
-#define FLOWS_VIEW                                                                                \
-	"CREATE VIEW flows AS SELECT seq, time_ns, meta & 255 AS family,"                          \
+#define FLOWS_VIEW                                                                               \
+	"CREATE VIEW flows AS SELECT seq, time_ns, meta & 255 AS family,"                        \
 	" meta >> 8 & 255 AS proto, meta >> 16 & 1 AS l3_only, meta >> 17 & 1 AS fstart,"        \
-	" meta >> 24 & 255 AS verdict, meta >> 32 & 255 AS reason, meta >> 40 & 255 AS dir,"      \
-	" meta >> 48 & 255 AS is_reply, saddr, daddr, ports >> 16 & 65535 AS sport,"              \
-	" ports & 65535 AS dport, tcp_flags, ifindex, ifname, node, src_ns, src_pod, dst_ns,"     \
+	" meta >> 24 & 255 AS verdict, meta >> 32 & 255 AS reason, meta >> 40 & 255 AS dir,"     \
+	" meta >> 48 & 255 AS is_reply, saddr, daddr, ports >> 16 & 65535 AS sport,"             \
+	" ports & 65535 AS dport, tcp_flags, ifindex, ifname, node, src_ns, src_pod, dst_ns,"    \
 	" dst_pod, packets, bytes, rpackets, rbytes, rec, dpackets, dbytes, drpackets, drbytes," \
-	" meta, ports,"                                                                           \
-	" CASE WHEN instr(node, '/') > 0 THEN substr(node, 1, instr(node, '/') - 1)"              \
-	"  ELSE 'default' END AS node_cluster,"                                                   \
-	" CASE WHEN instr(node, '/') > 0 THEN substr(node, instr(node, '/') + 1)"                 \
-	"  ELSE node END AS node_base"                                                            \
+	" meta, ports,"                                                                          \
+	" CASE WHEN instr(node, '/') > 0 THEN substr(node, 1, instr(node, '/') - 1)"             \
+	"  ELSE 'default' END AS node_cluster,"                                                  \
+	" CASE WHEN instr(node, '/') > 0 THEN substr(node, instr(node, '/') + 1)"                \
+	"  ELSE node END AS node_base"                                                           \
 	" FROM flow_rows"
 
 static const char *const schema_v4[] = {
@@ -500,7 +500,8 @@ static int writer_start(struct weir_history *h)
 static int insert_prepare(struct weir_history *h, int n, sqlite3_stmt **out)
 {
 #define ROW "(" WEIR_HISTORY_STORED_PARAMS ", ?)"
-	static const char head[] = "INSERT INTO flow_rows (" WEIR_HISTORY_STORED_COLUMNS ", seq) VALUES ";
+	static const char head[] =
+		"INSERT INTO flow_rows (" WEIR_HISTORY_STORED_COLUMNS ", seq) VALUES ";
 	size_t len = sizeof(head) + (size_t)n * sizeof(ROW ", "), off;
 	char *sql = malloc(len);
 	int i, rc;
@@ -664,11 +665,12 @@ static int64_t segment_cut(struct weir_history *h, int64_t id, int64_t last, int
 		err = run(h, "DELETE FROM postings WHERE seg = ?1", id, 0, 0);
 		err = err ?: run(h, "DELETE FROM segments WHERE id = ?1", id, 0, 0);
 	} else if (!err) {
-		err = run(h,
-			  "UPDATE segments SET rows = max(rows - ?2, 0), min_time = coalesce("
-			  "(SELECT min(time_ns) FROM flow_rows WHERE seq BETWEEN ?1 AND ?3), max_time)"
-			  " WHERE id = ?1",
-			  id, n, last);
+		err = run(
+			h,
+			"UPDATE segments SET rows = max(rows - ?2, 0), min_time = coalesce("
+			"(SELECT min(time_ns) FROM flow_rows WHERE seq BETWEEN ?1 AND ?3), max_time)"
+			" WHERE id = ?1",
+			id, n, last);
 	}
 	err = err ?: exec(h, "COMMIT");
 	if (err) {

@@ -728,6 +728,20 @@ static const char v3_table[] =
 	"ALTER TABLE v3 RENAME TO flows;"
 	"PRAGMA user_version = 3";
 
+/* Room for need more bytes and a NUL in *out. */
+static void reserve(char **out, size_t *cap, size_t len, size_t need)
+{
+	char *p;
+
+	if (len + need + 1 <= *cap)
+		return;
+	while (len + need + 1 > *cap)
+		*cap *= 2;
+	p = realloc(*out, *cap);
+	assert_non_null(p);
+	*out = p;
+}
+
 /* Every value of every row sql selects, as text (a NULL apart from ""). */
 static char *dump(struct weir_history *h, const char *sql)
 {
@@ -737,6 +751,7 @@ static char *dump(struct weir_history *h, const char *sql)
 	int i;
 
 	assert_non_null(out);
+	out[0] = 0;
 	assert_int_equal(sqlite3_prepare_v2(h->wdb, sql, -1, &st, NULL), SQLITE_OK);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		for (i = 0; i < sqlite3_column_count(st); i++) {
@@ -745,27 +760,23 @@ static char *dump(struct weir_history *h, const char *sql)
 			const char *t;
 
 			/* the type, then the value: a BLOB's bytes in hex */
-			while (len + 16 > cap)
-				assert_non_null(out = realloc(out, cap *= 2));
+			reserve(&out, &cap, len, 16);
 			len += (size_t)snprintf(out + len, cap - len, "|%d:", type);
 			if (type == SQLITE_BLOB) {
 				b = sqlite3_column_blob(st, i);
 				nb = sqlite3_column_bytes(st, i);
 				for (k = 0; k < nb; k++) {
-					if (len + 4 > cap)
-						assert_non_null(out = realloc(out, cap *= 2));
+					reserve(&out, &cap, len, 2);
 					len += (size_t)snprintf(out + len, cap - len, "%02x", b[k]);
 				}
 				continue;
 			}
 			t = (const char *)sqlite3_column_text(st, i);
 			n = t ? strlen(t) + 1 : 1;
-			while (len + n > cap)
-				assert_non_null(out = realloc(out, cap *= 2));
+			reserve(&out, &cap, len, n);
 			len += (size_t)snprintf(out + len, cap - len, "%s", t ? t : "");
 		}
-		if (len + 2 > cap)
-			assert_non_null(out = realloc(out, cap *= 2));
+		reserve(&out, &cap, len, 1);
 		out[len++] = '\n';
 		out[len] = 0;
 	}
@@ -774,7 +785,8 @@ static char *dump(struct weir_history *h, const char *sql)
 }
 
 /* What readers select from flows, the computed columns too. */
-#define ROWS_SQL "SELECT seq, " WEIR_HISTORY_COLUMNS ", node_cluster, node_base FROM flows ORDER BY seq"
+#define ROWS_SQL \
+	"SELECT seq, " WEIR_HISTORY_COLUMNS ", node_cluster, node_base FROM flows ORDER BY seq"
 #define POSTINGS_SQL "SELECT seg, field, key, ids FROM postings ORDER BY seg, field, key"
 #define SEGMENTS_SQL "SELECT * FROM segments ORDER BY id"
 
@@ -800,7 +812,8 @@ static void a_version_3_database_is_migrated_in_place(void **state)
 	/* one record of a node in a cluster: node_cluster and node_base apart */
 	add(h, rec(500, T0 + 500 * S, "front", "db", 443, T0 + 500, 1));
 	assert_int_equal(weir_history_flush(h, 1000), 0);
-	assert_int_equal(sqlite3_exec(h->wdb, "UPDATE flow_rows SET node = 'east/node-b' WHERE seq = 201",
+	assert_int_equal(sqlite3_exec(h->wdb,
+				      "UPDATE flow_rows SET node = 'east/node-b' WHERE seq = 201",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	before = aggregate(h, agg, 0);
