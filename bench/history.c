@@ -177,7 +177,7 @@ static double fill(struct weir_history *h, struct weir_flow_record **pool, uint6
 	return (double)(now_ns(CLOCK_PROCESS_CPUTIME_ID) - start) / 1e9;
 }
 
-/* The floor: the same rows (schema version 3's stored columns), bound the
+/* The floor: the same rows (the stored columns of flow_rows), bound the
  * same way, in a table without an index of any kind.
  */
 static double floor_fill(const char *path, struct weir_flow_record **pool, uint64_t n)

@@ -790,6 +790,25 @@ static char *dump(struct weir_history *h, const char *sql)
 #define POSTINGS_SQL "SELECT seg, field, key, ids FROM postings ORDER BY seg, field, key"
 #define SEGMENTS_SQL "SELECT * FROM segments ORDER BY id"
 
+/* Whether the plan of sql reads flow_rows by its rowid (seq), never whole. */
+static bool by_rowid(struct weir_history *h, const char *sql)
+{
+	bool search = false, scan = false;
+	char eqp[512];
+	sqlite3_stmt *st;
+
+	snprintf(eqp, sizeof(eqp), "EXPLAIN QUERY PLAN %s", sql);
+	assert_int_equal(sqlite3_prepare_v2(h->wdb, eqp, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *detail = (const char *)sqlite3_column_text(st, 3);
+
+		search |= detail && strstr(detail, "SEARCH flow_rows USING INTEGER PRIMARY KEY");
+		scan |= detail && strstr(detail, "SCAN");
+	}
+	sqlite3_finalize(st);
+	return search && !scan;
+}
+
 /* A version 3 database (its rows with generated columns, its segments and
  * postings) is brought to version 4 at open without copying a row (the
  * table keeps its pages: a rename, and the computed columns dropped from
@@ -858,6 +877,15 @@ static void a_version_3_database_is_migrated_in_place(void **state)
 	assert_true(json_equal(out, before));
 	json_decref(out);
 	json_decref(before);
+	/* the view is flattened into queries: seq ranges stay rowid ranges */
+	assert_true(by_rowid(h,
+			     "SELECT " WEIR_HISTORY_COLUMNS ", seq FROM flows WHERE time_ns"
+			     " BETWEEN ?1 AND ?2 AND (verdict <> 1 AND dport = ?3) AND seq BETWEEN"
+			     " ?4 AND ?5 ORDER BY time_ns DESC, seq DESC LIMIT ?6"));
+	assert_true(by_rowid(h, "SELECT " WEIR_HISTORY_COLUMNS ", seq FROM flows WHERE time_ns"
+				" BETWEEN ?1 AND ?2 AND node_cluster = ?3 AND seq = ?4"));
+	assert_true(by_rowid(h, "SELECT src_ns, sum(dbytes) FROM flows WHERE time_ns BETWEEN ?1"
+				" AND ?2 AND seq >= ?3 GROUP BY src_ns"));
 	/* new rows go to the table and read through the view */
 	add(h, rec(1000, T0 + 1000 * S, "front", "db", 8080, T0 + 1000, 1));
 	assert_int_equal(weir_history_flush(h, 1000), 0);
