@@ -135,7 +135,9 @@ static const char *const schema_v3[] = {
 	"  THEN substr(node, 1, instr(node, '/') - 1) ELSE 'default' END) VIRTUAL,"
 	" node_base TEXT GENERATED ALWAYS AS (CASE WHEN instr(node, '/') > 0"
 	"  THEN substr(node, instr(node, '/') + 1) ELSE node END) VIRTUAL)",
-	"INSERT INTO flows_v3 (seq, " WEIR_HISTORY_STORED_COLUMNS ")"
+	"INSERT INTO flows_v3 (seq, time_ns, meta, saddr, daddr, ports, tcp_flags, ifindex,"
+	" ifname, node, src_ns, src_pod, dst_ns, dst_pod, packets, bytes, rpackets, rbytes, rec,"
+	" dpackets, dbytes, drpackets, drbytes)"
 	/* <<, >>, & and | have one precedence in SQL, left to right */
 	" SELECT seq, time_ns, family | (proto << 8) | ((l3_only <> 0) << 16)"
 	"  | ((fstart <> 0) << 17) | (verdict << 24) | (reason << 32) | (dir << 40)"
@@ -161,6 +163,45 @@ static const char *const schema_v3[] = {
 	" PRIMARY KEY (seg, field, key)) WITHOUT ROWID",
 };
 
+/* Version 4: the rows in a plain table (flow_rows), and flows a view with
+ * version 3's computed columns: SQLite computes a table's generated columns
+ * on every INSERT (VIRTUAL ones too, ~20% of a row), a view's only when a
+ * query names them. Readers name the view's columns as before (the planner
+ * flattens it: seq is still the rowid); writes go to flow_rows. No row is
+ * copied: a RENAME and the DROP COLUMN of a VIRTUAL column change the schema
+ * only.
+ */
+#define FLOWS_VIEW                                                                               \
+	"CREATE VIEW flows AS SELECT seq, time_ns, meta & 255 AS family,"                        \
+	" meta >> 8 & 255 AS proto, meta >> 16 & 1 AS l3_only, meta >> 17 & 1 AS fstart,"        \
+	" meta >> 24 & 255 AS verdict, meta >> 32 & 255 AS reason, meta >> 40 & 255 AS dir,"     \
+	" meta >> 48 & 255 AS is_reply, saddr, daddr, ports >> 16 & 65535 AS sport,"             \
+	" ports & 65535 AS dport, tcp_flags, ifindex, ifname, node, src_ns, src_pod, dst_ns,"    \
+	" dst_pod, packets, bytes, rpackets, rbytes, rec, dpackets, dbytes, drpackets, drbytes," \
+	" meta, ports,"                                                                          \
+	" CASE WHEN instr(node, '/') > 0 THEN substr(node, 1, instr(node, '/') - 1)"             \
+	"  ELSE 'default' END AS node_cluster,"                                                  \
+	" CASE WHEN instr(node, '/') > 0 THEN substr(node, instr(node, '/') + 1)"                \
+	"  ELSE node END AS node_base"                                                           \
+	" FROM flow_rows"
+
+static const char *const schema_v4[] = {
+	"ALTER TABLE flows RENAME TO flow_rows",
+	"ALTER TABLE flow_rows DROP COLUMN node_base",
+	"ALTER TABLE flow_rows DROP COLUMN node_cluster",
+	"ALTER TABLE flow_rows DROP COLUMN dport",
+	"ALTER TABLE flow_rows DROP COLUMN sport",
+	"ALTER TABLE flow_rows DROP COLUMN is_reply",
+	"ALTER TABLE flow_rows DROP COLUMN dir",
+	"ALTER TABLE flow_rows DROP COLUMN reason",
+	"ALTER TABLE flow_rows DROP COLUMN verdict",
+	"ALTER TABLE flow_rows DROP COLUMN fstart",
+	"ALTER TABLE flow_rows DROP COLUMN l3_only",
+	"ALTER TABLE flow_rows DROP COLUMN proto",
+	"ALTER TABLE flow_rows DROP COLUMN family",
+	FLOWS_VIEW,
+};
+
 static const struct {
 	const char *const *sql;
 	size_t n;
@@ -168,6 +209,7 @@ static const struct {
 	{ schema_v1, sizeof(schema_v1) / sizeof(schema_v1[0]) }, /* 0 -> 1 */
 	{ schema_v2, sizeof(schema_v2) / sizeof(schema_v2[0]) }, /* 1 -> 2 */
 	{ schema_v3, sizeof(schema_v3) / sizeof(schema_v3[0]) }, /* 2 -> 3 */
+	{ schema_v4, sizeof(schema_v4) / sizeof(schema_v4[0]) }, /* 3 -> 4 */
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == WEIR_HISTORY_SCHEMA_VERSION,
@@ -259,9 +301,27 @@ static int migrate(struct weir_history *h)
 	return err;
 }
 
+/* SQLite's memory statistics take a global mutex on each of its
+ * allocations (several a row); the relay reads none of them. Only possible
+ * before SQLite is first used in the process: else it stays as it was.
+ */
+static void sqlite_setup(void)
+{
+	if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
+		log_debug("history: SQLite's memory statistics stay on (already initialized)");
+}
+
+/* Each connection is one thread's at a time (the writer's: the opener's,
+ * then the writer thread's alone; the readers': under rlock), so neither
+ * takes SQLite's per-connection mutex.
+ */
 static int db_open(struct weir_history *h, sqlite3 **db, int flags)
 {
-	int rc = sqlite3_open_v2(h->path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	int rc;
+
+	pthread_once(&once, sqlite_setup);
+	rc = sqlite3_open_v2(h->path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 
 	if (rc != SQLITE_OK) {
 		weir_history_error(h, "open", *db, rc);
@@ -343,7 +403,7 @@ static void seg_closed(struct weir_history *h)
 static int tail_index(struct weir_history *h)
 {
 	int64_t last = pragma_int(h->wdb, "SELECT coalesce(max(last_row), 0) FROM segments");
-	int64_t max_seq = pragma_int(h->wdb, "SELECT coalesce(max(seq), 0) FROM flows");
+	int64_t max_seq = pragma_int(h->wdb, "SELECT coalesce(max(seq), 0) FROM flow_rows");
 	sqlite3_stmt *st = NULL;
 	size_t closed = 0;
 	int rc, err = 0;
@@ -436,6 +496,31 @@ static int writer_start(struct weir_history *h)
 	return 0;
 }
 
+/* INSERT INTO flow_rows of n rows at once. */
+static int insert_prepare(struct weir_history *h, int n, sqlite3_stmt **out)
+{
+#define ROW "(" WEIR_HISTORY_STORED_PARAMS ", ?)"
+	static const char head[] =
+		"INSERT INTO flow_rows (" WEIR_HISTORY_STORED_COLUMNS ", seq) VALUES ";
+	size_t len = sizeof(head) + (size_t)n * sizeof(ROW ", "), off;
+	char *sql = malloc(len);
+	int i, rc;
+
+	if (!sql)
+		return -ENOMEM;
+	off = (size_t)snprintf(sql, len, "%s", head);
+	for (i = 0; i < n; i++)
+		off += (size_t)snprintf(sql + off, len - off, "%s" ROW, i ? ", " : "");
+#undef ROW
+	rc = sqlite3_prepare_v3(h->wdb, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+	free(sql);
+	if (rc != SQLITE_OK) {
+		weir_history_error(h, "prepare the insert", h->wdb, rc);
+		return -EIO;
+	}
+	return 0;
+}
+
 int weir_history_open(struct weir_history **out, const struct weir_history_opts *o)
 {
 	struct weir_history *h = calloc(1, sizeof(*h));
@@ -474,30 +559,15 @@ int weir_history_open(struct weir_history **out, const struct weir_history_opts 
 	err = err ?: exec(h, "PRAGMA synchronous = NORMAL");
 	err = err ?: exec(h, "PRAGMA cache_size = -131072"); /* 128 MiB */
 	err = err ?: exec(h, "PRAGMA temp_store = MEMORY");
+	err = err ?: exec(h, WEIR_HISTORY_WAL_PRAGMAS);
 	err = err ?: exec(h, "PRAGMA journal_size_limit = 67108864");
 	err = err ?: migrate(h);
 	if (err)
 		goto err_close;
-	if (sqlite3_prepare_v3(h->wdb,
-			       "INSERT INTO flows (" WEIR_HISTORY_STORED_COLUMNS
-			       ", seq) VALUES (" WEIR_HISTORY_STORED_PARAMS ", ?)",
-			       -1, SQLITE_PREPARE_PERSISTENT, &h->insert, NULL) != SQLITE_OK) {
-		weir_history_error(h, "prepare the insert", h->wdb, sqlite3_errcode(h->wdb));
-		err = -EIO;
+	err = insert_prepare(h, 1, &h->insert);
+	err = err ?: insert_prepare(h, WEIR_HISTORY_INSERT_ROWS, &h->insert_n);
+	if (err)
 		goto err_close;
-	}
-#define ROW "(" WEIR_HISTORY_STORED_PARAMS ", ?)"
-	_Static_assert(WEIR_HISTORY_INSERT_ROWS == 8, "the statement below has 8 rows");
-	if (sqlite3_prepare_v3(h->wdb,
-			       "INSERT INTO flows (" WEIR_HISTORY_STORED_COLUMNS
-			       ", seq) VALUES " ROW ", " ROW ", " ROW ", " ROW ", " ROW ", " ROW
-			       ", " ROW ", " ROW,
-			       -1, SQLITE_PREPARE_PERSISTENT, &h->insert_n, NULL) != SQLITE_OK) {
-#undef ROW
-		weir_history_error(h, "prepare the insert", h->wdb, sqlite3_errcode(h->wdb));
-		err = -EIO;
-		goto err_close;
-	}
 	err = db_open(h, &h->rdb, SQLITE_OPEN_READONLY);
 	/* queries read rows by seq all over a segment: a cache of their own that
 	 * outlives a transaction while the file does not change under it
@@ -588,18 +658,19 @@ static int64_t segment_cut(struct weir_history *h, int64_t id, int64_t last, int
 	err = exec(h, "BEGIN");
 	if (err)
 		return err;
-	err = run(h, "DELETE FROM flows WHERE seq BETWEEN ?1 AND ?2 AND time_ns < ?3", id, last,
+	err = run(h, "DELETE FROM flow_rows WHERE seq BETWEEN ?1 AND ?2 AND time_ns < ?3", id, last,
 		  cut);
 	n = err ? 0 : sqlite3_changes(h->wdb);
 	if (!err && max_time < cut) {
 		err = run(h, "DELETE FROM postings WHERE seg = ?1", id, 0, 0);
 		err = err ?: run(h, "DELETE FROM segments WHERE id = ?1", id, 0, 0);
 	} else if (!err) {
-		err = run(h,
-			  "UPDATE segments SET rows = max(rows - ?2, 0), min_time = coalesce("
-			  "(SELECT min(time_ns) FROM flows WHERE seq BETWEEN ?1 AND ?3), max_time)"
-			  " WHERE id = ?1",
-			  id, n, last);
+		err = run(
+			h,
+			"UPDATE segments SET rows = max(rows - ?2, 0), min_time = coalesce("
+			"(SELECT min(time_ns) FROM flow_rows WHERE seq BETWEEN ?1 AND ?3), max_time)"
+			" WHERE id = ?1",
+			id, n, last);
 	}
 	err = err ?: exec(h, "COMMIT");
 	if (err) {
@@ -660,7 +731,7 @@ static void tail_times(struct weir_history *h)
 	int64_t lo = -1;
 	sqlite3_stmt *st;
 
-	if (sqlite3_prepare_v2(h->wdb, "SELECT min(time_ns) FROM flows WHERE seq >= ?", -1, &st,
+	if (sqlite3_prepare_v2(h->wdb, "SELECT min(time_ns) FROM flow_rows WHERE seq >= ?", -1, &st,
 			       NULL) != SQLITE_OK)
 		return;
 	sqlite3_bind_int64(st, 1, h->tail_first);
@@ -698,7 +769,7 @@ static int64_t tail_cut(struct weir_history *h, int64_t cut)
 
 	if (!h->seg.rows || h->seg.min_time >= (uint64_t)cut)
 		return 0;
-	if (run(h, "DELETE FROM flows WHERE seq >= ?1 AND time_ns < ?2", h->tail_first, cut, 0))
+	if (run(h, "DELETE FROM flow_rows WHERE seq >= ?1 AND time_ns < ?2", h->tail_first, cut, 0))
 		return -EIO;
 	n = rows_changed(h);
 	tail_times(h);
@@ -716,7 +787,7 @@ static int64_t tail_trim(struct weir_history *h)
 		if (want <= 0)
 			break;
 		if (run(h,
-			"DELETE FROM flows WHERE seq IN (SELECT seq FROM flows WHERE seq >= ?1"
+			"DELETE FROM flow_rows WHERE seq IN (SELECT seq FROM flow_rows WHERE seq >= ?1"
 			" ORDER BY time_ns, seq LIMIT ?2)",
 			h->tail_first, want, 0))
 			return -EIO;
@@ -1179,9 +1250,12 @@ void weir_history_close(struct weir_history *h)
 		free(h->rec[i].p);
 	sqlite3_finalize(h->insert_n);
 	sqlite3_finalize(h->insert);
+	/* the readers' first: the writer's, the last, checkpoints the WAL into
+	 * the database and removes it
+	 */
+	sqlite3_close(h->rdb);
 	if (h->wdb && sqlite3_close(h->wdb) != SQLITE_OK)
 		log_warn("history: close: %s", sqlite3_errmsg(h->wdb));
-	sqlite3_close(h->rdb);
 	pthread_cond_destroy(&h->wake);
 	pthread_cond_destroy(&h->done);
 	pthread_mutex_destroy(&h->lock);

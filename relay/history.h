@@ -37,7 +37,7 @@
 #include "filter.h"
 #include "flow.h"
 
-#define WEIR_HISTORY_SCHEMA_VERSION	   3
+#define WEIR_HISTORY_SCHEMA_VERSION	   4
 #define WEIR_HISTORY_COMMIT_INTERVAL_NS	   100000000ULL /* 100 ms */
 #define WEIR_HISTORY_BATCH_MAX		   16384	/* records per transaction, at most */
 #define WEIR_HISTORY_QUEUE_MAX		   262144	/* records waiting for the writer */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* A flow record as a row of the history's flows table: the fields queries
+/* A flow record as a row of the history's flow_rows table: the fields queries
  * filter and group on as columns, the rest in a compact BLOB (rec) of
  * varints and length-prefixed strings:
  *   u8 version (1)
@@ -151,7 +151,7 @@ int weir_history_bind(sqlite3_stmt *stmt, int first, const struct weir_flow_reco
 		return -ENOMEM;
 	if (b->len > REC_MAX)
 		return -E2BIG;
-	/* history.c's schema version 3: the computed columns take these apart */
+	/* the flows view (history.c's schema version 4) takes these apart */
 	meta = (uint64_t)r->family | (uint64_t)r->proto << 8 | (uint64_t)(r->l3_only != 0) << 16 |
 	       (uint64_t)(d->start != 0) << 17 | (uint64_t)r->verdict << 24 |
 	       (uint64_t)r->reason << 32 | (uint64_t)r->dir << 40 |

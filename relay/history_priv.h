@@ -14,7 +14,12 @@
 /* Rows one INSERT writes: a statement's own cost (its cursor, its seek)
  * shared by several rows.
  */
-#define WEIR_HISTORY_INSERT_ROWS 8
+#define WEIR_HISTORY_INSERT_ROWS 32
+
+/* The writer's connection: WAL pages between checkpoints (SQLite's default
+ * is 1000, less than one batch's, so every commit would checkpoint).
+ */
+#define WEIR_HISTORY_WAL_PRAGMAS "PRAGMA wal_autocheckpoint = 8192"
 
 /* A reusable buffer for the rec BLOB. */
 struct weir_history_buf {
@@ -53,8 +58,8 @@ struct weir_history {
 	struct weir_history_buf rec[WEIR_HISTORY_INSERT_ROWS]; /* the rows' rec BLOBs */
 };
 
-/* The flows table's columns as history_codec.c reads them (some of them
- * computed from the stored ones: see history.c's schema version 3).
+/* The flows view's columns as history_codec.c reads them (some of them
+ * computed from the stored ones: see history.c's schema version 4).
  */
 #define WEIR_HISTORY_COLUMNS                                                                     \
 	"time_ns, fstart, family, proto, saddr, daddr, sport, dport, l3_only, verdict, reason, " \
@@ -63,7 +68,7 @@ struct weir_history {
 #define WEIR_HISTORY_N_COLUMNS 30
 
 /* The stored columns, as weir_history_bind() binds them: the small codes
- * packed into meta, the ports into ports (schema version 3).
+ * packed into meta, the ports into ports (flow_rows, schema versions 3 and 4).
  */
 #define WEIR_HISTORY_STORED_COLUMNS                                                           \
 	"time_ns, meta, saddr, daddr, ports, tcp_flags, ifindex, ifname, node, src_ns, "      \

@@ -10,7 +10,7 @@
  * and index never part. Rows after the last closed segment (the tail) are
  * read directly by queries, and indexed again at open after a crash.
  *
- * Tables (schema version 3):
+ * Tables (schema versions 3 and 4):
  *   segments (id = first_row, first_row, last_row, min_time, max_time, rows,
  *             indexed: 0 when its postings could not be built, read whole)
  *   postings (seg, field, key, ids) WITHOUT ROWID, primary key (seg, field, key)

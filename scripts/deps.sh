@@ -11,7 +11,7 @@ pkgs=(
 	libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libyaml-dev
 	# tests
 	libcmocka-dev iproute2 ethtool netcat-openbsd iputils-ping tcpdump jq curl prometheus
-	python3 python3-scapy containernetworking-plugins python3-yaml yamllint
+	python3 python3-scapy containernetworking-plugins python3-yaml yamllint sqlite3
 	# IPFIX export: the collector (nfcapd) and reader (nfdump)
 	nfdump
 	# benchmarks (peer) and make check

@@ -2,8 +2,9 @@
 # weir-relay's history end to end: two nodes with real agents, the relay with
 # --history-db and a ring so small that it wraps within the test. Records the
 # ring lost are still answered by GET /v1/flows and `weir observe --since`
-# from the history, without duplicates at the seam; a restart, and a kill -9,
-# lose nothing committed; /v1/flows/aggregate and `weir top` sum the flows.
+# from the history, without duplicates at the seam; a restart (from a database
+# made schema version 3 again: migrated at open), and a kill -9, lose nothing
+# committed; /v1/flows/aggregate and `weir top` sum the flows.
 #
 #   relay ns: n1 10.231.1.2 -- rl0 10.231.1.1 :node-1 (agent :4244, pods n1a n1b)
 #             n2 10.231.2.2 -- rl0 10.231.2.1 :node-2 (agent :4244, pods n2a n2b)
@@ -22,7 +23,7 @@ agent=$build/weir-agent
 relay=$build/weir-relay
 weir=$build/weir
 need_root
-need_cmd curl jq python3 promtool ethtool ping nc
+need_cmd curl jq python3 promtool ethtool ping nc sqlite3
 for b in "$agent" "$relay" "$weir"; do
 	[ -x "$b" ] || t_bail "$(basename "$b") is built" "missing $b: run make"
 done
@@ -202,8 +203,55 @@ t_is "an aggregate by an unknown field: 400" \
 # --- a clean restart, then a kill -9: what was committed is there ---------------------------
 t_check "the history commits what the relay merged" wait_for 3 committed
 bg_stop "$RELAY_PID" TERM
+t_is "the database is schema version 4: rows in flow_rows, flows a view" \
+	"$(sqlite3 "$DB" "PRAGMA user_version; SELECT type FROM sqlite_schema WHERE name = 'flows';
+		SELECT count(*) > 0 FROM flow_rows")" "$(printf '4\nview\n1')"
+# what readers see of the rows now (the view's computed columns among it)
+ROWS_SQL="SELECT count(*), total(dport), total(sport), total(verdict), total(proto),
+	total(dir), total(is_reply), group_concat(DISTINCT node_base), total(dbytes) FROM flows"
+last_seq=$(sqlite3 "$DB" "SELECT max(seq) FROM flow_rows")
+rows_v4=$(sqlite3 "$DB" "$ROWS_SQL")
+# the same rows as relay version 3 kept them: computed columns generated in the table
+sqlite3 "$DB" <<'SQL' || t_fail "the database made schema version 3 again"
+BEGIN;
+CREATE TABLE v3 (seq INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, meta INTEGER NOT NULL,
+ saddr BLOB NOT NULL, daddr BLOB NOT NULL, ports INTEGER NOT NULL, tcp_flags INTEGER NOT NULL,
+ ifindex INTEGER NOT NULL, ifname TEXT NOT NULL, node TEXT NOT NULL, src_ns TEXT NOT NULL,
+ src_pod TEXT NOT NULL, dst_ns TEXT NOT NULL, dst_pod TEXT NOT NULL, packets INTEGER NOT NULL,
+ bytes INTEGER NOT NULL, rpackets INTEGER NOT NULL, rbytes INTEGER NOT NULL, rec BLOB NOT NULL,
+ dpackets INTEGER NOT NULL, dbytes INTEGER NOT NULL, drpackets INTEGER NOT NULL,
+ drbytes INTEGER NOT NULL,
+ family INTEGER GENERATED ALWAYS AS (meta & 255) VIRTUAL,
+ proto INTEGER GENERATED ALWAYS AS (meta >> 8 & 255) VIRTUAL,
+ l3_only INTEGER GENERATED ALWAYS AS (meta >> 16 & 1) VIRTUAL,
+ fstart INTEGER GENERATED ALWAYS AS (meta >> 17 & 1) VIRTUAL,
+ verdict INTEGER GENERATED ALWAYS AS (meta >> 24 & 255) VIRTUAL,
+ reason INTEGER GENERATED ALWAYS AS (meta >> 32 & 255) VIRTUAL,
+ dir INTEGER GENERATED ALWAYS AS (meta >> 40 & 255) VIRTUAL,
+ is_reply INTEGER GENERATED ALWAYS AS (meta >> 48 & 255) VIRTUAL,
+ sport INTEGER GENERATED ALWAYS AS (ports >> 16 & 65535) VIRTUAL,
+ dport INTEGER GENERATED ALWAYS AS (ports & 65535) VIRTUAL,
+ node_cluster TEXT GENERATED ALWAYS AS (CASE WHEN instr(node, '/') > 0
+  THEN substr(node, 1, instr(node, '/') - 1) ELSE 'default' END) VIRTUAL,
+ node_base TEXT GENERATED ALWAYS AS (CASE WHEN instr(node, '/') > 0
+  THEN substr(node, instr(node, '/') + 1) ELSE node END) VIRTUAL);
+INSERT INTO v3 (seq, time_ns, meta, saddr, daddr, ports, tcp_flags, ifindex, ifname, node,
+ src_ns, src_pod, dst_ns, dst_pod, packets, bytes, rpackets, rbytes, rec, dpackets, dbytes,
+ drpackets, drbytes) SELECT seq, time_ns, meta, saddr, daddr, ports, tcp_flags, ifindex,
+ ifname, node, src_ns, src_pod, dst_ns, dst_pod, packets, bytes, rpackets, rbytes, rec,
+ dpackets, dbytes, drpackets, drbytes FROM flow_rows;
+DROP VIEW flows;
+DROP TABLE flow_rows;
+ALTER TABLE v3 RENAME TO flows;
+PRAGMA user_version = 3;
+COMMIT;
+SQL
 relay_start || t_bail "the relay restarts" "$(cat "$T_TMP/relay.log.err")"
+t_check "it migrates the version 3 database at open" \
+	grep -q 'migrated .* from schema version 3 to 4' "$T_TMP/relay.log.err"
 t_check "after a restart, --since reaches n1a's records from before it" count_ge n1a "$T_A" "$old"
+t_is "... every row is there, its computed columns the same" \
+	"$(sqlite3 "$DB" "$ROWS_SQL WHERE seq <= $last_seq")" "$rows_v4"
 t_check "/v1/status counts the stored records" \
 	jq -ne 'input | .relay.history.records >= 150' <<<"$(rapi /v1/status)"
 

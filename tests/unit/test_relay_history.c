@@ -5,7 +5,7 @@
  * cumulative counters once), the ring and the history united without
  * duplicates, errors (a full database, a corrupt file) reported, the rows
  * a namespace's drops read (the segments' postings) and the migration from
- * schema versions 1 and 2.
+ * schema versions 1, 2 and 3.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -624,7 +624,7 @@ static const char legacy_table[] =
 	" node_base TEXT GENERATED ALWAYS AS (CASE WHEN instr(node, '/') > 0"
 	"  THEN substr(node, instr(node, '/') + 1) ELSE node END) VIRTUAL);"
 	"INSERT INTO legacy SELECT seq, " WEIR_HISTORY_COLUMNS " FROM flows;"
-	"DROP TABLE flows; DROP TABLE segments; DROP TABLE postings;"
+	"DROP VIEW flows; DROP TABLE flow_rows; DROP TABLE segments; DROP TABLE postings;"
 	"ALTER TABLE legacy RENAME TO flows;"
 	"CREATE INDEX flows_time ON flows (time_ns);"
 	"CREATE INDEX flows_saddr ON flows (saddr, time_ns);"
@@ -634,7 +634,7 @@ static const char legacy_table[] =
 	"CREATE INDEX flows_dport ON flows (dport, time_ns);";
 
 /* A database of an older schema version (1: a full verdict index; 2: the
- * rare verdicts' partial indexes) is brought to version 3 at open: its
+ * rare verdicts' partial indexes) is brought to the current one at open: its
  * records stay, its per-row indexes go, its rows are indexed by segment.
  */
 static void migrate_from(const char *version_sql)
@@ -691,6 +691,211 @@ static void a_version_2_database_is_migrated(void **state)
 		     " CREATE INDEX flows_rare_dst ON flows (dst_ns, verdict, time_ns)"
 		     " WHERE verdict <> 1;"
 		     " PRAGMA user_version = 2");
+}
+
+/* Schema version 3's table, as relay version 3 made it: its computed
+ * columns generated (VIRTUAL) from meta, ports and node.
+ */
+static const char v3_table[] =
+	"CREATE TABLE v3 (seq INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL,"
+	" meta INTEGER NOT NULL, saddr BLOB NOT NULL, daddr BLOB NOT NULL,"
+	" ports INTEGER NOT NULL, tcp_flags INTEGER NOT NULL, ifindex INTEGER NOT NULL,"
+	" ifname TEXT NOT NULL, node TEXT NOT NULL, src_ns TEXT NOT NULL, src_pod TEXT NOT NULL,"
+	" dst_ns TEXT NOT NULL, dst_pod TEXT NOT NULL, packets INTEGER NOT NULL,"
+	" bytes INTEGER NOT NULL, rpackets INTEGER NOT NULL, rbytes INTEGER NOT NULL,"
+	" rec BLOB NOT NULL, dpackets INTEGER NOT NULL, dbytes INTEGER NOT NULL,"
+	" drpackets INTEGER NOT NULL, drbytes INTEGER NOT NULL,"
+	" family INTEGER GENERATED ALWAYS AS (meta & 255) VIRTUAL,"
+	" proto INTEGER GENERATED ALWAYS AS (meta >> 8 & 255) VIRTUAL,"
+	" l3_only INTEGER GENERATED ALWAYS AS (meta >> 16 & 1) VIRTUAL,"
+	" fstart INTEGER GENERATED ALWAYS AS (meta >> 17 & 1) VIRTUAL,"
+	" verdict INTEGER GENERATED ALWAYS AS (meta >> 24 & 255) VIRTUAL,"
+	" reason INTEGER GENERATED ALWAYS AS (meta >> 32 & 255) VIRTUAL,"
+	" dir INTEGER GENERATED ALWAYS AS (meta >> 40 & 255) VIRTUAL,"
+	" is_reply INTEGER GENERATED ALWAYS AS (meta >> 48 & 255) VIRTUAL,"
+	" sport INTEGER GENERATED ALWAYS AS (ports >> 16 & 65535) VIRTUAL,"
+	" dport INTEGER GENERATED ALWAYS AS (ports & 65535) VIRTUAL,"
+	" node_cluster TEXT GENERATED ALWAYS AS (CASE WHEN instr(node, '/') > 0"
+	"  THEN substr(node, 1, instr(node, '/') - 1) ELSE 'default' END) VIRTUAL,"
+	" node_base TEXT GENERATED ALWAYS AS (CASE WHEN instr(node, '/') > 0"
+	"  THEN substr(node, instr(node, '/') + 1) ELSE node END) VIRTUAL);"
+	"INSERT INTO v3 (seq, time_ns, meta, saddr, daddr, ports, tcp_flags, ifindex, ifname,"
+	" node, src_ns, src_pod, dst_ns, dst_pod, packets, bytes, rpackets, rbytes, rec,"
+	" dpackets, dbytes, drpackets, drbytes) SELECT seq, time_ns, meta, saddr, daddr, ports,"
+	" tcp_flags, ifindex, ifname, node, src_ns, src_pod, dst_ns, dst_pod, packets, bytes,"
+	" rpackets, rbytes, rec, dpackets, dbytes, drpackets, drbytes FROM flow_rows;"
+	"DROP VIEW flows; DROP TABLE flow_rows;"
+	"ALTER TABLE v3 RENAME TO flows;"
+	"PRAGMA user_version = 3";
+
+/* Room for need more bytes and a NUL in *out. */
+static void reserve(char **out, size_t *cap, size_t len, size_t need)
+{
+	char *p;
+
+	if (len + need + 1 <= *cap)
+		return;
+	while (len + need + 1 > *cap)
+		*cap *= 2;
+	p = realloc(*out, *cap);
+	assert_non_null(p);
+	*out = p;
+}
+
+/* Every value of every row sql selects, as text (a NULL apart from ""). */
+static char *dump(struct weir_history *h, const char *sql)
+{
+	size_t len = 0, cap = 4096, n;
+	char *out = malloc(cap);
+	sqlite3_stmt *st;
+	int i;
+
+	assert_non_null(out);
+	out[0] = 0;
+	assert_int_equal(sqlite3_prepare_v2(h->wdb, sql, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		for (i = 0; i < sqlite3_column_count(st); i++) {
+			int type = sqlite3_column_type(st, i), k, nb;
+			const uint8_t *b;
+			const char *t;
+
+			/* the type, then the value: a BLOB's bytes in hex */
+			reserve(&out, &cap, len, 16);
+			len += (size_t)snprintf(out + len, cap - len, "|%d:", type);
+			if (type == SQLITE_BLOB) {
+				b = sqlite3_column_blob(st, i);
+				nb = sqlite3_column_bytes(st, i);
+				for (k = 0; k < nb; k++) {
+					reserve(&out, &cap, len, 2);
+					len += (size_t)snprintf(out + len, cap - len, "%02x", b[k]);
+				}
+				continue;
+			}
+			t = (const char *)sqlite3_column_text(st, i);
+			n = t ? strlen(t) + 1 : 1;
+			reserve(&out, &cap, len, n);
+			len += (size_t)snprintf(out + len, cap - len, "%s", t ? t : "");
+		}
+		reserve(&out, &cap, len, 1);
+		out[len++] = '\n';
+		out[len] = 0;
+	}
+	assert_int_equal(sqlite3_finalize(st), SQLITE_OK);
+	return out;
+}
+
+/* What readers select from flows, the computed columns too. */
+#define ROWS_SQL \
+	"SELECT seq, " WEIR_HISTORY_COLUMNS ", node_cluster, node_base FROM flows ORDER BY seq"
+#define POSTINGS_SQL "SELECT seg, field, key, ids FROM postings ORDER BY seg, field, key"
+#define SEGMENTS_SQL "SELECT * FROM segments ORDER BY id"
+
+/* Whether the plan of sql reads flow_rows by its rowid (seq), never whole. */
+static bool by_rowid(struct weir_history *h, const char *sql)
+{
+	bool search = false, scan = false;
+	char eqp[512];
+	sqlite3_stmt *st;
+
+	snprintf(eqp, sizeof(eqp), "EXPLAIN QUERY PLAN %s", sql);
+	assert_int_equal(sqlite3_prepare_v2(h->wdb, eqp, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *detail = (const char *)sqlite3_column_text(st, 3);
+
+		search |= detail && strstr(detail, "SEARCH flow_rows USING INTEGER PRIMARY KEY");
+		scan |= detail && strstr(detail, "SCAN");
+	}
+	sqlite3_finalize(st);
+	return search && !scan;
+}
+
+/* A version 3 database (its rows with generated columns, its segments and
+ * postings) is brought to version 4 at open without copying a row (the
+ * table keeps its pages: a rename, and the computed columns dropped from
+ * the schema): every row reads the same through the view, the segments
+ * and postings are those version 3 wrote, and queries and aggregates give
+ * the same answers.
+ */
+static void a_version_3_database_is_migrated_in_place(void **state)
+{
+	struct weir_history *h = open_seg(64);
+	struct weir_filter_set *fs = shop_dropped();
+	struct weir_flow_request req = { .filters = fs };
+	const char *agg[] = { "by", "verdict,source.namespace,node_name", NULL };
+	char *rows, *postings, *segments, *after;
+	int64_t root;
+	json_t *before, *out;
+
+	(void)state;
+	add_drops(h, 200);
+	/* one record of a node in a cluster: node_cluster and node_base apart */
+	add(h, rec(500, T0 + 500 * S, "front", "db", 443, T0 + 500, 1));
+	assert_int_equal(weir_history_flush(h, 1000), 0);
+	assert_int_equal(sqlite3_exec(h->wdb,
+				      "UPDATE flow_rows SET node = 'east/node-b' WHERE seq = 201",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	before = aggregate(h, agg, 0);
+	assert_int_equal(count(h, &req), 10);
+	assert_int_equal(sqlite3_exec(h->wdb, v3_table, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(one_int(h, "SELECT count(*) FROM flows WHERE node_cluster = 'east'"
+				    " AND node_base = 'node-b' AND dport = 443"),
+			 1);
+	/* what version 3 computes */
+	rows = dump(h, ROWS_SQL);
+	postings = dump(h, POSTINGS_SQL);
+	segments = dump(h, SEGMENTS_SQL);
+	root = one_int(h, "SELECT rootpage FROM sqlite_schema WHERE name = 'flows'");
+	assert_true(one_int(h, "SELECT count(*) FROM postings") > 0);
+	weir_history_close(h);
+
+	h = open_seg(64);
+	assert_int_equal(one_int(h, "PRAGMA user_version"), WEIR_HISTORY_SCHEMA_VERSION);
+	assert_int_equal(one_int(h, "SELECT count(*) FROM sqlite_schema WHERE name = 'flows'"
+				    " AND type = 'view'"),
+			 1);
+	/* the same pages: no row was copied */
+	assert_int_equal(one_int(h, "SELECT rootpage FROM sqlite_schema WHERE name = 'flow_rows'"
+				    " AND type = 'table'"),
+			 root);
+	/* and no computed column is left in the table (hidden 2 or 3: generated) */
+	assert_int_equal(one_int(h, "SELECT count(*) FROM pragma_table_xinfo('flow_rows')"
+				    " WHERE hidden <> 0"),
+			 0);
+	after = dump(h, ROWS_SQL);
+	assert_string_equal(after, rows);
+	free(after);
+	after = dump(h, POSTINGS_SQL);
+	assert_string_equal(after, postings);
+	free(after);
+	after = dump(h, SEGMENTS_SQL);
+	assert_string_equal(after, segments);
+	free(after);
+	assert_int_equal(count(h, NULL), 201);
+	assert_int_equal(count(h, &req), 10);
+	out = aggregate(h, agg, 0);
+	assert_true(json_equal(out, before));
+	json_decref(out);
+	json_decref(before);
+	/* the view is flattened into queries: seq ranges stay rowid ranges */
+	assert_true(by_rowid(h,
+			     "SELECT " WEIR_HISTORY_COLUMNS ", seq FROM flows WHERE time_ns"
+			     " BETWEEN ?1 AND ?2 AND (verdict <> 1 AND dport = ?3) AND seq BETWEEN"
+			     " ?4 AND ?5 ORDER BY time_ns DESC, seq DESC LIMIT ?6"));
+	assert_true(by_rowid(h, "SELECT " WEIR_HISTORY_COLUMNS ", seq FROM flows WHERE time_ns"
+				" BETWEEN ?1 AND ?2 AND node_cluster = ?3 AND seq = ?4"));
+	assert_true(by_rowid(h, "SELECT src_ns, sum(dbytes) FROM flows WHERE time_ns BETWEEN ?1"
+				" AND ?2 AND seq >= ?3 GROUP BY src_ns"));
+	/* new rows go to the table and read through the view */
+	add(h, rec(1000, T0 + 1000 * S, "front", "db", 8080, T0 + 1000, 1));
+	assert_int_equal(weir_history_flush(h, 1000), 0);
+	assert_int_equal(count(h, NULL), 202);
+	assert_int_equal(one_int(h, "SELECT dport FROM flows WHERE seq = 202"), 8080);
+	weir_filter_set_free(fs);
+	free(rows);
+	free(postings);
+	free(segments);
+	weir_history_close(h);
 }
 
 static void a_full_database_is_counted_and_reported(void **state)
@@ -755,6 +960,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(a_version_1_database_is_migrated, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_version_2_database_is_migrated, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_version_3_database_is_migrated_in_place, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
