@@ -4,7 +4,7 @@
  * A batch lookup takes each bucket's lock and copies each bucket to user
  * space on its own; the iterator walks the buckets under RCU and fills a
  * kernel buffer of many entries per copy. On a table of 1M flows the
- * iterator's read costs about two thirds of the batch lookups' (bench/agent
+ * iterator's read costs a little over half of the batch lookups' (bench/agent
  * prints both).
  */
 #include <errno.h>
