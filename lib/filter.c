@@ -1111,8 +1111,10 @@ static bool ids_match(const uint32_t *ids, size_t n, const struct weir_endpoint 
 	return false;
 }
 
-/* Every field the filter sets must match; cheap comparisons go first. */
-static bool filter_match(const struct weir_filter *f, const struct weir_flow_record *r)
+/* The fields of the record itself that the filter sets must match; cheap
+ * comparisons go first.
+ */
+bool weir_filter_match_fields(const struct weir_filter *f, const struct weir_flow_record *r)
 {
 	uint32_t m = f->fields;
 
@@ -1148,29 +1150,50 @@ static bool filter_match(const struct weir_filter *f, const struct weir_flow_rec
 		return false;
 	if ((m & F_DST_IP) && !ips_match(f->dst_ips, f->n_dst_ips, r->family, r->daddr))
 		return false;
-	if ((m & F_SRC_IDENTITY) && !ids_match(f->src_ids, f->n_src_ids, r->src))
-		return false;
-	if ((m & F_DST_IDENTITY) && !ids_match(f->dst_ids, f->n_dst_ids, r->dst))
-		return false;
 	if ((m & F_SRC_SERVICE) && !svcs_match(f->src_svcs, f->n_src_svcs, NULL))
 		return false;
 	if ((m & F_DST_SERVICE) && !svcs_match(f->dst_svcs, f->n_dst_svcs, r->dst_service))
 		return false;
-	if ((m & F_SRC_POD) && !pods_match(f->src_pods, f->n_src_pods, r->src))
-		return false;
-	if ((m & F_DST_POD) && !pods_match(f->dst_pods, f->n_dst_pods, r->dst))
-		return false;
-	if ((m & F_SRC_WORKLOAD) && !workloads_match(f->src_wls, f->n_src_wls, r->src))
-		return false;
-	if ((m & F_DST_WORKLOAD) && !workloads_match(f->dst_wls, f->n_dst_wls, r->dst))
-		return false;
 	if ((m & F_NODE) && !nodes_match(f->nodes, f->n_nodes, r->node_name))
 		return false;
-	if ((m & F_SRC_LABEL) && !labels_match(f->src_labels, f->n_src_labels, r->src))
+	return true;
+}
+
+bool weir_filter_match_src(const struct weir_filter *f, const struct weir_endpoint *ep)
+{
+	uint32_t m = f->fields;
+
+	if ((m & F_SRC_IDENTITY) && !ids_match(f->src_ids, f->n_src_ids, ep))
 		return false;
-	if ((m & F_DST_LABEL) && !labels_match(f->dst_labels, f->n_dst_labels, r->dst))
+	if ((m & F_SRC_POD) && !pods_match(f->src_pods, f->n_src_pods, ep))
+		return false;
+	if ((m & F_SRC_WORKLOAD) && !workloads_match(f->src_wls, f->n_src_wls, ep))
+		return false;
+	if ((m & F_SRC_LABEL) && !labels_match(f->src_labels, f->n_src_labels, ep))
 		return false;
 	return true;
+}
+
+bool weir_filter_match_dst(const struct weir_filter *f, const struct weir_endpoint *ep)
+{
+	uint32_t m = f->fields;
+
+	if ((m & F_DST_IDENTITY) && !ids_match(f->dst_ids, f->n_dst_ids, ep))
+		return false;
+	if ((m & F_DST_POD) && !pods_match(f->dst_pods, f->n_dst_pods, ep))
+		return false;
+	if ((m & F_DST_WORKLOAD) && !workloads_match(f->dst_wls, f->n_dst_wls, ep))
+		return false;
+	if ((m & F_DST_LABEL) && !labels_match(f->dst_labels, f->n_dst_labels, ep))
+		return false;
+	return true;
+}
+
+/* Every field the filter sets must match: the record's own, then its endpoints'. */
+static bool filter_match(const struct weir_filter *f, const struct weir_flow_record *r)
+{
+	return weir_filter_match_fields(f, r) && weir_filter_match_src(f, r->src) &&
+	       weir_filter_match_dst(f, r->dst);
 }
 
 bool weir_filter_set_match(const struct weir_filter_set *fs, const struct weir_flow_record *r)

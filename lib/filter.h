@@ -52,6 +52,29 @@ int weir_filter_set_new(struct weir_filter_set **out, const json_t *allow, const
 void weir_filter_set_free(struct weir_filter_set *fs);
 bool weir_filter_set_match(const struct weir_filter_set *fs, const struct weir_flow_record *r);
 
+/* A scan of many records: weir_filter_set_match()'s answers, with each
+ * endpoint's part of them (pod, labels, workload, identity) remembered by the
+ * endpoint object's address. Records of one pod share one endpoint object, so
+ * a scan reads each pod's names once instead of once per record. A scan whose
+ * records do not share endpoints stops remembering after a trial.
+ *
+ * The caller keeps every endpoint it has passed alive, or calls
+ * weir_filter_scan_forget() before passing records once one may have been
+ * freed: a freed address can come back as another endpoint.
+ */
+struct weir_filter_scan;
+/* fs NULL matches every record. 0 or -ENOMEM. */
+int weir_filter_scan_new(struct weir_filter_scan **out, const struct weir_filter_set *fs);
+bool weir_filter_scan_match(struct weir_filter_scan *sc, const struct weir_flow_record *r);
+/* False when no record from src to dst can match, whatever its own fields:
+ * a first look that needs the endpoints' addresses only (true when the scan
+ * cannot tell).
+ */
+bool weir_filter_scan_may_match(struct weir_filter_scan *sc, const struct weir_endpoint *src,
+				const struct weir_endpoint *dst);
+void weir_filter_scan_forget(struct weir_filter_scan *sc);
+void weir_filter_scan_free(struct weir_filter_scan *sc);
+
 /* A flows request: the filters plus Hubble's GetFlowsRequest fields. */
 struct weir_flow_request {
 	struct weir_filter_set *filters; /* never NULL after parsing */

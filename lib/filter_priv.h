@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* The compiled filter (the AST of lib/filter.c), shared by the files that
- * read it: filter.c matches records with it, filter_sql.c translates it into
- * SQL for the relay's history. Not part of libweir's interface.
+ * read it: filter.c matches records with it, filter_scan.c remembers its
+ * endpoints' part over a scan, filter_sql.c translates it into SQL for the
+ * relay's history. Not part of libweir's interface.
  */
 #ifndef WEIR_FILTER_PRIV_H
 #define WEIR_FILTER_PRIV_H
@@ -111,6 +112,10 @@ enum {
 	F_DST_IDENTITY = 1 << 22,
 };
 
+/* The fields an endpoint alone decides (weir_filter_match_src() and _dst()). */
+#define F_SRC_ENDPOINT (F_SRC_POD | F_SRC_LABEL | F_SRC_WORKLOAD | F_SRC_IDENTITY)
+#define F_DST_ENDPOINT (F_DST_POD | F_DST_LABEL | F_DST_WORKLOAD | F_DST_IDENTITY)
+
 struct weir_filter {
 	uint32_t fields; /* F_* */
 	struct bits verdicts;
@@ -142,8 +147,17 @@ struct weir_filter {
 };
 
 struct weir_endpoint;
+struct weir_flow_record;
 /* The endpoint's numeric identity: host 1, world 2, a pod 0 (none known). */
 uint32_t weir_filter_identity_num(const struct weir_endpoint *ep);
+
+/* A filter matches a record when all three do: the fields of the record
+ * itself (addresses, ports, verdict, node...), and what its source and its
+ * destination endpoint decide (pod, labels, workload, identity).
+ */
+bool weir_filter_match_fields(const struct weir_filter *f, const struct weir_flow_record *r);
+bool weir_filter_match_src(const struct weir_filter *f, const struct weir_endpoint *ep);
+bool weir_filter_match_dst(const struct weir_filter *f, const struct weir_endpoint *ep);
 
 struct weir_filter_set {
 	struct weir_filter *allow;

@@ -31,13 +31,24 @@ struct weir_follower {
 	struct weir_follower *next;
 };
 
+/* A record in the ring, with what a query's first look reads copied next
+ * to it (records never change once added): a scan runs along the ring and
+ * reads a record itself only when its time and endpoints leave it possible.
+ */
+struct store_entry {
+	struct weir_flow_record *r;
+	const struct weir_endpoint *src, *dst;
+	uint64_t time_ns;
+};
+
 struct weir_store {
 	pthread_mutex_t lock;
-	struct weir_flow_record **ring;
+	struct store_entry *ring;
 	size_t cap;
 	size_t head; /* index of the oldest record */
 	size_t len;
 	uint64_t seen;
+	uint64_t gone; /* records that left the ring: their endpoints may be freed */
 	uint64_t follower_lost;
 	uint64_t n_followers;
 	bool closed;
@@ -54,7 +65,7 @@ int weir_store_new(struct weir_store **out, size_t capacity)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->ring = calloc(capacity, sizeof(void *));
+	s->ring = calloc(capacity, sizeof(*s->ring));
 	if (!s->ring) {
 		err = -ENOMEM;
 		log_err("flow store: cannot allocate capacity=%zu records", capacity);
@@ -83,7 +94,7 @@ void weir_store_free(struct weir_store *s)
 		log_err("flow store freed with followers=%llu still open",
 			(unsigned long long)s->n_followers);
 	for (i = 0; i < s->len; i++)
-		weir_flow_record_put(s->ring[(s->head + i) % s->cap]);
+		weir_flow_record_put(s->ring[(s->head + i) % s->cap].r);
 	pthread_mutex_destroy(&s->lock);
 	free(s->ring);
 	free(s);
@@ -111,19 +122,22 @@ void weir_store_add(struct weir_store *s, struct weir_flow_record *r)
 {
 	struct weir_flow_record *old = NULL;
 	struct weir_follower *f;
+	struct store_entry *e;
 
 	if (!r)
 		return;
 	weir_flow_record_get(r);
 	pthread_mutex_lock(&s->lock);
 	if (s->len == s->cap) {
-		old = s->ring[s->head];
-		s->ring[s->head] = r;
+		e = &s->ring[s->head];
+		old = e->r;
 		s->head = (s->head + 1) % s->cap;
+		s->gone++;
 	} else {
-		s->ring[(s->head + s->len) % s->cap] = r;
+		e = &s->ring[(s->head + s->len) % s->cap];
 		s->len++;
 	}
+	*e = (struct store_entry){ .r = r, .src = r->src, .dst = r->dst, .time_ns = r->time_ns };
 	s->seen++;
 	if (!s->closed) {
 		for (f = s->followers; f; f = f->next)
@@ -136,11 +150,11 @@ void weir_store_add(struct weir_store *s, struct weir_flow_record *r)
 		weir_flow_record_put(old);
 }
 
-static bool in_time(const struct weir_flow_request *req, const struct weir_flow_record *r)
+static bool in_time(const struct weir_flow_request *req, uint64_t time_ns)
 {
-	if (req->since_ns && r->time_ns < req->since_ns)
+	if (req->since_ns && time_ns < req->since_ns)
 		return false;
-	if (req->until_ns && r->time_ns > req->until_ns)
+	if (req->until_ns && time_ns > req->until_ns)
 		return false;
 	return true;
 }
@@ -149,13 +163,10 @@ static bool in_time(const struct weir_flow_request *req, const struct weir_flow_
 #define QUERY_BATCH 4096
 #define QUERY_FIRST 256 /* room for matches at first: a 1% query of a full store fits */
 
-/* Records are scattered in the heap and a scan is bound by their cache
- * misses (one per record, ~70% of a 1% query's CPU): fetch the lines the
- * filters read (the head, and the endpoints' and names' pointers) this many
- * records ahead.
+/* Records are scattered in the heap, a cache miss or two each: a batch's
+ * candidates are fetched (the head, and the endpoints' pointers the filters
+ * read) as the ring's first look finds them, and matched after it.
  */
-#define QUERY_PREFETCH 8
-
 static void record_prefetch(const struct weir_flow_record *r)
 {
 	__builtin_prefetch(r);
@@ -183,17 +194,27 @@ static int matches_room(struct weir_flow_record ***v, size_t k, size_t *cap)
 int weir_store_query(struct weir_store *s, const struct weir_flow_request *req,
 		     struct weir_flow_record ***out, size_t *n)
 {
-	const struct weir_filter_set *fs = req ? req->filters : NULL;
-	uint64_t next, end, oldest;
-	struct weir_flow_record **v = NULL;
-	size_t i, k = 0, cap = 0, batch, drop;
-	int err = 0;
+	struct weir_flow_record **v = NULL, **cand;
+	struct weir_filter_scan *scan;
+	uint64_t next, end, oldest, gone;
+	size_t i, c, k = 0, cap = 0, batch, drop, n_cand, at;
+	int err;
 
 	*out = NULL;
 	*n = 0;
+	cand = malloc(QUERY_BATCH * sizeof(*cand));
+	if (!cand)
+		return -ENOMEM;
+	err = weir_filter_scan_new(&scan, req ? req->filters : NULL);
+	if (err) {
+		free(cand);
+		return err;
+	}
 	/* Match under the lock, a batch at a time, and reference only what
-	 * matches: a 1% query touches each record once, with no atomics for
-	 * the other 99%, and never holds up the assembler for long. Records
+	 * matches: a 1% query of pods reads the ring's entries and 1% of the
+	 * records, with no atomics for the other 99%, and never holds up the
+	 * assembler for long. Each batch is a first look along the ring (time
+	 * and endpoints), then a match of the candidates it found. Records
 	 * are numbered by when they were added (s->seen counts them), so a
 	 * batch finds where the last one stopped however the ring moved;
 	 * records added meanwhile are past end, those fallen out are skipped.
@@ -205,26 +226,39 @@ int weir_store_query(struct weir_store *s, const struct weir_flow_request *req,
 		oldest = s->seen - s->len;
 		if (next < oldest)
 			next = oldest;
+		at = (s->head + (next - oldest)) % s->cap;
+		n_cand = 0;
 		for (batch = 0; next < end && batch < QUERY_BATCH; next++, batch++) {
-			struct weir_flow_record *r = s->ring[(s->head + (next - oldest)) % s->cap];
-			size_t ahead = (s->head + (next + QUERY_PREFETCH - oldest)) % s->cap;
+			const struct store_entry *e = &s->ring[at];
 
-			if (next + QUERY_PREFETCH < end)
-				record_prefetch(s->ring[ahead]);
-
-			if ((!req || in_time(req, r)) && (!fs || weir_filter_set_match(fs, r))) {
-				err = matches_room(&v, k, &cap);
-				if (err)
-					break;
-				v[k++] = weir_flow_record_get(r);
+			if (++at == s->cap)
+				at = 0;
+			if ((!req || in_time(req, e->time_ns)) &&
+			    weir_filter_scan_may_match(scan, e->src, e->dst)) {
+				record_prefetch(e->r);
+				cand[n_cand++] = e->r;
 			}
+		}
+		for (c = 0; c < n_cand; c++) {
+			if (!weir_filter_scan_match(scan, cand[c]))
+				continue;
+			err = matches_room(&v, k, &cap);
+			if (err)
+				break;
+			v[k++] = weir_flow_record_get(cand[c]);
 		}
 		if (next >= end || err)
 			break;
+		gone = s->gone;
 		pthread_mutex_unlock(&s->lock);
 		pthread_mutex_lock(&s->lock);
+		/* records that fell out meanwhile may have freed their endpoints */
+		if (s->gone != gone)
+			weir_filter_scan_forget(scan);
 	}
 	pthread_mutex_unlock(&s->lock);
+	weir_filter_scan_free(scan);
+	free(cand);
 	if (!err && !v)
 		err = matches_room(&v, 0, &cap); /* an empty answer is an empty array */
 	if (err) {
@@ -264,12 +298,12 @@ void weir_store_stats(struct weir_store *s, struct weir_store_stats *st)
 
 int weir_store_resize(struct weir_store *s, size_t capacity)
 {
-	struct weir_flow_record **ring, **old;
+	struct store_entry *ring, *old;
 	size_t i, keep, n_gone, old_head, old_cap;
 
 	if (!capacity)
 		return -EINVAL;
-	ring = calloc(capacity, sizeof(void *));
+	ring = calloc(capacity, sizeof(*ring));
 	if (!ring)
 		return -ENOMEM;
 	pthread_mutex_lock(&s->lock);
@@ -284,10 +318,11 @@ int weir_store_resize(struct weir_store *s, size_t capacity)
 	s->cap = capacity;
 	s->head = 0;
 	s->len = keep;
+	s->gone += n_gone;
 	pthread_mutex_unlock(&s->lock);
 	/* The oldest that no longer fit; the last reference may free: outside the lock. */
 	for (i = 0; i < n_gone; i++)
-		weir_flow_record_put(old[(old_head + i) % old_cap]);
+		weir_flow_record_put(old[(old_head + i) % old_cap].r);
 	free(old);
 	return 0;
 }

@@ -2,7 +2,8 @@
 /* The filter language with Hubble's semantics: every FlowFilter field, how
  * fields, values, filters and the deny list combine, CIDR boundaries, label
  * selectors, pod and node patterns, flows requests with their errors, time
- * parsing, and matching a full store without allocating.
+ * parsing, a scan's memory of endpoints (weir_filter_scan), and matching a
+ * full store without allocating.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -124,12 +125,19 @@ static struct weir_filter_set *set_new(const char *allow, const char *deny)
 	return fs;
 }
 
-/* Does the record pass allow/deny (JSON texts, NULL for none)? Puts r. */
+/* Does the record pass allow/deny (JSON texts, NULL for none)? Puts r.
+ * A scan answers the same, at the endpoints' first sight and remembered.
+ */
 static bool passes(const char *allow, const char *deny, struct weir_flow_record *r)
 {
 	struct weir_filter_set *fs = set_new(allow, deny);
 	bool m = weir_filter_set_match(fs, r);
+	struct weir_filter_scan *scan;
 
+	assert_int_equal(weir_filter_scan_new(&scan, fs), 0);
+	assert_int_equal(weir_filter_scan_match(scan, r), m);
+	assert_int_equal(weir_filter_scan_match(scan, r), m);
+	weir_filter_scan_free(scan);
 	weir_filter_set_free(fs);
 	weir_flow_record_put(r);
 	return m;
@@ -1254,19 +1262,162 @@ static void matching_never_allocates(void **state)
 {
 	struct weir_filter_set *fs = set_new(busy_allow, busy_deny);
 	struct weir_flow_record **rs = store_fill();
+	struct weir_filter_scan *scan;
 	struct mallinfo2 before, after;
-	size_t i, n = 0;
+	size_t i, n = 0, n_scan = 0;
 
 	(void)state;
+	assert_int_equal(weir_filter_scan_new(&scan, fs), 0);
 	before = mallinfo2();
-	for (i = 0; i < STORE_RECORDS; i++)
+	for (i = 0; i < STORE_RECORDS; i++) {
 		n += weir_filter_set_match(fs, rs[i]);
+		n_scan += weir_filter_scan_match(scan, rs[i]);
+	}
 	after = mallinfo2();
 	assert_int_equal(before.uordblks, after.uordblks);
 	assert_int_equal(before.hblkhd, after.hblkhd);
 	assert_true(n > 0 && n < STORE_RECORDS);
+	assert_int_equal(n_scan, n);
+	weir_filter_scan_free(scan);
 	store_free(rs);
 	weir_filter_set_free(fs);
+}
+
+/* ---- scans ---- */
+
+/* Every record of the store gets the same answer from a scan as from
+ * weir_filter_set_match(), forgetting every `forget_every` records (0: never).
+ */
+static void assert_scan_agrees(struct weir_flow_record **rs, size_t n, const char *allow,
+			       const char *deny, size_t forget_every)
+{
+	struct weir_filter_set *fs = set_new(allow, deny);
+	struct weir_filter_scan *scan;
+	size_t i, matched = 0;
+
+	assert_int_equal(weir_filter_scan_new(&scan, fs), 0);
+	for (i = 0; i < n; i++) {
+		bool m = weir_filter_set_match(fs, rs[i]);
+
+		if (forget_every && i % forget_every == 0)
+			weir_filter_scan_forget(scan);
+		if (weir_filter_scan_match(scan, rs[i]) != m)
+			fail_msg("record %zu: the scan says %d, the filter %d (allow %s deny %s)",
+				 i, !m, m, allow, deny ? deny : "none");
+		matched += m;
+	}
+	assert_true(matched > 0 && matched < n);
+	weir_filter_scan_free(scan);
+	weir_filter_set_free(fs);
+}
+
+static void scan_answers_as_the_filter_over_a_full_store(void **state)
+{
+	struct weir_flow_record **rs = store_fill();
+
+	(void)state;
+	assert_scan_agrees(rs, STORE_RECORDS, busy_allow, busy_deny, 0);
+	assert_scan_agrees(rs, STORE_RECORDS, busy_allow, busy_deny, 4096);
+	/* one side, the other, both, and an endpoint field in the deny list */
+	assert_scan_agrees(rs, STORE_RECORDS, "[{\"source_pod\":[\"shop/pod-1\"]}]", NULL, 0);
+	assert_scan_agrees(rs, STORE_RECORDS, "[{\"destination_label\":[\"app=cart\"]}]", NULL, 0);
+	assert_scan_agrees(
+		rs, STORE_RECORDS,
+		"[{\"source_pod\":[\"shop/pod-2\"],\"destination_pod\":[\"shop/pod-1\"]},"
+		"{\"destination_port\":[\"7\"],\"source_label\":[\"app=frontend\"]}]",
+		"[{\"destination_pod\":[\"shop/pod-13\"]}]", 1000);
+	assert_scan_agrees(rs, STORE_RECORDS, NULL,
+			   "[{\"source_identity\":[0],"
+			   "\"destination_pod\":[\"shop/pod-5\"],\"protocol\":[\"udp\"]}]",
+			   0);
+	store_free(rs);
+}
+
+/* A scan remembers an endpoint by its address: the caller that lets one be
+ * freed (and so the address be reused) must make it forget.
+ */
+static void scan_remembers_endpoints_until_told_to_forget(void **state)
+{
+	struct weir_filter_set *fs = set_new("[{\"source_pod\":[\"shop/frontend\"]}]", NULL);
+	struct weir_flow_record *r = rec();
+	struct weir_filter_scan *scan;
+
+	(void)state;
+	assert_int_equal(weir_filter_scan_new(&scan, fs), 0);
+	assert_true(weir_filter_scan_match(scan, r));
+	/* the same address, another pod: as if freed and allocated again */
+	free(r->src->pod_name);
+	r->src->pod_name = strdup("cart-9");
+	assert_false(weir_filter_set_match(fs, r));
+	assert_true(weir_filter_scan_match(scan, r));
+	weir_filter_scan_forget(scan);
+	assert_false(weir_filter_scan_match(scan, r));
+	weir_filter_scan_free(scan);
+	weir_flow_record_put(r);
+	weir_filter_set_free(fs);
+}
+
+/* More filters than a slot has bits for: answered without memory, rightly. */
+static void scan_with_more_filters_than_it_remembers(void **state)
+{
+	struct weir_flow_record **rs = store_fill();
+	char allow[4096];
+	size_t i, len = 0;
+
+	(void)state;
+	len += (size_t)snprintf(allow + len, sizeof(allow) - len, "[");
+	for (i = 0; i < 40; i++)
+		len += (size_t)snprintf(allow + len, sizeof(allow) - len,
+					"%s{\"source_pod\":[\"other/pod-%zu\"]}", i ? "," : "", i);
+	snprintf(allow + len, sizeof(allow) - len, ",{\"source_pod\":[\"shop/pod-7\"]}]");
+	assert_scan_agrees(rs, STORE_RECORDS, allow, "[{\"destination_pod\":[\"shop/pod-70\"]}]",
+			   0);
+	store_free(rs);
+}
+
+/* Records that share no endpoint (as the relay decodes them) fill the scan's
+ * memory and then go without it: the answers stay right all along.
+ */
+static void scan_of_records_that_share_no_endpoint(void **state)
+{
+	static const char *const labels[] = { "k8s:app=web", NULL };
+	struct weir_flow_record **rs = store_fill();
+	size_t i, n = 20000;
+
+	(void)state;
+	for (i = 0; i < n; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "web-%zu", i);
+		weir_endpoint_put(rs[i]->src);
+		rs[i]->src = pod("shop", name, labels);
+	}
+	assert_scan_agrees(rs, n, "[{\"source_pod\":[\"shop/web-1\"]}]", NULL, 0);
+	assert_scan_agrees(rs, STORE_RECORDS, "[{\"source_pod\":[\"shop/web-2\", \"shop/pod-3\"]}]",
+			   NULL, 5000);
+	store_free(rs);
+}
+
+static void scan_without_filters_matches_every_record(void **state)
+{
+	struct weir_filter_set *fs = set_new("[{\"verdict\":[\"DROPPED\"]}]", NULL);
+	struct weir_flow_record *r = rec();
+	struct weir_filter_scan *scan;
+
+	(void)state;
+	assert_int_equal(weir_filter_scan_new(&scan, NULL), 0);
+	assert_true(weir_filter_scan_match(scan, r));
+	weir_filter_scan_forget(scan);
+	assert_true(weir_filter_scan_match(scan, r));
+	weir_filter_scan_free(scan);
+	/* a set without endpoint fields has nothing to remember */
+	assert_int_equal(weir_filter_scan_new(&scan, fs), 0);
+	assert_false(weir_filter_scan_match(scan, r));
+	r->verdict = WEIR_VERDICT_DROPPED;
+	assert_true(weir_filter_scan_match(scan, r));
+	weir_filter_scan_free(scan);
+	weir_filter_set_free(fs);
+	weir_flow_record_put(r);
 }
 
 int main(void)
@@ -1342,6 +1493,11 @@ int main(void)
 		cmocka_unit_test(time_parse_reads_ages_before_now),
 		cmocka_unit_test(time_parse_rejects_malformed_times),
 		cmocka_unit_test(matching_never_allocates),
+		cmocka_unit_test(scan_answers_as_the_filter_over_a_full_store),
+		cmocka_unit_test(scan_remembers_endpoints_until_told_to_forget),
+		cmocka_unit_test(scan_with_more_filters_than_it_remembers),
+		cmocka_unit_test(scan_of_records_that_share_no_endpoint),
+		cmocka_unit_test(scan_without_filters_matches_every_record),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

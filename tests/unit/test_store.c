@@ -219,6 +219,152 @@ static void query_applies_filters_before_number(void **state)
 	weir_flow_request_release(&req);
 }
 
+/* A record from pod ns/<name> (a new endpoint object, shared by nothing). */
+static struct weir_flow_record *pod_rec(uint64_t t, const char *name)
+{
+	struct weir_flow_record *r = rec(t, WEIR_VERDICT_FORWARDED);
+
+	weir_endpoint_put(r->src);
+	r->src = weir_endpoint_new(WEIR_IDENTITY_POD);
+	assert_non_null(r->src);
+	r->src->namespace = strdup("ns");
+	r->src->pod_name = strdup(name);
+	return r;
+}
+
+static struct weir_flow_request pod_request(const char *allow, uint64_t since_ns)
+{
+	struct weir_flow_request req = { .since_ns = since_ns };
+	char err[256];
+
+	assert_int_equal(weir_flow_request_set(&req, "allowlist", allow, err, sizeof(err)), 0);
+	assert_int_equal(weir_flow_request_finish(&req, err, sizeof(err)), 0);
+	return req;
+}
+
+/* A pod query over a wrapped ring of several query batches, records of a pod
+ * sharing its endpoint as the agent's do: exactly the pod's records since the
+ * time asked, oldest first.
+ */
+static void query_by_pod_reads_every_batch_of_a_wrapped_ring(void **state)
+{
+	struct weir_flow_request req = pod_request("[{\"source_pod\": [\"ns/pod-7\"]}]", 3001);
+	struct weir_endpoint *eps[50];
+	struct weir_flow_record **v;
+	struct weir_store *s;
+	uint64_t t, want = 0;
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < 50; i++) {
+		char name[16];
+		struct weir_flow_record *r;
+
+		snprintf(name, sizeof(name), "pod-%zu", i);
+		r = pod_rec(0, name);
+		eps[i] = weir_endpoint_get(r->src);
+		weir_flow_record_put(r);
+	}
+	assert_int_equal(weir_store_new(&s, 12000), 0);
+	for (t = 1; t <= 20000; t++) {
+		struct weir_flow_record *r = rec(t, WEIR_VERDICT_FORWARDED);
+
+		weir_endpoint_put(r->src);
+		r->src = weir_endpoint_get(eps[t % 50]);
+		weir_store_add(s, r);
+		weir_flow_record_put(r);
+		/* in the ring (the newest 12000) and since 3001: pod-7 only, not pod-17 */
+		want += t > 8000 && t % 50 == 7;
+	}
+	assert_int_equal(weir_store_query(s, &req, &v, &n), 0);
+	assert_int_equal(n, want);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(v[i]->time_ns % 50, 7);
+		assert_true(v[i]->time_ns > 8000);
+		assert_true(!i || v[i]->time_ns > v[i - 1]->time_ns);
+		weir_flow_record_put(v[i]);
+	}
+	free(v);
+	for (i = 0; i < 50; i++)
+		weir_endpoint_put(eps[i]);
+	weir_store_free(s);
+	weir_flow_request_release(&req);
+}
+
+struct pod_writer {
+	struct weir_store *s;
+	bool stop; /* atomic */
+	uint64_t added;
+};
+
+/* Records of short-lived pods: each endpoint object dies with its records
+ * as they fall out of the ring, and its address comes back as another pod.
+ */
+static void *pod_writer_main(void *arg)
+{
+	struct pod_writer *w = arg;
+	char name[16];
+	int i;
+
+	while (!__atomic_load_n(&w->stop, __ATOMIC_RELAXED)) {
+		struct weir_flow_record *first;
+
+		snprintf(name, sizeof(name), "pod-%llu", (unsigned long long)(w->added / 4 % 97));
+		first = pod_rec(__atomic_add_fetch(&w->added, 1, __ATOMIC_RELAXED), name);
+		weir_store_add(w->s, first);
+		for (i = 0; i < 3; i++) {
+			struct weir_flow_record *r =
+				rec(__atomic_add_fetch(&w->added, 1, __ATOMIC_RELAXED),
+				    WEIR_VERDICT_FORWARDED);
+
+			weir_endpoint_put(r->src);
+			r->src = weir_endpoint_get(first->src);
+			weir_store_add(w->s, r);
+			weir_flow_record_put(r);
+		}
+		weir_flow_record_put(first);
+	}
+	return NULL;
+}
+
+/* Queries while a writer replaces the ring's records, and with them the
+ * endpoints (whose addresses a query's memory must not trust across
+ * batches): every record answered is one the filter matches.
+ */
+static void query_by_pod_while_endpoints_come_and_go(void **state)
+{
+	struct weir_flow_request req = pod_request("[{\"source_pod\": [\"ns/pod-7\"]}]", 0);
+	struct pod_writer w = { 0 };
+	struct weir_flow_record **v;
+	size_t i, n, answered = 0;
+	pthread_t th;
+	int q;
+
+	(void)state;
+	assert_int_equal(weir_store_new(&w.s, 10000), 0);
+	assert_int_equal(pthread_create(&th, NULL, pod_writer_main, &w), 0);
+	while (__atomic_load_n(&w.added, __ATOMIC_RELAXED) < 10000)
+		usleep(1000);
+	/* until the ring has turned over twice more, within reason */
+	for (q = 0; q < 100000 && (q < 300 || __atomic_load_n(&w.added, __ATOMIC_RELAXED) < 30000);
+	     q++) {
+		assert_int_equal(weir_store_query(w.s, &req, &v, &n), 0);
+		for (i = 0; i < n; i++) {
+			if (!weir_filter_set_match(req.filters, v[i]))
+				fail_msg("query %d answered pod %s", q, v[i]->src->pod_name);
+			weir_flow_record_put(v[i]);
+		}
+		free(v);
+		answered += n;
+	}
+	__atomic_store_n(&w.stop, true, __ATOMIC_RELAXED);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_true(answered > 0);
+	assert_true(w.added >= 30000);
+	weir_store_free(w.s);
+	weir_flow_request_release(&req);
+}
+
 static void follower_receives_records_added_after_it(void **state)
 {
 	struct weir_flow_record *r;
@@ -558,6 +704,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(ring_wraps_and_keeps_the_newest),
+		cmocka_unit_test(query_by_pod_reads_every_batch_of_a_wrapped_ring),
+		cmocka_unit_test(query_by_pod_while_endpoints_come_and_go),
 		cmocka_unit_test(store_refuses_zero_capacity),
 		cmocka_unit_test(empty_store_answers_nothing),
 		cmocka_unit_test(query_number_takes_newest_or_first),
