@@ -294,19 +294,25 @@ $(BUILD)/bench/lb: $(BUILD)/bench/lb.o $(BUILD)/bench/common.o $(BUILD)/tests/da
 	$(call msg,LD,$@)
 	$(Q)$(CC) $^ -o $@ $(PKG_LIBS)
 
-# bench/agent: the agent's parts (libagent, libweir) through their real code; libcurl as client.
+# bench/agent: the agent's parts (libagent, libweir) through their real code; its HTTP
+# client is bench/flows_client (libcurl), a process of its own, next to it.
 $(BUILD)/bench/agent.o: bench/agent.c $(SKEL) Makefile
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests -Iagent -c $< -o $@
+
+$(BUILD)/bench/agent: $(BUILD)/bench/agent.o $(BUILD)/bench/common.o \
+		$(BUILD)/tests/datapath/pkt.o $(LIBAGENT) $(LIBWEIR) $(BUILD)/bench/flows_client
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(filter %.o %.a,$^) -o $@ $(PKG_LIBS) $(AGENT_LIBS)
+
+$(BUILD)/bench/flows_client: bench/flows_client.c $(BUILD)/.pkgs-ok Makefile
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)pkg-config --exists libcurl || \
 		{ echo "missing pkg-config package 'libcurl': run 'make deps'" >&2; exit 1; }
-	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags libcurl 2>/dev/null) -Itests -Iagent \
-		-c $< -o $@
-
-$(BUILD)/bench/agent: $(BUILD)/bench/agent.o $(BUILD)/bench/common.o \
-		$(BUILD)/tests/datapath/pkt.o $(LIBAGENT) $(LIBWEIR)
-	$(call msg,LD,$@)
-	$(Q)$(CC) $^ -o $@ $(PKG_LIBS) $(AGENT_LIBS) $(shell pkg-config --libs libcurl 2>/dev/null)
+	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags libcurl 2>/dev/null) $< -o $@ \
+		$(shell pkg-config --libs libcurl jansson 2>/dev/null)
 
 # bench/relay: the relay's parts (librelay, libweir) through their real code; simulated
 # agents on libmicrohttpd.

@@ -12,7 +12,8 @@
  *   ring    weir_assembler_consume() draining flow-start and drop events that
  *           weir_xdp_ingress wrote under BPF_PROG_TEST_RUN;
  *   http    GET /v1/flows on loopback TCP and on a unix socket, with the
- *           store full and a filter that matches 1% of it;
+ *           store full and a filter that matches 1% of it, from
+ *           bench/flows_client (a client process of its own);
  *   memory  the process's resident memory with the store full.
  *
  * Times are the CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID:
@@ -24,9 +25,11 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <sched.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,10 +42,10 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include <weir/abi.h>
 #include "weir.skel.h"
@@ -802,103 +805,6 @@ static int store_fill(struct bench *b)
 	return 0;
 }
 
-struct body {
-	char *buf;
-	size_t len, cap;
-};
-
-static size_t body_write(char *data, size_t size, size_t nmemb, void *ctx)
-{
-	struct body *bd = ctx;
-	size_t n = size * nmemb, cap;
-	char *p;
-
-	if (bd->len + n + 1 > bd->cap) {
-		cap = bd->cap ? bd->cap : 65536;
-		while (cap < bd->len + n + 1)
-			cap *= 2;
-		p = realloc(bd->buf, cap);
-		if (!p)
-			return 0;
-		bd->buf = p;
-		bd->cap = cap;
-	}
-	memcpy(bd->buf + bd->len, data, n);
-	bd->len += n;
-	bd->buf[bd->len] = '\0';
-	return n;
-}
-
-/* One GET on a new connection (as `weir observe` or curl makes it): its
- * latency into row, its body into bd. -EPROTO unless 200.
- */
-static int http_get(CURL *curl, const char *url, struct body *bd, struct http_row *row)
-{
-	struct stamp t0, t1;
-	CURLcode rc;
-	long status = 0;
-
-	bd->len = 0;
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	stamp_now(&t0);
-	rc = curl_easy_perform(curl);
-	stamp_now(&t1);
-	if (rc != CURLE_OK) {
-		log_err("GET %s: %s", url, curl_easy_strerror(rc));
-		return -EIO;
-	}
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	if (status != 200) {
-		log_err("GET %s: status %ld: %.200s", url, status, bd->buf ? bd->buf : "");
-		return -EPROTO;
-	}
-	if (row->n < HTTP_MAX)
-		row->ms[row->n++] = (t1.wall_ns - t0.wall_ns) / 1e6;
-	row->bytes = bd->len;
-	return 0;
-}
-
-/* The answer is a JSON array of n records, all from the filtered pods. */
-static bool flows_answer_ok(const struct body *bd, size_t want)
-{
-	json_t *j = json_loadb(bd->buf, bd->len, 0, NULL), *el;
-	size_t i;
-	bool ok;
-
-	ok = json_is_array(j) && json_array_size(j) == want;
-	json_array_foreach(j, i, el)
-	{
-		const char *ns = json_string_value(json_object_get(
-			json_object_get(json_object_get(el, "flow"), "source"), "namespace"));
-		const char *pod = json_string_value(json_object_get(
-			json_object_get(json_object_get(el, "flow"), "source"), "pod_name"));
-
-		if (!ok)
-			break;
-		ok = ns && pod && !strcmp(ns, POD_NS) &&
-		     !strncmp(pod, FILTER_POD_PREFIX, strlen(FILTER_POD_PREFIX));
-	}
-	json_decref(j);
-	return ok;
-}
-
-static CURL *client_new(struct body *bd, const char *unix_path)
-{
-	CURL *curl = curl_easy_init();
-
-	if (!curl)
-		return NULL;
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, body_write);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, bd);
-	curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);
-	curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
-	if (unix_path)
-		curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, unix_path);
-	return curl;
-}
-
 /* What the /v1/flows handler computes for one answer, in-process and without
  * HTTP: the request parsed from the query pairs, the store query with its
  * filters, each record written as JSON text into a buffer sent every 64 KiB
@@ -937,100 +843,132 @@ static int flows_work(struct bench *b, const char *allowlist, struct row *row, s
 	return err;
 }
 
-/* Counts the chunks of a chunked body left undecoded. */
-static long chunks_count(const struct body *bd)
+/* bench/flows_client, next to this program. */
+static int client_path(char *path, size_t size)
 {
-	const char *p = bd->buf, *end = bd->buf + bd->len;
-	unsigned long size;
-	long n = 0;
-	char *next;
+	ssize_t n = readlink("/proc/self/exe", path, size - 1);
+	char *slash;
 
-	while (p < end) {
-		size = strtoul(p, &next, 16);
-		if (next == p || !size)
-			break;
-		n++;
-		next = strstr(next, "\r\n");
-		if (!next)
-			return -1;
-		p = next + 2 + size + 2;
-	}
-	return n;
+	if (n < 0)
+		return -errno;
+	path[n] = '\0';
+	slash = strrchr(path, '/');
+	if (!slash || (size_t)(slash + 1 - path) + sizeof("flows_client") > size)
+		return -ENAMETOOLONG;
+	strcpy(slash + 1, "flows_client");
+	return 0;
 }
 
-/* GET /v1/flows with the 1% filter, TCP and unix socket interleaved; then
- * unfiltered and /v1/status on TCP for scale.
+/* One line of flows_client's: a request's row, or its chunk count, or an
+ * answer it found wrong.
+ */
+static void client_line(struct bench *b, char *line)
+{
+	struct {
+		const char *name;
+		struct http_row *row;
+	} rows[] = {
+		{ "tcp", &b->flows_tcp }, { "unix", &b->flows_unix }, { "all", &b->flows_all },
+		{ "status", &b->status }, { "raw", &b->raw },
+	};
+	char name[16];
+	double ms, bytes;
+	size_t i;
+
+	line[strcspn(line, "\n")] = '\0';
+	if (!strncmp(line, "bad ", 4)) {
+		check(b, false, line + 4);
+		return;
+	}
+	if (sscanf(line, "chunks %ld", &b->chunks) == 1)
+		return;
+	if (sscanf(line, "%15s %lf %lf", name, &ms, &bytes) != 3)
+		goto unknown;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		if (strcmp(name, rows[i].name))
+			continue;
+		if (rows[i].row->n < HTTP_MAX)
+			rows[i].row->ms[rows[i].row->n++] = ms;
+		rows[i].row->bytes = bytes;
+		return;
+	}
+unknown:
+	check(b, false, "flows_client: a line it should not print");
+	log_err("flows_client: \"%s\"", line);
+}
+
+/* The in-process floors first; then GET /v1/flows with the 1% filter, TCP
+ * and unix socket interleaved, unfiltered and /v1/status on TCP for scale,
+ * from bench/flows_client in a process of its own.
  */
 static int http_measure(struct bench *b)
 {
 	const char *filter = "[{\"source_pod\":[\"" POD_NS "/" FILTER_POD_PREFIX "\"]}]";
-	char url_tcp[512], url_unix[512], url_all[128], url_status[128], sock[sizeof(b->dir) + 16];
-	CURL *tcp = NULL, *unx = NULL;
-	struct body bd = { 0 };
-	char *esc = NULL;
-	int i, err = -ENOMEM;
+	char path[4096], sock[sizeof(b->dir) + 16], port[16], want[24], requests[16], full[16],
+		status[16], all_want[24];
+	/* flows_client PORT SOCKET NS POD_PREFIX WANT REQUESTS FULL STATUS ALL_WANT */
+	char *argv[] = { path, port,	 sock, (char *)POD_NS, (char *)FILTER_POD_PREFIX,
+			 want, requests, full, status,	       all_want,
+			 NULL };
+	int i, err, pipefd[2], wstatus;
+	posix_spawn_file_actions_t fa;
+	char *line = NULL;
+	size_t line_cap = 0;
+	FILE *out;
+	pid_t pid;
 
-	snprintf(sock, sizeof(sock), "%s/agent.sock", b->dir);
-	tcp = client_new(&bd, NULL);
-	unx = client_new(&bd, sock);
-	esc = tcp ? curl_easy_escape(tcp, filter, 0) : NULL;
-	if (!tcp || !unx || !esc)
-		goto out;
-	snprintf(url_tcp, sizeof(url_tcp), "http://127.0.0.1:%d/v1/flows?allowlist=%s", b->port,
-		 esc);
-	snprintf(url_unix, sizeof(url_unix), "http://agent/v1/flows?allowlist=%s", esc);
-	snprintf(url_all, sizeof(url_all), "http://127.0.0.1:%d/v1/flows", b->port);
-	snprintf(url_status, sizeof(url_status), "http://127.0.0.1:%d/v1/status", b->port);
-
-	for (i = 0; i < b->o.requests; i++) {
-		if (i < ROUNDS_MAX) {
-			err = flows_work(b, filter, &b->work_filtered, &b->query_filtered);
-			if (err)
-				goto out;
-		}
-		err = http_get(tcp, url_tcp, &bd, &b->flows_tcp);
-		if (!err && check(b, flows_answer_ok(&bd, b->filter_expect),
-				  "/v1/flows over TCP: the filtered records, all of them"))
-			break;
-		err = err ?: http_get(unx, url_unix, &bd, &b->flows_unix);
-		if (!err && check(b, flows_answer_ok(&bd, b->filter_expect),
-				  "/v1/flows over the unix socket: the filtered records"))
-			break;
+	for (i = 0; i < ROUNDS_MAX; i++) {
+		err = flows_work(b, filter, &b->work_filtered, &b->query_filtered);
 		if (err)
-			goto out;
+			return err;
 	}
 	for (i = 0; i < HTTP_FULL; i++) {
-		err = http_get(tcp, url_all, &bd, &b->flows_all);
-		err = err ?: flows_work(b, NULL, &b->work_all, &b->query_all);
+		err = flows_work(b, NULL, &b->work_all, &b->query_all);
 		if (err)
-			goto out;
+			return err;
 	}
-	{
-		json_t *j = json_loadb(bd.buf, bd.len, 0, NULL);
 
-		check(b, json_is_array(j) && json_array_size(j) == STORE_RECORDS,
-		      "/v1/flows unfiltered: every stored record");
-		json_decref(j);
+	err = client_path(path, sizeof(path));
+	if (err) {
+		log_err("the path of flows_client: %s", strerror(-err));
+		return err;
 	}
-	for (i = 0; i < HTTP_STATUS; i++) {
-		err = http_get(tcp, url_status, &bd, &b->status);
-		if (err)
-			goto out;
+	snprintf(sock, sizeof(sock), "%s/agent.sock", b->dir);
+	snprintf(port, sizeof(port), "%d", b->port);
+	snprintf(want, sizeof(want), "%zu", b->filter_expect);
+	snprintf(requests, sizeof(requests), "%d", b->o.requests);
+	snprintf(full, sizeof(full), "%d", HTTP_FULL);
+	snprintf(status, sizeof(status), "%d", HTTP_STATUS);
+	snprintf(all_want, sizeof(all_want), "%u", STORE_RECORDS);
+
+	if (pipe2(pipefd, O_CLOEXEC))
+		return -errno;
+	err = -posix_spawn_file_actions_init(&fa);
+	err = err ?: -posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
+	err = err ?: -posix_spawn(&pid, path, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[1]);
+	if (err) {
+		close(pipefd[0]);
+		log_err("spawn %s: %s", path, strerror(-err));
+		return err;
 	}
-	/* How the filtered answer travels: the chunks of its body, as sent. */
-	curl_easy_setopt(tcp, CURLOPT_HTTP_TRANSFER_DECODING, 0L);
-	err = http_get(tcp, url_tcp, &bd, &b->raw);
-	if (err)
-		goto out;
-	b->chunks = chunks_count(&bd);
-	err = 0;
-out:
-	curl_free(esc);
-	if (tcp)
-		curl_easy_cleanup(tcp);
-	if (unx)
-		curl_easy_cleanup(unx);
-	free(bd.buf);
+	out = fdopen(pipefd[0], "r");
+	if (!out) {
+		err = -errno;
+		close(pipefd[0]);
+	}
+	while (out && getline(&line, &line_cap, out) > 0)
+		client_line(b, line);
+	free(line);
+	if (out)
+		fclose(out);
+	if (waitpid(pid, &wstatus, 0) < 0)
+		return -errno;
+	if (!err && (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus))) {
+		log_err("flows_client failed (status %#x)", wstatus);
+		err = -EIO;
+	}
 	return err;
 }
 
@@ -1692,11 +1630,6 @@ int main(int argc, char **argv)
 		free(b);
 		return 1;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
-		log_err("libcurl init failed");
-		free(b);
-		return 1;
-	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	b->cpu = -1;
 	b->flows_tcp.name = "GET /v1/flows, 1% filter, TCP 127.0.0.1";
@@ -1743,7 +1676,6 @@ out:
 	tables_destroy(b);
 	ring_destroy(b);
 	agent_destroy(b);
-	curl_global_cleanup();
 	free(b);
 	return err ? 1 : 0;
 }
