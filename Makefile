@@ -4,6 +4,7 @@
 #   make test     deps, build, then every test suite; ends with "N passed, N failed"
 #   make bench    benchmarks (not part of make test)
 #   make check    clang-tidy, cppcheck, clang-format and shellcheck
+#   make test-asan the unit tests built with AddressSanitizer and UBSan (in $(BUILD)-asan), run
 # V=1 shows the full commands.
 
 .DELETE_ON_ERROR:
@@ -373,9 +374,20 @@ bench: deps
 check: all
 	$(Q)scripts/check.sh $(BUILD)
 
+# The sanitizers stop at the first finding; a leak fails the test that made it.
+ASAN_BUILD := $(BUILD)-asan
+ASAN_CC	   := $(CC) -fsanitize=address,undefined -fno-omit-frame-pointer -Wno-format-overflow
+test-asan: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CC="$(ASAN_CC)" \
+		$(UNIT_SRCS:%.c=$(ASAN_BUILD)/%)
+	$(Q)status=0; for t in $(UNIT_SRCS:%.c=$(ASAN_BUILD)/%); do \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $$t >$$t.log 2>&1 && \
+			echo "  ok       $$t" || { echo "  FAIL     $$t (see $$t.log)"; status=1; }; \
+	done; exit $$status
+
 clean:
 	$(Q)rm -rf $(BUILD)
 
-.PHONY: all deps test demo bench check clean
+.PHONY: all deps test demo bench check test-asan clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -202,7 +202,7 @@ int weir_store_query(struct weir_store *s, const struct weir_flow_request *req,
 
 	*out = NULL;
 	*n = 0;
-	cand = malloc(QUERY_BATCH * sizeof(*cand));
+	cand = malloc(QUERY_BATCH * sizeof(struct weir_flow_record *));
 	if (!cand)
 		return -ENOMEM;
 	err = weir_filter_scan_new(&scan, req ? req->filters : NULL);

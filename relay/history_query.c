@@ -192,7 +192,8 @@ struct hits {
 
 static void hits_trim(struct hits *hs)
 {
-	qsort(hs->v, hs->n, sizeof(*hs->v), hs->first ? cmp_hit_asc : cmp_hit_desc);
+	if (hs->n > 1) /* v is NULL before the first hit: not for qsort() */
+		qsort(hs->v, hs->n, sizeof(*hs->v), hs->first ? cmp_hit_asc : cmp_hit_desc);
 	while (hs->n > hs->limit)
 		weir_flow_record_put(hs->v[--hs->n].r);
 	if (hs->n == hs->limit) {
