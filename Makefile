@@ -307,13 +307,13 @@ $(BUILD)/bench/agent: $(BUILD)/bench/agent.o $(BUILD)/bench/common.o \
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(filter %.o %.a,$^) -o $@ $(PKG_LIBS) $(AGENT_LIBS)
 
-$(BUILD)/bench/flows_client: bench/flows_client.c $(BUILD)/.pkgs-ok Makefile
+$(BUILD)/bench/flows_client: bench/flows_client.c $(LIBWEIR) $(BUILD)/.pkgs-ok Makefile
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)pkg-config --exists libcurl || \
 		{ echo "missing pkg-config package 'libcurl': run 'make deps'" >&2; exit 1; }
-	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags libcurl 2>/dev/null) $< -o $@ \
-		$(shell pkg-config --libs libcurl jansson 2>/dev/null)
+	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags libcurl 2>/dev/null) $< $(LIBWEIR) -o $@ \
+		$(PKG_LIBS) $(CURL_LIBS)
 
 # bench/relay: the relay's parts (librelay, libweir) through their real code; simulated
 # agents on libmicrohttpd.

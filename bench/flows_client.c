@@ -25,35 +25,18 @@
 #include <time.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include "json_writer.h"
 
-struct body {
-	char *buf;
-	size_t len, cap;
-};
-
+/* curl's write callback: the body appended to a weir_json_buf. */
 static size_t body_write(char *data, size_t size, size_t nmemb, void *ctx)
 {
-	struct body *bd = ctx;
-	size_t n = size * nmemb, cap;
-	char *p;
+	struct weir_json_buf *bd = ctx;
 
-	if (bd->len + n + 1 > bd->cap) {
-		cap = bd->cap ? bd->cap : 65536;
-		while (cap < bd->len + n + 1)
-			cap *= 2;
-		p = realloc(bd->buf, cap);
-		if (!p)
-			return 0;
-		bd->buf = p;
-		bd->cap = cap;
-	}
-	memcpy(bd->buf + bd->len, data, n);
-	bd->len += n;
-	bd->buf[bd->len] = '\0';
-	return n;
+	weir_json_raw(bd, data, size * nmemb);
+	return bd->err ? 0 : size * nmemb;
 }
 
-static CURL *client_new(struct body *bd, const char *unix_path)
+static CURL *client_new(struct weir_json_buf *bd, const char *unix_path)
 {
 	CURL *curl = curl_easy_init();
 
@@ -81,13 +64,13 @@ static double now_ms(void)
 /* One GET on a new connection: its line printed as row, its body in bd.
  * 0, or -EIO (transfer) or -EPROTO (not 200), said on stderr.
  */
-static int http_get(CURL *curl, const char *url, struct body *bd, const char *row)
+static int http_get(CURL *curl, const char *url, struct weir_json_buf *bd, const char *row)
 {
 	long status = 0;
 	CURLcode rc;
 	double t0, t1;
 
-	bd->len = 0;
+	weir_json_buf_reset(bd);
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	t0 = now_ms();
 	rc = curl_easy_perform(curl);
@@ -99,7 +82,7 @@ static int http_get(CURL *curl, const char *url, struct body *bd, const char *ro
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200) {
 		fprintf(stderr, "flows_client: GET %s: status %ld: %.200s\n", url, status,
-			bd->buf ? bd->buf : "");
+			bd->data ? bd->data : "");
 		return -EPROTO;
 	}
 	printf("%s %.4f %zu\n", row, t1 - t0, bd->len);
@@ -107,9 +90,10 @@ static int http_get(CURL *curl, const char *url, struct body *bd, const char *ro
 }
 
 /* The answer is a JSON array of want records, all from pods ns/prefix*. */
-static bool flows_answer_ok(const struct body *bd, size_t want, const char *ns, const char *prefix)
+static bool flows_answer_ok(const struct weir_json_buf *bd, size_t want, const char *ns,
+			    const char *prefix)
 {
-	json_t *j = json_loadb(bd->buf, bd->len, 0, NULL), *el;
+	json_t *j = json_loadb(bd->data, bd->len, 0, NULL), *el;
 	size_t i;
 	bool ok;
 
@@ -129,9 +113,9 @@ static bool flows_answer_ok(const struct body *bd, size_t want, const char *ns, 
 }
 
 /* Counts the chunks of a chunked body left undecoded. */
-static long chunks_count(const struct body *bd)
+static long chunks_count(const struct weir_json_buf *bd)
 {
-	const char *p = bd->buf, *end = bd->buf + bd->len;
+	const char *p = bd->data, *end = bd->data + bd->len;
 	unsigned long size;
 	long n = 0;
 	char *next;
@@ -155,7 +139,7 @@ int main(int argc, char **argv)
 	long port, want, requests, full, status, all_want, i;
 	const char *sock, *ns, *prefix;
 	CURL *tcp = NULL, *unx = NULL;
-	struct body bd = { 0 };
+	struct weir_json_buf bd = WEIR_JSON_BUF_INIT;
 	char *esc = NULL;
 	int err = -ENOMEM;
 
@@ -210,7 +194,7 @@ int main(int argc, char **argv)
 			goto out;
 	}
 	if (full) {
-		json_t *j = json_loadb(bd.buf, bd.len, 0, NULL);
+		json_t *j = json_loadb(bd.data, bd.len, 0, NULL);
 
 		if (!json_is_array(j) || json_array_size(j) != (size_t)all_want)
 			printf("bad /v1/flows unfiltered: every stored record\n");
@@ -232,7 +216,7 @@ out:
 		curl_easy_cleanup(tcp);
 	if (unx)
 		curl_easy_cleanup(unx);
-	free(bd.buf);
+	weir_json_buf_release(&bd);
 	curl_global_cleanup();
 	return err ? 1 : 0;
 }

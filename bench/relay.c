@@ -818,36 +818,18 @@ static int parse_measure(struct bench *b)
 
 /* ---- /v1/flows ---- */
 
-struct body {
-	char *buf;
-	size_t len, cap;
-};
-
+/* curl's write callback: the body appended to a weir_json_buf. */
 static size_t body_write(char *data, size_t size, size_t nmemb, void *ctx)
 {
-	struct body *bd = ctx;
-	size_t n = size * nmemb, cap;
-	char *p;
+	struct weir_json_buf *bd = ctx;
 
-	if (bd->len + n + 1 > bd->cap) {
-		cap = bd->cap ? bd->cap : 65536;
-		while (cap < bd->len + n + 1)
-			cap *= 2;
-		p = realloc(bd->buf, cap);
-		if (!p)
-			return 0;
-		bd->buf = p;
-		bd->cap = cap;
-	}
-	memcpy(bd->buf + bd->len, data, n);
-	bd->len += n;
-	bd->buf[bd->len] = '\0';
-	return n;
+	weir_json_raw(bd, data, size * nmemb);
+	return bd->err ? 0 : size * nmemb;
 }
 
-static bool answer_ok(const struct body *bd, size_t want)
+static bool answer_ok(const struct weir_json_buf *bd, size_t want)
 {
-	json_t *j = json_loadb(bd->buf, bd->len, 0, NULL), *el;
+	json_t *j = json_loadb(bd->data, bd->len, 0, NULL), *el;
 	bool ok = json_is_array(j) && json_array_size(j) == want;
 	size_t i;
 
@@ -898,7 +880,7 @@ static size_t filter_work(struct bench *b, double *ns)
 
 static int http_measure(struct bench *b)
 {
-	struct body bd = { 0 };
+	struct weir_json_buf bd = WEIR_JSON_BUF_INIT;
 	struct timespec t0, t1;
 	char url[256], *esc;
 	CURL *curl;
@@ -922,7 +904,7 @@ static int http_measure(struct bench *b)
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
 	for (i = 0; i < b->requests && !err; i++) {
-		bd.len = 0;
+		weir_json_buf_reset(&bd);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (curl_easy_perform(curl) != CURLE_OK) {
 			err = -EIO;
@@ -945,7 +927,7 @@ static int http_measure(struct bench *b)
 	}
 	if (err)
 		log_err("bench: GET /v1/flows: %s", strerror(-err));
-	free(bd.buf);
+	weir_json_buf_release(&bd);
 	curl_easy_cleanup(curl);
 	return err;
 }
